@@ -1,0 +1,54 @@
+package interceptors
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc/metadata"
+)
+
+// bearerToken returns the token of the call's single `authorization:
+// Bearer` metadata value. The scheme is matched case-insensitively and the
+// token must be RFC 6750 token68 syntax.
+func bearerToken(ctx context.Context) (string, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md["authorization"]
+	switch len(vals) {
+	case 0:
+		return "", errMissingToken
+	case 1:
+	default:
+		return "", errManyTokens
+	}
+	scheme, token, ok := strings.Cut(vals[0], " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", errNotBearer
+	}
+	if !isToken68(token) {
+		return "", errMalformedBearer
+	}
+	return token, nil
+}
+
+// isToken68 reports whether s is 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+// "+" / "/" ) *"=".
+func isToken68(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
+			continue
+		}
+		break
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,62 @@
+package interceptors
+
+import (
+	"strings"
+
+	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of every auth refusal.
+const ErrorDomain = "auth.tollgate-rpc.dev"
+
+// ErrorInfo reasons of auth refusals.
+const (
+	ReasonMissingToken      = "MISSING_TOKEN"      // no usable authorization metadata
+	ReasonInvalidToken      = "INVALID_TOKEN"      // the token did not verify
+	ReasonTokenExpired      = "TOKEN_EXPIRED"      // the token verified but has expired
+	ReasonInsufficientScope = "INSUFFICIENT_SCOPE" // a valid token without a required scope
+	ReasonNoPolicy          = "NO_POLICY"          // the method has no access policy
+)
+
+func authError(code codes.Code, msg, reason string, meta map[string]string) error {
+	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{
+		Reason:   reason,
+		Domain:   ErrorDomain,
+		Metadata: meta,
+	})
+	if err != nil {
+		return status.Error(code, msg)
+	}
+	return st.Err()
+}
+
+// Fixed refusals, built once.
+var (
+	errMissingToken    = authError(codes.Unauthenticated, "missing bearer token in authorization metadata", ReasonMissingToken, nil)
+	errManyTokens      = authError(codes.Unauthenticated, "more than one authorization metadata value", ReasonMissingToken, nil)
+	errNotBearer       = authError(codes.Unauthenticated, "authorization metadata is not a Bearer token", ReasonMissingToken, nil)
+	errMalformedBearer = authError(codes.Unauthenticated, "bearer token has invalid characters", ReasonInvalidToken, map[string]string{"cause": string(verify.ReasonMalformed)})
+)
+
+// verifyError turns a verification failure into a status. The verifier's
+// messages never quote the token, so they are safe to return.
+func verifyError(err error) error {
+	r := verify.ReasonOf(err)
+	if r == verify.ReasonExpired {
+		return authError(codes.Unauthenticated, "access token expired", ReasonTokenExpired, map[string]string{"cause": string(r)})
+	}
+	if r == "" {
+		return authError(codes.Unauthenticated, "access token invalid", ReasonInvalidToken, nil)
+	}
+	return authError(codes.Unauthenticated, "access token invalid: "+err.Error(), ReasonInvalidToken, map[string]string{"cause": string(r)})
+}
+
+func scopeError(method string, required, missing []string) error {
+	return authError(codes.PermissionDenied,
+		"access token lacks scope "+strings.Join(missing, " ")+" required by "+method,
+		ReasonInsufficientScope,
+		map[string]string{"required_scopes": strings.Join(required, " "), "missing_scopes": strings.Join(missing, " ")})
+}

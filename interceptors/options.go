@@ -1,0 +1,57 @@
+package interceptors
+
+import (
+	"context"
+	"slices"
+)
+
+// Option customises an Authenticator.
+type Option func(*options)
+
+type options struct {
+	overrides map[string]Policy
+	checks    []func(ctx context.Context, method string, p *Principal) error
+}
+
+// Well-known services that are not annotated with Tollgate options.
+const (
+	HealthService        = "grpc.health.v1.Health"
+	ReflectionService    = "grpc.reflection.v1.ServerReflection"
+	ReflectionServiceV1a = "grpc.reflection.v1alpha.ServerReflection"
+)
+
+func defaultOptions() options {
+	return options{overrides: map[string]Policy{
+		// Health checks are public: load balancers and orchestrators call
+		// them without tokens.
+		HealthService: {Public: true},
+		// Reflection reveals the API surface: any valid token, no scope.
+		ReflectionService:    {},
+		ReflectionServiceV1a: {},
+	}}
+}
+
+// WithMethodPolicy sets the policy of a method ("/pkg.Service/Method") or of
+// a whole service ("pkg.Service"), overriding the proto options. Use it for
+// services whose protos you do not own.
+func WithMethodPolicy(name string, p Policy) Option {
+	return func(o *options) {
+		p.Scopes = slices.Clone(p.Scopes)
+		slices.Sort(p.Scopes)
+		o.overrides[name] = p
+	}
+}
+
+// WithPublicReflection makes server reflection callable without a token.
+func WithPublicReflection() Option {
+	return func(o *options) {
+		o.overrides[ReflectionService] = Policy{Public: true}
+		o.overrides[ReflectionServiceV1a] = Policy{Public: true}
+	}
+}
+
+// WithCheck adds a check run after the scope check on every authenticated
+// call; its error is returned to the caller as is, so it should be a status.
+func WithCheck(check func(ctx context.Context, method string, p *Principal) error) Option {
+	return func(o *options) { o.checks = append(o.checks, check) }
+}

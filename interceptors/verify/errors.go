@@ -1,0 +1,59 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Reason classifies why a token was refused. Callers map it to protocol
+// errors and metrics; it never contains token material.
+type Reason string
+
+// Reasons a token can be refused.
+const (
+	ReasonMalformed       Reason = "malformed"        // not a compact JWS with JSON header and claims
+	ReasonTooLarge        Reason = "too_large"        // longer than the size limit
+	ReasonHeader          Reason = "bad_header"       // crit or b64 present, kid missing
+	ReasonType            Reason = "wrong_type"       // typ is not at+jwt (or JWT where allowed)
+	ReasonAlgorithm       Reason = "bad_algorithm"    // alg not allowed, or not the key's
+	ReasonIssuer          Reason = "unknown_issuer"   // iss is not a trusted issuer
+	ReasonUnknownKey      Reason = "unknown_key"      // kid not in the issuer's JWKS
+	ReasonKeysUnavailable Reason = "keys_unavailable" // the issuer's JWKS could not be fetched yet
+	ReasonSignature       Reason = "bad_signature"    // signature does not verify
+	ReasonExpired         Reason = "expired"          // exp is in the past
+	ReasonNotYetValid     Reason = "not_yet_valid"    // nbf or iat is in the future
+	ReasonAudience        Reason = "wrong_audience"   // no accepted audience in aud
+	ReasonClaims          Reason = "bad_claims"       // a required claim is missing or mistyped
+	ReasonRejected        Reason = "rejected"         // a custom check refused the token
+)
+
+// Error is returned for every refused token. Its message says what was wrong
+// without quoting the token.
+type Error struct {
+	Reason Reason
+	msg    string
+	err    error
+}
+
+func (e *Error) Error() string {
+	if e.err != nil {
+		return fmt.Sprintf("%s: %v", e.msg, e.err)
+	}
+	return e.msg
+}
+
+func (e *Error) Unwrap() error { return e.err }
+
+func refuse(r Reason, msg string, err error) *Error {
+	return &Error{Reason: r, msg: msg, err: err}
+}
+
+// ReasonOf returns the Reason of a verification error, or "" when err is not
+// one.
+func ReasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}

@@ -1,0 +1,281 @@
+package verify
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/httpcc"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"golang.org/x/sync/singleflight"
+)
+
+// publicKey is one verification key of an issuer. The same *publicKey stays
+// in place across refreshes while the JWKS keeps publishing it, so cached
+// tokens can check that their key is still trusted with one atomic load.
+type publicKey struct {
+	kid     string
+	alg     jwa.SignatureAlgorithm // "" when the JWK does not pin one
+	raw     any                    // *ecdsa.PublicKey, *rsa.PublicKey or ed25519.PublicKey
+	thumb   string
+	revoked atomic.Bool
+}
+
+// keySet holds the current keys of one issuer and keeps them fresh.
+type keySet struct {
+	cfg  Issuer
+	opts *options
+
+	keys  atomic.Pointer[map[string]*publicKey]
+	ready chan struct{} // closed after the first successful fetch
+	once  sync.Once
+
+	jwksURL atomic.Pointer[string] // explicit, or found by discovery
+	flight  singleflight.Group
+
+	mu             sync.Mutex
+	lastUnknownKid time.Time // last refetch caused by an unknown kid
+
+	fetches  atomic.Int64 // JWKS fetch attempts, for tests and metrics
+	failures atomic.Int64
+}
+
+func newKeySet(cfg Issuer, opts *options) *keySet {
+	s := &keySet{cfg: cfg, opts: opts, ready: make(chan struct{})}
+	if cfg.JWKSURL != "" {
+		u := cfg.JWKSURL
+		s.jwksURL.Store(&u)
+	}
+	return s
+}
+
+// lookup returns the key for kid. An unknown kid causes one refetch, unless
+// another unknown kid caused one within the cooldown.
+func (s *keySet) lookup(ctx context.Context, kid string) (*publicKey, error) {
+	m := s.keys.Load()
+	if m != nil {
+		if k := (*m)[kid]; k != nil {
+			return k, nil
+		}
+	}
+	if !s.claimUnknownKidFetch() {
+		if m == nil {
+			return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available yet", nil)
+		}
+		return nil, refuse(ReasonUnknownKey, "token signed with an unknown key", nil)
+	}
+	ch := s.flight.DoChan("fetch", func() (any, error) {
+		_, err := s.refresh()
+		return nil, err
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil && s.keys.Load() == nil {
+			return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available", res.Err)
+		}
+	case <-ctx.Done():
+		return nil, refuse(ReasonKeysUnavailable, "waiting for issuer keys", ctx.Err())
+	}
+	if m := s.keys.Load(); m != nil {
+		if k := (*m)[kid]; k != nil {
+			return k, nil
+		}
+	}
+	return nil, refuse(ReasonUnknownKey, "token signed with an unknown key", nil)
+}
+
+func (s *keySet) claimUnknownKidFetch() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if !s.lastUnknownKid.IsZero() && now.Sub(s.lastUnknownKid) < s.opts.unknownKidCooldown {
+		return false
+	}
+	s.lastUnknownKid = now
+	return true
+}
+
+// run keeps the key set fresh until ctx ends: on the JWKS's max-age (within
+// bounds) after a success, with jittered exponential backoff after a failure.
+func (s *keySet) run(ctx context.Context) {
+	backoff := s.opts.retryMin
+	for {
+		res := <-s.flight.DoChan("fetch", func() (any, error) { return s.refresh() })
+		wait := s.opts.refreshDefault
+		if res.Err != nil {
+			s.opts.logger.Warn("jwks refresh failed; keeping known keys",
+				slog.String("issuer", s.cfg.Issuer), slog.Any("error", res.Err), slog.Duration("retry_in", backoff))
+			wait = backoff
+			backoff = min(backoff*2, s.opts.refreshMax)
+		} else {
+			backoff = s.opts.retryMin
+			if ttl, _ := res.Val.(time.Duration); ttl > 0 {
+				wait = ttl
+			}
+			wait = min(max(wait, s.opts.refreshMin), s.opts.refreshMax)
+		}
+		// ±10% jitter so that many replicas do not refresh in step.
+		wait += time.Duration((rand.Float64()*0.2 - 0.1) * float64(wait))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// refresh fetches the JWKS once and installs it. It returns the max-age the
+// server asked for, or 0.
+func (s *keySet) refresh() (time.Duration, error) {
+	s.fetches.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.fetchTimeout)
+	defer cancel()
+	ttl, err := s.fetchAndInstall(ctx)
+	if err != nil {
+		s.failures.Add(1)
+		return 0, err
+	}
+	s.once.Do(func() { close(s.ready) })
+	return ttl, nil
+}
+
+func (s *keySet) fetchAndInstall(ctx context.Context) (time.Duration, error) {
+	url, err := s.jwksLocation(ctx)
+	if err != nil {
+		return 0, err
+	}
+	body, hdr, err := s.get(ctx, url)
+	if err != nil {
+		return 0, fmt.Errorf("fetch jwks %s: %w", url, err)
+	}
+	set, err := jwk.Parse(body)
+	if err != nil {
+		return 0, fmt.Errorf("parse jwks %s: %w", url, err)
+	}
+	next, err := s.buildKeys(set)
+	if err != nil {
+		return 0, fmt.Errorf("jwks %s: %w", url, err)
+	}
+	if old := s.keys.Load(); old != nil {
+		for kid, k := range *old {
+			if n, ok := next[kid]; ok && n.thumb == k.thumb && n.alg == k.alg {
+				next[kid] = k // same key: keep its identity so cached tokens stay valid
+				continue
+			}
+			k.revoked.Store(true) // gone or replaced: tokens it signed stop verifying
+		}
+	}
+	s.keys.Store(&next)
+	var ttl time.Duration
+	if dir, err := httpcc.ParseResponse(hdr.Get("Cache-Control")); err == nil {
+		if age, ok := dir.MaxAge(); ok {
+			ttl = time.Duration(age) * time.Second
+		}
+	}
+	return ttl, nil
+}
+
+func (s *keySet) buildKeys(set jwk.Set) (map[string]*publicKey, error) {
+	next := make(map[string]*publicKey, set.Len())
+	for i := range set.Len() {
+		k, _ := set.Key(i)
+		if k.KeyID() == "" || (k.KeyUsage() != "" && k.KeyUsage() != string(jwk.ForSignature)) {
+			continue // a key that cannot be named or is not for signatures is never used
+		}
+		if k.KeyType() == "oct" {
+			continue // symmetric keys have no business in a public JWKS
+		}
+		pub, err := k.PublicKey()
+		if err != nil {
+			continue
+		}
+		var raw any
+		if err := pub.Raw(&raw); err != nil {
+			continue
+		}
+		thumb, err := pub.Thumbprint(crypto.SHA256)
+		if err != nil {
+			continue
+		}
+		var alg jwa.SignatureAlgorithm
+		if a := k.Algorithm(); a != nil && a.String() != "" {
+			alg = jwa.SignatureAlgorithm(a.String())
+		}
+		next[k.KeyID()] = &publicKey{kid: k.KeyID(), alg: alg, raw: raw, thumb: string(thumb)}
+	}
+	if len(next) == 0 {
+		return nil, errors.New("no usable signing keys")
+	}
+	return next, nil
+}
+
+// jwksLocation returns the JWKS URL, discovering it from the issuer's
+// metadata the first time when none was configured.
+func (s *keySet) jwksLocation(ctx context.Context) (string, error) {
+	if u := s.jwksURL.Load(); u != nil {
+		return *u, nil
+	}
+	base := strings.TrimSuffix(s.cfg.Issuer, "/")
+	var errs []error
+	for _, wk := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
+		body, _, err := s.get(ctx, base+wk)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var meta struct {
+			Issuer  string `json:"issuer"`
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := json.Unmarshal(body, &meta); err != nil {
+			errs = append(errs, fmt.Errorf("decode %s: %w", base+wk, err))
+			continue
+		}
+		if meta.Issuer != s.cfg.Issuer {
+			return "", fmt.Errorf("discovery %s: metadata names issuer %q, want %q", base+wk, meta.Issuer, s.cfg.Issuer)
+		}
+		if meta.JWKSURI == "" {
+			return "", fmt.Errorf("discovery %s: no jwks_uri", base+wk)
+		}
+		s.jwksURL.Store(&meta.JWKSURI)
+		return meta.JWKSURI, nil
+	}
+	return "", fmt.Errorf("discover jwks of %s: %w", s.cfg.Issuer, errors.Join(errs...))
+}
+
+func (s *keySet) get(ctx context.Context, url string) ([]byte, http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := s.opts.httpClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, s.opts.maxJWKSBytes+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if int64(len(body)) > s.opts.maxJWKSBytes {
+		return nil, nil, fmt.Errorf("GET %s: body larger than %d bytes", url, s.opts.maxJWKSBytes)
+	}
+	return body, resp.Header, nil
+}

@@ -1,0 +1,116 @@
+package verify
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+)
+
+// Option customises a Verifier.
+type Option func(*options)
+
+type options struct {
+	skew               time.Duration
+	algorithms         []jwa.SignatureAlgorithm
+	cacheSize          int
+	maxTokenBytes      int
+	httpClient         *http.Client
+	fetchTimeout       time.Duration
+	maxJWKSBytes       int64
+	refreshDefault     time.Duration
+	refreshMin         time.Duration
+	refreshMax         time.Duration
+	retryMin           time.Duration
+	unknownKidCooldown time.Duration
+	checks             []func(*Claims) error
+	now                func() time.Time
+	logger             *slog.Logger
+}
+
+// DefaultAlgorithms are the signature algorithms accepted unless
+// WithAlgorithms says otherwise: asymmetric only, never "none" or HMAC.
+var DefaultAlgorithms = []jwa.SignatureAlgorithm{
+	jwa.ES256, jwa.ES384, jwa.ES512,
+	jwa.RS256, jwa.RS384, jwa.RS512,
+	jwa.PS256, jwa.PS384, jwa.PS512,
+	jwa.EdDSA,
+}
+
+func defaultOptions() options {
+	return options{
+		skew:               60 * time.Second,
+		algorithms:         DefaultAlgorithms,
+		cacheSize:          10_000,
+		maxTokenBytes:      8 << 10,
+		httpClient:         &http.Client{Timeout: 10 * time.Second},
+		fetchTimeout:       10 * time.Second,
+		maxJWKSBytes:       1 << 20,
+		refreshDefault:     5 * time.Minute,
+		refreshMin:         30 * time.Second,
+		refreshMax:         time.Hour,
+		retryMin:           time.Second,
+		unknownKidCooldown: 30 * time.Second,
+		now:                time.Now,
+		logger:             slog.New(slog.DiscardHandler),
+	}
+}
+
+// WithClockSkew sets how far exp, nbf and iat may be off (default 60s).
+func WithClockSkew(d time.Duration) Option { return func(o *options) { o.skew = d } }
+
+// WithAlgorithms replaces the allow-list of signature algorithms. Symmetric
+// algorithms and "none" are dropped from it: they never verify an access
+// token from a JWKS.
+func WithAlgorithms(algs ...jwa.SignatureAlgorithm) Option {
+	return func(o *options) {
+		o.algorithms = nil
+		for _, a := range algs {
+			switch a {
+			case jwa.NoSignature, jwa.HS256, jwa.HS384, jwa.HS512:
+				continue
+			}
+			o.algorithms = append(o.algorithms, a)
+		}
+	}
+}
+
+// WithCacheSize bounds the verified-token cache (default 10,000 tokens).
+func WithCacheSize(n int) Option { return func(o *options) { o.cacheSize = n } }
+
+// WithMaxTokenBytes refuses longer tokens before any parsing (default 8 KiB).
+func WithMaxTokenBytes(n int) Option { return func(o *options) { o.maxTokenBytes = n } }
+
+// WithHTTPClient sets the client for discovery and JWKS fetches.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+
+// WithFetchTimeout bounds each discovery or JWKS fetch (default 10s).
+func WithFetchTimeout(d time.Duration) Option { return func(o *options) { o.fetchTimeout = d } }
+
+// WithRefreshBounds clamps the JWKS refresh interval that Cache-Control
+// max-age asks for (default 30s to 1h; 5m when the server says nothing).
+func WithRefreshBounds(lo, hi time.Duration) Option {
+	return func(o *options) {
+		o.refreshMin, o.refreshMax = lo, hi
+		o.refreshDefault = min(max(o.refreshDefault, o.refreshMin), o.refreshMax)
+	}
+}
+
+// WithUnknownKidCooldown sets how often a token with an unknown kid may cause
+// a JWKS refetch, per issuer (default 30s).
+func WithUnknownKidCooldown(d time.Duration) Option {
+	return func(o *options) { o.unknownKidCooldown = d }
+}
+
+// WithCheck adds a check run on every newly verified token after the
+// built-in rules; an error refuses the token with ReasonRejected.
+func WithCheck(check func(*Claims) error) Option {
+	return func(o *options) { o.checks = append(o.checks, check) }
+}
+
+// WithLogger sets the logger for background key refreshes.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithClock sets the time source, for tests.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }

@@ -1,0 +1,252 @@
+package verify
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// Issuer is one trusted token issuer.
+type Issuer struct {
+	// Issuer is the exact `iss` claim value, such as
+	// "https://tenant.eu.auth0.com/" or "http://127.0.0.1:8400".
+	Issuer string
+	// JWKSURL is where the issuer publishes its keys. When empty it is found
+	// through OpenID Connect or RFC 8414 discovery under Issuer.
+	JWKSURL string
+	// Audiences accepted from this issuer; a token's `aud` must contain one.
+	Audiences []string
+	// AllowJWTType also accepts header typ "JWT", which Auth0, Entra ID and
+	// Keycloak put on their access tokens. Without it only "at+jwt" passes.
+	AllowJWTType bool
+	// ScopeClaims names the claims that carry scopes, merged into one set
+	// (ScopeClaim, ScpClaim, PermissionsClaim). Empty means {ScopeClaim}.
+	ScopeClaims []string
+}
+
+// Verifier checks access tokens. It is safe for concurrent use.
+type Verifier struct {
+	opts      options
+	issuers   map[string]*keySet
+	verifiers map[jwa.SignatureAlgorithm]jws.Verifier
+	cache     *tokenCache
+	stop      context.CancelFunc
+}
+
+// New returns a Verifier for the given issuers and starts fetching their keys
+// in the background; call Close to stop. New does not wait for the keys: use
+// Ready for that.
+func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if len(issuers) == 0 {
+		return nil, errors.New("verify: no trusted issuers")
+	}
+	if len(o.algorithms) == 0 {
+		return nil, errors.New("verify: no signature algorithms allowed")
+	}
+	v := &Verifier{
+		opts:      o,
+		issuers:   make(map[string]*keySet, len(issuers)),
+		verifiers: make(map[jwa.SignatureAlgorithm]jws.Verifier, len(o.algorithms)),
+		cache:     newTokenCache(o.cacheSize),
+	}
+	for _, alg := range o.algorithms {
+		jv, err := jws.NewVerifier(alg)
+		if err != nil {
+			return nil, fmt.Errorf("verify: algorithm %s: %w", alg, err)
+		}
+		v.verifiers[alg] = jv
+	}
+	for _, is := range issuers {
+		if is.Issuer == "" {
+			return nil, errors.New("verify: issuer with empty Issuer")
+		}
+		if len(is.Audiences) == 0 {
+			return nil, fmt.Errorf("verify: issuer %s: no accepted audiences", is.Issuer)
+		}
+		if _, dup := v.issuers[is.Issuer]; dup {
+			return nil, fmt.Errorf("verify: issuer %s configured twice", is.Issuer)
+		}
+		if len(is.ScopeClaims) == 0 {
+			is.ScopeClaims = []string{ScopeClaim}
+		}
+		is.Audiences = slices.Clone(is.Audiences)
+		v.issuers[is.Issuer] = newKeySet(is, &v.opts)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	v.stop = cancel
+	for _, ks := range v.issuers {
+		go ks.run(ctx)
+	}
+	return v, nil
+}
+
+// Close stops background key refreshes.
+func (v *Verifier) Close() { v.stop() }
+
+// Ready waits until every issuer's keys have been fetched once, or ctx ends.
+func (v *Verifier) Ready(ctx context.Context) error {
+	for iss, ks := range v.issuers {
+		select {
+		case <-ks.ready:
+		case <-ctx.Done():
+			return fmt.Errorf("keys of issuer %s: %w", iss, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Verify checks token and returns its claims. Every refusal is an *Error
+// whose Reason says why.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	if len(token) > v.opts.maxTokenBytes {
+		return nil, refuse(ReasonTooLarge, fmt.Sprintf("token longer than %d bytes", v.opts.maxTokenBytes), nil)
+	}
+	now := v.opts.now()
+	if c, ok := v.cache.get(token, now); ok {
+		return c, nil
+	}
+	c, key, err := v.verify(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	v.cache.put(token, c, key, now)
+	return c, nil
+}
+
+// header is the part of a JOSE header the rules look at.
+type header struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Typ  string          `json:"typ"`
+	Crit json.RawMessage `json:"crit"`
+	B64  json.RawMessage `json:"b64"`
+}
+
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, *publicKey, error) {
+	h64, rest, ok1 := strings.Cut(token, ".")
+	p64, s64, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.Contains(s64, ".") {
+		return nil, nil, refuse(ReasonMalformed, "token is not a compact JWS", nil)
+	}
+	var hdr header
+	if err := decodeJSON(h64, &hdr); err != nil {
+		return nil, nil, refuse(ReasonMalformed, "token header", err)
+	}
+	if hdr.Crit != nil || hdr.B64 != nil {
+		return nil, nil, refuse(ReasonHeader, "token header has crit or b64", nil)
+	}
+	alg := jwa.SignatureAlgorithm(hdr.Alg)
+	jv, ok := v.verifiers[alg]
+	if !ok {
+		return nil, nil, refuse(ReasonAlgorithm, fmt.Sprintf("signature algorithm %q not allowed", hdr.Alg), nil)
+	}
+	if hdr.Kid == "" {
+		return nil, nil, refuse(ReasonHeader, "token header has no kid", nil)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(p64)
+	if err != nil {
+		return nil, nil, refuse(ReasonMalformed, "token claims", err)
+	}
+	tok, err := jwt.Parse(payload, jwt.WithVerify(false), jwt.WithValidate(false))
+	if err != nil {
+		return nil, nil, refuse(ReasonMalformed, "token claims", err)
+	}
+	ks, ok := v.issuers[tok.Issuer()]
+	if !ok {
+		return nil, nil, refuse(ReasonIssuer, "token issuer not trusted", nil)
+	}
+	if !typeAllowed(hdr.Typ, ks.cfg.AllowJWTType) {
+		return nil, nil, refuse(ReasonType, fmt.Sprintf("token type %q is not an access token type", hdr.Typ), nil)
+	}
+	key, err := ks.lookup(ctx, hdr.Kid)
+	if err != nil {
+		return nil, nil, err
+	}
+	if key.alg != "" && key.alg != alg {
+		return nil, nil, refuse(ReasonAlgorithm, fmt.Sprintf("key is for %s, token says %s", key.alg, alg), nil)
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(s64)
+	if err != nil {
+		return nil, nil, refuse(ReasonMalformed, "token signature", err)
+	}
+	if err := jv.Verify([]byte(token[:len(h64)+1+len(p64)]), sig, key.raw); err != nil {
+		return nil, nil, refuse(ReasonSignature, "token signature invalid", nil)
+	}
+	if err := jwt.Validate(tok,
+		jwt.WithClock(jwt.ClockFunc(func() time.Time { return now })),
+		jwt.WithAcceptableSkew(v.opts.skew),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+	); err != nil {
+		return nil, nil, validationError(err)
+	}
+	if !slices.ContainsFunc(tok.Audience(), func(a string) bool { return slices.Contains(ks.cfg.Audiences, a) }) {
+		return nil, nil, refuse(ReasonAudience, "token audience not accepted", nil)
+	}
+	c, err := newClaims(tok, ks.cfg.ScopeClaims)
+	if err != nil {
+		return nil, nil, refuse(ReasonClaims, "token claims", err)
+	}
+	for _, check := range v.opts.checks {
+		if err := check(c); err != nil {
+			return nil, nil, refuse(ReasonRejected, "token refused", err)
+		}
+	}
+	return c, key, nil
+}
+
+func validationError(err error) error {
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired()):
+		return refuse(ReasonExpired, "token expired", nil)
+	case errors.Is(err, jwt.ErrTokenNotYetValid()), errors.Is(err, jwt.ErrInvalidIssuedAt()):
+		return refuse(ReasonNotYetValid, "token not valid yet", nil)
+	default:
+		return refuse(ReasonClaims, "token claims", err)
+	}
+}
+
+// typeAllowed applies RFC 9068 §4: typ must be "at+jwt" (optionally with the
+// "application/" prefix). Issuers that predate RFC 9068 may be allowed "JWT"
+// or no typ at all.
+func typeAllowed(typ string, allowJWT bool) bool {
+	t := strings.TrimPrefix(strings.ToLower(typ), "application/")
+	return t == "at+jwt" || (allowJWT && (t == "jwt" || t == ""))
+}
+
+func decodeJSON(b64 string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(b64)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// Stats reports counters for tests and metrics.
+type Stats struct {
+	CachedTokens int
+	JWKSFetches  int64 // attempts, all issuers
+	JWKSFailures int64
+}
+
+// Stats returns current counters.
+func (v *Verifier) Stats() Stats {
+	s := Stats{CachedTokens: v.cache.len()}
+	for _, ks := range v.issuers {
+		s.JWKSFetches += ks.fetches.Load()
+		s.JWKSFailures += ks.failures.Load()
+	}
+	return s
+}
