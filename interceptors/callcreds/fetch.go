@@ -1,0 +1,154 @@
+package callcreds
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// Config says where and how to get tokens.
+type Config struct {
+	// TokenURL is the issuer's token endpoint.
+	TokenURL string
+	// ClientID identifies the caller.
+	ClientID string
+	// ClientSecret authenticates the caller; leave empty when PrivateKey is set.
+	ClientSecret string
+	// PrivateKey, a private JWK with a key ID, authenticates the caller with
+	// a fresh private_key_jwt assertion per token request instead of a secret.
+	PrivateKey jwk.Key
+	// Scopes to request; empty asks for the client's default scopes.
+	Scopes []string
+	// Audience to request, sent both as Auth0's `audience` and RFC 8707's
+	// `resource`; empty asks for the client's default audience.
+	Audience string
+	// AuthStyle selects client_secret_basic (oauth2.AuthStyleInHeader, the
+	// default here) or client_secret_post (oauth2.AuthStyleInParams).
+	AuthStyle oauth2.AuthStyle
+	// HTTPClient makes the token requests; nil means a client with sane
+	// timeouts. Set it to trust a private CA.
+	HTTPClient *http.Client
+}
+
+// fetcher gets one fresh token.
+type fetcher func(ctx context.Context) (*oauth2.Token, error)
+
+func (c Config) fetcher() (fetcher, error) {
+	switch {
+	case c.TokenURL == "":
+		return nil, errors.New("callcreds: no token URL")
+	case c.ClientID == "":
+		return nil, errors.New("callcreds: no client ID")
+	case c.ClientSecret != "" && c.PrivateKey != nil:
+		return nil, errors.New("callcreds: both a client secret and a private key given; choose one")
+	case c.ClientSecret == "" && c.PrivateKey == nil:
+		return nil, errors.New("callcreds: no client secret or private key")
+	}
+	if _, err := url.Parse(c.TokenURL); err != nil {
+		return nil, fmt.Errorf("callcreds: token URL: %w", err)
+	}
+	params := url.Values{}
+	if c.Audience != "" {
+		params.Set("audience", c.Audience)
+		params.Set("resource", c.Audience)
+	}
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	if c.PrivateKey != nil {
+		if c.PrivateKey.KeyID() == "" {
+			return nil, errors.New("callcreds: private key has no key ID")
+		}
+		return func(ctx context.Context) (*oauth2.Token, error) {
+			assertion, err := c.assertion()
+			if err != nil {
+				return nil, err
+			}
+			p := cloneValues(params)
+			p.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+			p.Set("client_assertion", assertion)
+			cc := clientcredentials.Config{ClientID: c.ClientID, TokenURL: c.TokenURL, Scopes: c.Scopes,
+				EndpointParams: p, AuthStyle: oauth2.AuthStyleInParams}
+			return cc.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+		}, nil
+	}
+	style := c.AuthStyle
+	if style == oauth2.AuthStyleAutoDetect {
+		style = oauth2.AuthStyleInHeader
+	}
+	cc := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: c.TokenURL,
+		Scopes: c.Scopes, EndpointParams: params, AuthStyle: style}
+	return func(ctx context.Context) (*oauth2.Token, error) {
+		return cc.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+	}, nil
+}
+
+// assertion signs an RFC 7523 client assertion: iss and sub are the client,
+// aud the token endpoint, valid for one minute, with a unique jti.
+func (c Config) assertion() (string, error) {
+	var jti [16]byte
+	if _, err := rand.Read(jti[:]); err != nil {
+		return "", err
+	}
+	now := time.Now()
+	tok, err := jwt.NewBuilder().Issuer(c.ClientID).Subject(c.ClientID).Audience([]string{c.TokenURL}).
+		IssuedAt(now).Expiration(now.Add(time.Minute)).JwtID(base64.RawURLEncoding.EncodeToString(jti[:])).Build()
+	if err != nil {
+		return "", err
+	}
+	alg := jwa.ES256
+	if a := c.PrivateKey.Algorithm(); a != nil && a.String() != "" {
+		alg = jwa.SignatureAlgorithm(a.String())
+	} else if c.PrivateKey.KeyType() == jwa.RSA {
+		alg = jwa.RS256
+	} else if c.PrivateKey.KeyType() == jwa.OKP {
+		alg = jwa.EdDSA
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(alg, c.PrivateKey))
+	if err != nil {
+		return "", fmt.Errorf("sign client assertion: %w", err)
+	}
+	return string(signed), nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v)+2)
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// describe turns a token endpoint failure into an error naming the endpoint
+// and the OAuth error code and description, never the raw response body
+// (which a broken server might fill with anything).
+func describe(tokenURL string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		code := re.ErrorCode
+		if code == "" {
+			code = "no error code"
+		}
+		status := ""
+		if re.Response != nil {
+			status = re.Response.Status + ", "
+		}
+		if re.ErrorDescription != "" {
+			code += " (" + re.ErrorDescription + ")"
+		}
+		return fmt.Errorf("token endpoint %s refused: %s%s", tokenURL, status, code)
+	}
+	return fmt.Errorf("token endpoint %s: %w", tokenURL, err)
+}

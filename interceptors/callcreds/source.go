@@ -1,0 +1,185 @@
+package callcreds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Token is one access token as the source holds it.
+type Token struct {
+	// Value is the bare access token.
+	Value string
+	// Expiry is when the token stops being valid.
+	Expiry time.Time
+
+	header    string    // "Bearer " + Value, built once
+	fetched   time.Time // when the request for it started
+	refreshAt time.Time // when a background refresh should start
+	usableTil time.Time // after this the token is too close to expiry to send
+}
+
+// FetchEvent describes one token request, for the caller's metrics.
+type FetchEvent struct {
+	Duration time.Duration
+	Err      error
+	Expiry   time.Time // of the new token, when Err is nil
+}
+
+// Source gets, caches and refreshes the access tokens of one client for one
+// audience and set of scopes. It is safe for concurrent use.
+type Source struct {
+	fetch    fetcher
+	tokenURL string
+	opts     options
+
+	cur    atomic.Pointer[Token]
+	flight singleflight.Group
+
+	mu       sync.Mutex
+	failures int
+	nextTry  time.Time // no new request before this after a failure
+	lastErr  error
+
+	fetches atomic.Int64
+}
+
+// NewSource returns a Source for cfg. It makes no request until the first
+// token is needed.
+func NewSource(cfg Config, opts ...Option) (*Source, error) {
+	f, err := cfg.fetcher()
+	if err != nil {
+		return nil, err
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.refreshShare <= 0 || o.refreshShare >= 1 {
+		return nil, fmt.Errorf("callcreds: refresh share %v not between 0 and 1", o.refreshShare)
+	}
+	return &Source{fetch: f, tokenURL: cfg.TokenURL, opts: o}, nil
+}
+
+// Token returns a valid token. It returns at once while the cached token is
+// valid, starting a background refresh once the token has used its refresh
+// share; it waits (at most until ctx ends) only when no valid token exists.
+func (s *Source) Token(ctx context.Context) (*Token, error) {
+	now := s.opts.now()
+	if t := s.cur.Load(); t != nil && now.Before(t.usableTil) {
+		if !now.Before(t.refreshAt) {
+			s.refreshInBackground(now)
+		}
+		return t, nil
+	}
+	return s.wait(ctx, now)
+}
+
+// refreshInBackground starts one refresh unless one is running or a recent
+// failure asks to wait.
+func (s *Source) refreshInBackground(now time.Time) {
+	s.mu.Lock()
+	wait := now.Before(s.nextTry)
+	s.mu.Unlock()
+	if !wait {
+		s.flight.DoChan("token", s.refresh) // runs in its own goroutine; result unused
+	}
+}
+
+// wait gets a token for a caller that has none to use.
+func (s *Source) wait(ctx context.Context, now time.Time) (*Token, error) {
+	s.mu.Lock()
+	if now.Before(s.nextTry) && s.lastErr != nil {
+		err := s.lastErr
+		retry := s.nextTry.Sub(now).Round(time.Millisecond)
+		s.mu.Unlock()
+		return nil, fmt.Errorf("no valid access token (next attempt in %s): %w", retry, err)
+	}
+	s.mu.Unlock()
+	ch := s.flight.DoChan("token", s.refresh)
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*Token), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for access token from %s: %w", s.tokenURL, ctx.Err())
+	}
+}
+
+// refresh makes one token request with its own timeout, independent of the
+// context of whichever call triggered it.
+func (s *Source) refresh() (any, error) {
+	start := s.opts.now()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.requestTimeout)
+	defer cancel()
+	s.fetches.Add(1)
+	ot, err := s.fetch(ctx)
+	if err == nil && ot.AccessToken == "" {
+		err = errors.New("response has no access_token")
+	}
+	end := s.opts.now()
+	if err != nil {
+		err = describe(s.tokenURL, err)
+		s.mu.Lock()
+		s.failures++
+		backoff := s.opts.backoffMin << min(s.failures-1, 16)
+		backoff = min(backoff, s.opts.backoffMax)
+		backoff = time.Duration(float64(backoff) * (0.5 + rand.Float64()/2)) // "equal jitter"
+		s.nextTry = end.Add(backoff)
+		s.lastErr = err
+		s.mu.Unlock()
+		s.opts.observe(FetchEvent{Duration: end.Sub(start), Err: err})
+		return nil, err
+	}
+	t := s.newToken(ot.AccessToken, ot.Expiry, start)
+	s.mu.Lock()
+	s.failures, s.nextTry, s.lastErr = 0, time.Time{}, nil
+	s.cur.Store(t)
+	s.mu.Unlock()
+	s.opts.observe(FetchEvent{Duration: end.Sub(start), Expiry: t.Expiry})
+	return t, nil
+}
+
+func (s *Source) newToken(value string, expiry, fetched time.Time) *Token {
+	if expiry.IsZero() {
+		// No expires_in: x/oauth2 would keep such a token for ever; assume a
+		// short life instead.
+		expiry = fetched.Add(s.opts.defaultLifetime)
+	}
+	life := max(expiry.Sub(fetched), 0)
+	// Jitter the refresh point by ±5% of the lifetime so that replicas that
+	// started together do not refresh together.
+	share := s.opts.refreshShare + (rand.Float64()-0.5)*0.1
+	share = min(max(share, 0.05), 0.95)
+	margin := min(s.opts.expiryMargin, life/10)
+	return &Token{
+		Value:     value,
+		Expiry:    expiry,
+		header:    "Bearer " + value,
+		fetched:   fetched,
+		refreshAt: fetched.Add(time.Duration(float64(life) * share)),
+		usableTil: expiry.Add(-margin),
+	}
+}
+
+// Invalidate drops t if it is still the current token, so that the next
+// call fetches a new one. Use it when a server rejected t.
+func (s *Source) Invalidate(t *Token) {
+	if t != nil {
+		s.cur.CompareAndSwap(t, nil)
+	}
+}
+
+// current returns the cached token, valid or not.
+func (s *Source) current() *Token { return s.cur.Load() }
+
+// Fetches returns how many token requests the source has made.
+func (s *Source) Fetches() int64 { return s.fetches.Load() }
