@@ -1,0 +1,97 @@
+package issuer
+
+import (
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// maxAssertionLifetime bounds how far in the future a client assertion's exp
+// may be, so that the replay cache stays small.
+const maxAssertionLifetime = 10 * time.Minute
+
+// authenticateAssertion checks a private_key_jwt client assertion (RFC 7523
+// §3, OpenID Connect Core §9): signed by a key the client registered, iss and
+// sub naming the client, aud naming this issuer or its token endpoint, a
+// short exp, and a jti never seen before.
+func (s *Server) authenticateAssertion(req *tokenRequest) (*Client, *oauthError) {
+	if req.assertionType != assertionTypeJWT {
+		return nil, errInvalidRequest("client_assertion_type must be " + assertionTypeJWT)
+	}
+	if req.assertion == "" {
+		return nil, errInvalidRequest("missing client_assertion")
+	}
+	unverified, err := jwt.ParseInsecure([]byte(req.assertion))
+	if err != nil {
+		return nil, errInvalidClient(false)
+	}
+	id := unverified.Issuer()
+	if req.clientID != "" && req.clientID != id {
+		return nil, errInvalidClient(false)
+	}
+	c, ok := s.clients.Lookup(id)
+	if !ok || len(c.JWKS) == 0 {
+		return nil, errInvalidClient(false)
+	}
+	set, err := jwk.Parse(c.JWKS)
+	if err != nil {
+		return nil, errInvalidClient(false)
+	}
+	now := s.now()
+	tok, err := jwt.Parse([]byte(req.assertion),
+		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true)),
+		jwt.WithClock(jwt.ClockFunc(func() time.Time { return now })),
+		jwt.WithAcceptableSkew(30*time.Second),
+		jwt.WithIssuer(id),
+		jwt.WithSubject(id),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithRequiredClaim(jwt.JwtIDKey),
+	)
+	if err != nil {
+		return nil, errInvalidClient(false)
+	}
+	if !slices.ContainsFunc(tok.Audience(), func(a string) bool { return a == s.cfg.Issuer || a == s.TokenEndpoint() }) {
+		return nil, errInvalidClient(false)
+	}
+	if tok.Expiration().After(now.Add(maxAssertionLifetime)) {
+		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client assertion lives longer than 10 minutes"}
+	}
+	if !s.assertions.firstUse(id+"\x00"+tok.JwtID(), tok.Expiration(), now) {
+		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client assertion already used"}
+	}
+	if c.Disabled {
+		return nil, &oauthError{status: http.StatusBadRequest, Code: "unauthorized_client", Desc: "client is disabled"}
+	}
+	return c, nil
+}
+
+// replayCache remembers the jti of each accepted assertion until it expires.
+type replayCache struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+func newReplayCache() *replayCache { return &replayCache{seen: map[string]time.Time{}} }
+
+// firstUse records key and reports whether it was new.
+func (r *replayCache) firstUse(key string, exp, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.seen) > 10_000 {
+		for k, e := range r.seen {
+			if now.After(e) {
+				delete(r.seen, k)
+			}
+		}
+	}
+	if e, ok := r.seen[key]; ok && !now.After(e) {
+		return false
+	}
+	r.seen[key] = exp
+	return true
+}

@@ -1,0 +1,297 @@
+package issuer
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/tollgate-rpc/tollgate/internal/securefile"
+)
+
+// Client is one registered OAuth client.
+type Client struct {
+	ID               string          `json:"client_id"`
+	Name             string          `json:"name"`
+	SecretHashes     []string        `json:"secret_hashes,omitempty"`
+	JWKS             json.RawMessage `json:"jwks,omitempty"` // public keys for private_key_jwt
+	AllowedScopes    []string        `json:"allowed_scopes"`
+	DefaultScopes    []string        `json:"default_scopes,omitempty"`
+	AllowedAudiences []string        `json:"allowed_audiences"`
+	DefaultAudiences []string        `json:"default_audiences,omitempty"`
+	TokenLifetime    Duration        `json:"token_lifetime,omitzero"`
+	ExtraClaims      map[string]any  `json:"extra_claims,omitempty"`
+	Disabled         bool            `json:"disabled,omitempty"`
+	Created          time.Time       `json:"created"`
+}
+
+// Duration is a time.Duration written as "15m0s" in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes d as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Token lifetime bounds.
+const (
+	DefaultTokenLifetime = 15 * time.Minute
+	MaxTokenLifetime     = 24 * time.Hour
+	MinTokenLifetime     = 30 * time.Second
+)
+
+// lifetime returns the client's token lifetime, defaulted.
+func (c *Client) lifetime() time.Duration {
+	if c.TokenLifetime == 0 {
+		return DefaultTokenLifetime
+	}
+	return time.Duration(c.TokenLifetime)
+}
+
+// reservedClaims may not be set through ExtraClaims.
+var reservedClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope"}
+
+var validID = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
+
+func validScopeToken(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || r > '~' })
+}
+
+// Validate checks the client's settings.
+func (c *Client) Validate() error {
+	if !validID.MatchString(c.ID) {
+		return fmt.Errorf("client ID %q: use 1-128 characters of [A-Za-z0-9._~-]", c.ID)
+	}
+	for _, s := range c.AllowedScopes {
+		if !validScopeToken(s) {
+			return fmt.Errorf("client %s: invalid scope %q", c.ID, s)
+		}
+	}
+	if len(c.AllowedAudiences) == 0 {
+		return fmt.Errorf("client %s: no allowed audiences", c.ID)
+	}
+	for _, a := range c.AllowedAudiences {
+		if !validScopeToken(a) {
+			return fmt.Errorf("client %s: invalid audience %q", c.ID, a)
+		}
+	}
+	if d := subtract(c.DefaultScopes, c.AllowedScopes); len(d) > 0 {
+		return fmt.Errorf("client %s: default scopes %v are not allowed scopes", c.ID, d)
+	}
+	if d := subtract(c.DefaultAudiences, c.AllowedAudiences); len(d) > 0 {
+		return fmt.Errorf("client %s: default audiences %v are not allowed audiences", c.ID, d)
+	}
+	if l := c.lifetime(); l < MinTokenLifetime || l > MaxTokenLifetime {
+		return fmt.Errorf("client %s: token lifetime %s outside [%s, %s]", c.ID, l, MinTokenLifetime, MaxTokenLifetime)
+	}
+	for name := range c.ExtraClaims {
+		if slices.Contains(reservedClaims, name) {
+			return fmt.Errorf("client %s: extra claim %q is reserved", c.ID, name)
+		}
+	}
+	if len(c.JWKS) > 0 {
+		if err := validateClientJWKS(c.JWKS); err != nil {
+			return fmt.Errorf("client %s: jwks: %w", c.ID, err)
+		}
+	}
+	if len(c.SecretHashes) > 2 {
+		return fmt.Errorf("client %s: %d secrets; at most 2 may be active", c.ID, len(c.SecretHashes))
+	}
+	return nil
+}
+
+// subtract returns the elements of a not in b.
+func subtract(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Secrets are 256 random bits, base64url without padding. Because they are
+// random, not chosen by people, one SHA-256 is enough to store them: a leaked
+// registry reveals only digests, and finding a 256-bit preimage is as
+// infeasible as guessing the secret. A slow password hash (bcrypt, pbkdf2)
+// only helps against low-entropy secrets, and would cost every token request
+// tens of milliseconds; SHA-256 costs about a microsecond.
+const secretBytes = 32
+
+const hashPrefix = "sha256:"
+
+// NewSecret returns a fresh client secret.
+func NewSecret() (string, error) {
+	b := make([]byte, secretBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// HashSecret returns the stored form of a secret.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hashPrefix + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// checkSecret reports whether secret matches one of the client's hashes, in
+// time independent of where they differ.
+func (c *Client) checkSecret(secret string) bool {
+	got := []byte(HashSecret(secret))
+	ok := 0
+	for _, h := range c.SecretHashes {
+		ok |= subtle.ConstantTimeCompare(got, []byte(h))
+	}
+	return ok == 1
+}
+
+// Registry is the set of clients, stored in <data-dir>/clients.json.
+type Registry struct {
+	path string
+
+	mu      sync.RWMutex
+	clients map[string]*Client
+}
+
+type registryFile struct {
+	Clients []*Client `json:"clients"`
+}
+
+// ErrUnknownClient is returned for a client ID that is not registered.
+var ErrUnknownClient = errors.New("unknown client")
+
+// OpenRegistry loads the registry at path; a missing file is an empty
+// registry.
+func OpenRegistry(path string) (*Registry, error) {
+	r := &Registry{path: path, clients: map[string]*Client{}}
+	if err := r.Reload(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Reload rereads the registry file. On error the registry keeps its clients.
+func (r *Registry) Reload() error {
+	data, err := securefile.Read(r.path)
+	if err != nil {
+		return err
+	}
+	var f registryFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return fmt.Errorf("client registry %s: %w", r.path, err)
+	}
+	next := make(map[string]*Client, len(f.Clients))
+	for _, c := range f.Clients {
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("client registry %s: %w", r.path, err)
+		}
+		if _, dup := next[c.ID]; dup {
+			return fmt.Errorf("client registry %s: client %s listed twice", r.path, c.ID)
+		}
+		next[c.ID] = c
+	}
+	r.mu.Lock()
+	r.clients = next
+	r.mu.Unlock()
+	return nil
+}
+
+// Lookup returns the client with id.
+func (r *Registry) Lookup(id string) (*Client, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c, ok := r.clients[id]
+	return c, ok
+}
+
+// List returns every client, sorted by ID.
+func (r *Registry) List() []*Client {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := slices.Collect(maps.Values(r.clients))
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Update applies fn to a copy of the registry's clients and saves the result
+// atomically; the registry changes only when both succeed.
+func (r *Registry) Update(fn func(clients map[string]*Client) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := make(map[string]*Client, len(r.clients))
+	for id, c := range r.clients {
+		cp := *c
+		next[id] = &cp
+	}
+	if err := fn(next); err != nil {
+		return err
+	}
+	f := registryFile{}
+	for _, c := range next {
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		f.Clients = append(f.Clients, c)
+	}
+	sort.Slice(f.Clients, func(i, j int) bool { return f.Clients[i].ID < f.Clients[j].ID })
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := securefile.Write(r.path, data); err != nil {
+		return err
+	}
+	r.clients = next
+	return nil
+}
+
+// validateClientJWKS accepts only public asymmetric keys with key IDs.
+func validateClientJWKS(raw []byte) error {
+	set, err := jwk.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if set.Len() == 0 {
+		return errors.New("no keys")
+	}
+	for i := range set.Len() {
+		k, _ := set.Key(i)
+		if k.KeyType() == jwa.OctetSeq {
+			return errors.New("symmetric keys are not allowed")
+		}
+		if private, err := jwk.IsPrivateKey(k); err != nil || private {
+			return errors.New("keys must be public")
+		}
+		if k.KeyID() == "" {
+			return errors.New("every key needs a kid")
+		}
+	}
+	return nil
+}

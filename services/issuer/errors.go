@@ -1,0 +1,45 @@
+package issuer
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// oauthError is an RFC 6749 §5.2 error response.
+type oauthError struct {
+	status int
+	Code   string `json:"error"`
+	Desc   string `json:"error_description,omitempty"`
+	basic  bool   // the client tried HTTP Basic: answer 401 with a challenge
+}
+
+func (e *oauthError) Error() string { return e.Code + ": " + e.Desc }
+
+func errInvalidRequest(desc string) *oauthError {
+	return &oauthError{status: http.StatusBadRequest, Code: "invalid_request", Desc: desc}
+}
+
+func errInvalidClient(basic bool) *oauthError {
+	return &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client authentication failed", basic: basic}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// noStore marks a response that carries tokens or token errors as never to
+// be cached (RFC 6749 §5.1).
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+func writeOAuthError(w http.ResponseWriter, e *oauthError) {
+	noStore(w)
+	if e.status == http.StatusUnauthorized && e.basic {
+		w.Header().Set("WWW-Authenticate", `Basic realm="tollgate", charset="UTF-8"`)
+	}
+	writeJSON(w, e.status, e)
+}

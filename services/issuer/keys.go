@@ -1,0 +1,280 @@
+package issuer
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/tollgate-rpc/tollgate/internal/securefile"
+)
+
+// SupportedAlgorithms are the signing algorithms the issuer can use.
+var SupportedAlgorithms = []jwa.SignatureAlgorithm{jwa.ES256, jwa.RS256, jwa.EdDSA}
+
+// signingKey is one key of the issuer, in the order of its life: published
+// (in the JWKS, not yet signing), signing from SignFrom, retired at
+// RetiredAt when a newer key starts signing, and dropped from the JWKS once
+// every token it signed has expired.
+type signingKey struct {
+	Kid       string                 `json:"kid"`
+	Alg       jwa.SignatureAlgorithm `json:"alg"`
+	Private   json.RawMessage        `json:"private_jwk"`
+	Created   time.Time              `json:"created"`
+	SignFrom  time.Time              `json:"sign_from"`
+	RetiredAt time.Time              `json:"retired_at,omitzero"`
+
+	raw crypto.Signer // parsed private key
+	pub jwk.Key       // public JWK with kid, alg and use
+}
+
+type keyFile struct {
+	Keys []*signingKey `json:"keys"`
+}
+
+// KeyStore holds the issuer's signing keys in <data-dir>/keys.json.
+type KeyStore struct {
+	path string
+	alg  jwa.SignatureAlgorithm
+
+	mu   sync.RWMutex
+	keys []*signingKey // oldest first
+	jwks []byte        // the public JWKS document, rebuilt on change
+}
+
+// OpenKeyStore loads the key file at path, creating it with one signing key
+// of alg when it does not exist.
+func OpenKeyStore(path string, alg jwa.SignatureAlgorithm, now time.Time) (*KeyStore, error) {
+	if !slices.Contains(SupportedAlgorithms, alg) {
+		return nil, fmt.Errorf("signing algorithm %q not supported (use one of %v)", alg, SupportedAlgorithms)
+	}
+	ks := &KeyStore{path: path, alg: alg}
+	err := ks.load()
+	if errors.Is(err, fs.ErrNotExist) {
+		k, err := newSigningKey(alg, now, now)
+		if err != nil {
+			return nil, err
+		}
+		ks.keys = []*signingKey{k}
+		if err := ks.save(); err != nil {
+			return nil, err
+		}
+		return ks, ks.rebuild()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ks, nil
+}
+
+// Reload rereads the key file, picking up a rotation made by another process
+// (tollgate issuer keys rotate).
+func (ks *KeyStore) Reload() error {
+	return ks.load()
+}
+
+func (ks *KeyStore) load() error {
+	data, err := securefile.Read(ks.path)
+	if err != nil {
+		return err
+	}
+	var f keyFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return fmt.Errorf("key file %s: %w", ks.path, err)
+	}
+	if len(f.Keys) == 0 {
+		return fmt.Errorf("key file %s: no keys", ks.path)
+	}
+	for _, k := range f.Keys {
+		if err := k.parse(); err != nil {
+			return fmt.Errorf("key file %s: key %s: %w", ks.path, k.Kid, err)
+		}
+	}
+	ks.mu.Lock()
+	ks.keys = f.Keys
+	ks.mu.Unlock()
+	return ks.rebuild()
+}
+
+func (ks *KeyStore) save() error {
+	ks.mu.RLock()
+	data, err := json.MarshalIndent(keyFile{Keys: ks.keys}, "", "  ")
+	ks.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	return securefile.Write(ks.path, data)
+}
+
+func (ks *KeyStore) rebuild() error {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	set := jwk.NewSet()
+	for _, k := range ks.keys {
+		if err := set.AddKey(k.pub); err != nil {
+			return err
+		}
+	}
+	doc, err := json.Marshal(set)
+	if err != nil {
+		return err
+	}
+	ks.jwks = doc
+	return nil
+}
+
+// JWKS returns the public key set document.
+func (ks *KeyStore) JWKS() []byte {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	return ks.jwks
+}
+
+// signer returns the key that signs at now: the newest whose SignFrom has
+// passed. Keys published ahead of their time are skipped.
+func (ks *KeyStore) signer(now time.Time) (*signingKey, error) {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	for i := len(ks.keys) - 1; i >= 0; i-- {
+		if k := ks.keys[i]; !now.Before(k.SignFrom) {
+			return k, nil
+		}
+	}
+	return nil, errors.New("no key may sign yet")
+}
+
+// Rotate publishes a new key that starts signing after publishAhead (so every
+// verifier's JWKS cache has seen it first), marks the current key to retire
+// then, and drops keys retired more than retention ago (retention must cover
+// the longest token lifetime). The file is saved before it returns.
+func (ks *KeyStore) Rotate(now time.Time, publishAhead, retention time.Duration) (kid string, err error) {
+	next, err := newSigningKey(ks.alg, now, now.Add(publishAhead))
+	if err != nil {
+		return "", err
+	}
+	ks.mu.Lock()
+	for _, k := range ks.keys {
+		if k.RetiredAt.IsZero() || k.RetiredAt.After(next.SignFrom) {
+			k.RetiredAt = next.SignFrom
+		}
+	}
+	ks.keys = append(ks.pruned(now, retention), next)
+	ks.mu.Unlock()
+	if err := ks.save(); err != nil {
+		return "", err
+	}
+	return next.Kid, ks.rebuild()
+}
+
+// Prune drops keys whose tokens have all expired, and saves when it did.
+func (ks *KeyStore) Prune(now time.Time, retention time.Duration) error {
+	ks.mu.Lock()
+	before := len(ks.keys)
+	ks.keys = ks.pruned(now, retention)
+	changed := len(ks.keys) != before
+	ks.mu.Unlock()
+	if !changed {
+		return nil
+	}
+	if err := ks.save(); err != nil {
+		return err
+	}
+	return ks.rebuild()
+}
+
+// pruned returns the keys still needed; ks.mu must be held.
+func (ks *KeyStore) pruned(now time.Time, retention time.Duration) []*signingKey {
+	keep := ks.keys[:0:0]
+	for _, k := range ks.keys {
+		if k.RetiredAt.IsZero() || now.Before(k.RetiredAt.Add(retention)) {
+			keep = append(keep, k)
+		}
+	}
+	return keep
+}
+
+// Newest returns when the newest key was created.
+func (ks *KeyStore) Newest() time.Time {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	return ks.keys[len(ks.keys)-1].Created
+}
+
+func newSigningKey(alg jwa.SignatureAlgorithm, created, signFrom time.Time) (*signingKey, error) {
+	var raw crypto.Signer
+	var err error
+	switch alg {
+	case jwa.ES256:
+		raw, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case jwa.RS256:
+		raw, err = rsa.GenerateKey(rand.Reader, 2048)
+	case jwa.EdDSA:
+		_, raw, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		err = fmt.Errorf("unsupported algorithm %s", alg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("generate %s key: %w", alg, err)
+	}
+	priv, err := jwk.FromRaw(raw)
+	if err != nil {
+		return nil, err
+	}
+	thumb, err := priv.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	k := &signingKey{
+		Kid:      base64.RawURLEncoding.EncodeToString(thumb), // RFC 7638 thumbprint
+		Alg:      alg,
+		Created:  created.UTC(),
+		SignFrom: signFrom.UTC(),
+	}
+	if err := priv.Set(jwk.KeyIDKey, k.Kid); err != nil {
+		return nil, err
+	}
+	if k.Private, err = json.Marshal(priv); err != nil {
+		return nil, err
+	}
+	return k, k.parse()
+}
+
+// parse fills raw and pub from Private.
+func (k *signingKey) parse() error {
+	priv, err := jwk.ParseKey(k.Private)
+	if err != nil {
+		return err
+	}
+	var raw any
+	if err := priv.Raw(&raw); err != nil {
+		return err
+	}
+	signer, ok := raw.(crypto.Signer)
+	if !ok {
+		return fmt.Errorf("not a private key")
+	}
+	k.raw = signer
+	pub, err := priv.PublicKey()
+	if err != nil {
+		return err
+	}
+	for name, v := range map[string]any{jwk.KeyIDKey: k.Kid, jwk.AlgorithmKey: k.Alg, jwk.KeyUsageKey: jwk.ForSignature} {
+		if err := pub.Set(name, v); err != nil {
+			return err
+		}
+	}
+	k.pub = pub
+	return nil
+}

@@ -1,0 +1,153 @@
+package issuer
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// tokenResponse is the RFC 6749 §5.1 success response.
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope,omitempty"`
+}
+
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	req, oerr := parseTokenRequest(w, r)
+	var client *Client
+	if oerr == nil {
+		client, oerr = s.authenticate(req)
+	}
+	var resp *tokenResponse
+	if oerr == nil {
+		resp, oerr = s.issue(client, req, start)
+	}
+	clientID := ""
+	if client != nil {
+		clientID = client.ID // only registered IDs are logged
+	}
+	if oerr != nil {
+		s.log.Info("token request refused", slog.String("client_id", clientID), slog.String("error", oerr.Code),
+			slog.String("remote", r.RemoteAddr), slog.Duration("duration", s.now().Sub(start)))
+		writeOAuthError(w, oerr)
+		return
+	}
+	s.log.Debug("token issued", slog.String("client_id", clientID), slog.String("scope", resp.Scope),
+		slog.Duration("duration", s.now().Sub(start)))
+	noStore(w)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// authenticate checks the grant type and the client's credentials.
+func (s *Server) authenticate(req *tokenRequest) (*Client, *oauthError) {
+	if req.grantType == "" {
+		return nil, errInvalidRequest("missing grant_type")
+	}
+	if req.grantType != "client_credentials" {
+		return nil, &oauthError{status: http.StatusBadRequest, Code: "unsupported_grant_type", Desc: "only client_credentials is supported"}
+	}
+	if req.assertion != "" || req.assertionType != "" {
+		if req.clientSecret != "" {
+			return nil, errInvalidRequest("more than one client authentication method")
+		}
+		return s.authenticateAssertion(req)
+	}
+	if req.clientID == "" {
+		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "no client authentication", basic: true}
+	}
+	c, ok := s.clients.Lookup(req.clientID)
+	if !ok || req.clientSecret == "" || !c.checkSecret(req.clientSecret) {
+		return nil, errInvalidClient(req.basic)
+	}
+	if c.Disabled {
+		return nil, &oauthError{status: http.StatusBadRequest, Code: "unauthorized_client", Desc: "client is disabled"}
+	}
+	return c, nil
+}
+
+// issue applies the scope and audience rules and signs the token.
+func (s *Server) issue(c *Client, req *tokenRequest, now time.Time) (*tokenResponse, *oauthError) {
+	scopes := c.DefaultScopes
+	if req.scopeGiven {
+		scopes = strings.Fields(req.scope)
+		if len(scopes) == 0 && req.scope != "" {
+			return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_scope", Desc: "malformed scope"}
+		}
+		if denied := subtract(scopes, c.AllowedScopes); len(denied) > 0 {
+			return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_scope",
+				Desc: "scope not allowed for this client: " + strings.Join(denied, " ")}
+		}
+	}
+	scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
+	aud := c.DefaultAudiences
+	if len(req.audiences) > 0 {
+		aud = slices.Compact(slices.Sorted(slices.Values(req.audiences)))
+		if denied := subtract(aud, c.AllowedAudiences); len(denied) > 0 {
+			return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_target",
+				Desc: "audience not allowed for this client"}
+		}
+	}
+	if len(aud) == 0 {
+		return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_target", Desc: "no audience requested and the client has no default"}
+	}
+	lifetime := c.lifetime()
+	token, err := s.sign(c, scopes, aud, now, lifetime)
+	if err != nil {
+		s.log.Error("sign token", slog.String("client_id", c.ID), slog.Any("error", err))
+		return nil, &oauthError{status: http.StatusInternalServerError, Code: "server_error", Desc: "could not sign the token"}
+	}
+	return &tokenResponse{
+		AccessToken: token,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(lifetime / time.Second),
+		Scope:       strings.Join(scopes, " "),
+	}, nil
+}
+
+// sign builds and signs an RFC 9068 access token.
+func (s *Server) sign(c *Client, scopes, aud []string, now time.Time, lifetime time.Duration) (string, error) {
+	key, err := s.keys.signer(now)
+	if err != nil {
+		return "", err
+	}
+	now = now.Truncate(time.Second)
+	b := jwt.NewBuilder().
+		Issuer(s.cfg.Issuer).
+		Subject(c.ID).
+		Audience(aud).
+		IssuedAt(now).
+		NotBefore(now).
+		Expiration(now.Add(lifetime)).
+		JwtID(newTokenID()).
+		Claim("client_id", c.ID)
+	if len(scopes) > 0 {
+		b = b.Claim("scope", strings.Join(scopes, " "))
+	}
+	for name, v := range c.ExtraClaims {
+		b = b.Claim(name, v)
+	}
+	tok, err := b.Build()
+	if err != nil {
+		return "", err
+	}
+	hdr := jws.NewHeaders()
+	if err := hdr.Set(jws.KeyIDKey, key.Kid); err != nil {
+		return "", err
+	}
+	if err := hdr.Set(jws.TypeKey, "at+jwt"); err != nil {
+		return "", err
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(key.Alg, key.raw, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		return "", err
+	}
+	return string(signed), nil
+}
