@@ -1,0 +1,173 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"github.com/tollgate-rpc/tollgate/interceptors"
+	"github.com/tollgate-rpc/tollgate/services/internal/rpcerr"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// Service implements OrdersServiceServer.
+type Service struct {
+	ordersv1.UnimplementedOrdersServiceServer
+
+	store     Store
+	inventory inventoryv1.InventoryServiceClient
+	log       *slog.Logger
+}
+
+// New returns a Service that records orders in store and reserves stock
+// through inventory, a client dialled with the orders service's own
+// credentials.
+func New(store Store, inventory inventoryv1.InventoryServiceClient, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, inventory: inventory, log: log}
+}
+
+// Register adds the service to a gRPC server.
+func (s *Service) Register(r grpc.ServiceRegistrar) { ordersv1.RegisterOrdersServiceServer(r, s) }
+
+// PlaceOrder implements OrdersServiceServer.
+func (s *Service) PlaceOrder(ctx context.Context, req *ordersv1.PlaceOrderRequest) (*ordersv1.PlaceOrderResponse, error) {
+	var f rpcerr.Fields
+	if req.GetOrderId() == "" || len(req.GetOrderId()) > 128 {
+		f.Add("order_id", "must be 1-128 bytes")
+	}
+	if len(req.GetLines()) == 0 {
+		f.Add("lines", "must not be empty")
+	}
+	reserve := &inventoryv1.ReserveRequest{OrderId: req.GetOrderId()}
+	for i, l := range req.GetLines() {
+		if !rpcerr.ValidSKU(l.GetSku()) {
+			f.Add("lines["+strconv.Itoa(i)+"].sku", "must be 1-64 characters of [A-Za-z0-9._-]")
+		}
+		if l.GetQuantity() < 1 {
+			f.Add("lines["+strconv.Itoa(i)+"].quantity", "must be at least 1")
+		}
+		reserve.Lines = append(reserve.Lines, &inventoryv1.ReserveLine{Sku: l.GetSku(), Quantity: l.GetQuantity()})
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if prev, err := s.store.Get(req.GetOrderId()); err == nil {
+		return s.replay(prev, req)
+	}
+	// Reserve first: inventory is idempotent per order ID, so if recording
+	// fails below, the caller's retry reserves nothing twice.
+	if _, err := s.inventory.Reserve(ctx, reserve); err != nil {
+		return nil, s.inventoryError(err)
+	}
+	placedBy := ""
+	if p, ok := interceptors.PrincipalFrom(ctx); ok {
+		placedBy = p.ClientID
+	}
+	o := &ordersv1.Order{OrderId: req.GetOrderId(), Lines: req.GetLines(), State: ordersv1.OrderState_ORDER_STATE_RESERVED, PlacedBy: placedBy}
+	stored, created, err := s.store.Create(o)
+	if err != nil {
+		return nil, s.storeError(err)
+	}
+	if !created {
+		return s.replay(stored, req)
+	}
+	return &ordersv1.PlaceOrderResponse{Order: stored}, nil
+}
+
+// replay answers a retried PlaceOrder with the recorded order, or refuses a
+// different order under the same ID.
+func (s *Service) replay(prev *ordersv1.Order, req *ordersv1.PlaceOrderRequest) (*ordersv1.PlaceOrderResponse, error) {
+	if len(prev.GetLines()) != len(req.GetLines()) {
+		return nil, rpcerr.Precondition("ORDER_ID", req.GetOrderId(), "order ID already used for a different order")
+	}
+	for i, l := range prev.GetLines() {
+		if !proto.Equal(l, req.GetLines()[i]) {
+			return nil, rpcerr.Precondition("ORDER_ID", req.GetOrderId(), "order ID already used for a different order")
+		}
+	}
+	return &ordersv1.PlaceOrderResponse{Order: prev}, nil
+}
+
+// GetOrder implements OrdersServiceServer.
+func (s *Service) GetOrder(_ context.Context, req *ordersv1.GetOrderRequest) (*ordersv1.GetOrderResponse, error) {
+	if req.GetOrderId() == "" {
+		var f rpcerr.Fields
+		f.Add("order_id", "must not be empty")
+		return nil, f.Err()
+	}
+	o, err := s.store.Get(req.GetOrderId())
+	if err != nil {
+		return nil, s.storeError(err)
+	}
+	return &ordersv1.GetOrderResponse{Order: o}, nil
+}
+
+// next is the only state each state may move to.
+var next = map[ordersv1.OrderState]ordersv1.OrderState{
+	ordersv1.OrderState_ORDER_STATE_RESERVED: ordersv1.OrderState_ORDER_STATE_PACKED,
+	ordersv1.OrderState_ORDER_STATE_PACKED:   ordersv1.OrderState_ORDER_STATE_SHIPPED,
+}
+
+// Fulfil implements OrdersServiceServer.
+func (s *Service) Fulfil(stream grpc.BidiStreamingServer[ordersv1.FulfilRequest, ordersv1.FulfilResponse]) error {
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cur, err := s.store.Get(req.GetOrderId())
+		if err != nil {
+			return s.storeError(err)
+		}
+		if next[cur.GetState()] != req.GetState() || req.GetState() == ordersv1.OrderState_ORDER_STATE_UNSPECIFIED {
+			return rpcerr.Precondition("STATE", req.GetOrderId(),
+				"order "+req.GetOrderId()+" is "+cur.GetState().String()+" and cannot move to "+req.GetState().String())
+		}
+		o, err := s.store.Transition(req.GetOrderId(), cur.GetState(), req.GetState())
+		if errors.Is(err, ErrConflict) {
+			return status.Error(codes.Aborted, "order "+req.GetOrderId()+" changed concurrently; retry")
+		}
+		if err != nil {
+			return s.storeError(err)
+		}
+		if err := stream.Send(&ordersv1.FulfilResponse{Order: o}); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Service) storeError(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return status.Error(codes.NotFound, err.Error())
+	}
+	s.log.Error("orders store", slog.Any("error", err))
+	return status.Error(codes.Internal, "internal error")
+}
+
+// inventoryError maps a failed Reserve: the caller learns about stock
+// problems, not about the orders service's own credentials.
+func (s *Service) inventoryError(err error) error {
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.NotFound, codes.FailedPrecondition, codes.InvalidArgument:
+		return rpcerr.Precondition("STOCK", "", "cannot reserve stock: "+st.Message())
+	case codes.DeadlineExceeded, codes.Canceled:
+		return st.Err()
+	default:
+		s.log.Error("inventory reserve failed", slog.String("code", st.Code().String()), slog.String("message", st.Message()))
+		return status.Error(codes.Unavailable, "inventory service unavailable; retry with the same order ID")
+	}
+}

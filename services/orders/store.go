@@ -1,0 +1,75 @@
+package orders
+
+import (
+	"errors"
+	"sync"
+
+	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// Store errors.
+var (
+	ErrNotFound = errors.New("order not found")
+	ErrConflict = errors.New("order state changed concurrently")
+)
+
+// Store keeps orders. Implementations are safe for concurrent use and return
+// copies.
+type Store interface {
+	Get(id string) (*ordersv1.Order, error)
+	// Create stores o unless an order with its ID exists, in which case it
+	// returns the existing order and false.
+	Create(o *ordersv1.Order) (*ordersv1.Order, bool, error)
+	// Transition moves an order from one state to another, failing with
+	// ErrConflict when it is not in from.
+	Transition(id string, from, to ordersv1.OrderState) (*ordersv1.Order, error)
+}
+
+// MemoryStore is a Store in memory.
+type MemoryStore struct {
+	mu     sync.Mutex
+	orders map[string]*ordersv1.Order
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{orders: map[string]*ordersv1.Order{}} }
+
+func clone(o *ordersv1.Order) *ordersv1.Order { return proto.Clone(o).(*ordersv1.Order) }
+
+// Get implements Store.
+func (m *MemoryStore) Get(id string) (*ordersv1.Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orders[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return clone(o), nil
+}
+
+// Create implements Store.
+func (m *MemoryStore) Create(o *ordersv1.Order) (*ordersv1.Order, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if prev, ok := m.orders[o.GetOrderId()]; ok {
+		return clone(prev), false, nil
+	}
+	m.orders[o.GetOrderId()] = clone(o)
+	return clone(o), true, nil
+}
+
+// Transition implements Store.
+func (m *MemoryStore) Transition(id string, from, to ordersv1.OrderState) (*ordersv1.Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orders[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if o.GetState() != from {
+		return nil, ErrConflict
+	}
+	o.State = to
+	return clone(o), nil
+}
