@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/template"
+
+	"github.com/tollgate-rpc/tollgate/internal/suite"
+)
+
+const defaultDataDir = ".tollgate"
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("dev", stderr)
+	dataDir := f.String("data-dir", defaultDataDir, "directory for keys, clients and dev.json")
+	issuerAddr := f.String("issuer-addr", "127.0.0.1:8400", "issuer listen address (loopback; port 0 picks one)")
+	inventoryAddr := f.String("inventory-addr", "127.0.0.1:8401", "inventory listen address (loopback)")
+	ordersAddr := f.String("orders-addr", "127.0.0.1:8402", "orders listen address (loopback)")
+	newLogger := f.logFlags()
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr)
+	if err != nil {
+		return err
+	}
+	dev, err := suite.StartDev(ctx, suite.DevConfig{
+		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := printBanner(stdout, dev, *dataDir); err != nil {
+		return err
+	}
+	return dev.Wait()
+}
+
+var banner = template.Must(template.New("banner").Parse(`Tollgate dev suite is running (Ctrl-C stops it).
+  issuer     {{.Info.Issuer}}   token endpoint {{.Info.TokenEndpoint}}
+  inventory  {{index .Info.Services "inventory"}}
+  orders     {{index .Info.Services "orders"}}
+  clients    admin (every scope), reader (read-only), orders-service; secrets in {{.InfoPath}}
+
+Call it from another terminal in this directory:
+  TOKEN=$(go run ./cmd/tollgate token --client admin{{.DataDirFlag}})
+  go tool -modfile=tools/go.mod grpcurl -plaintext -H "authorization: Bearer $TOKEN" \
+    -d '{"sku":"widget-1"}' {{index .Info.Services "inventory"}} tollgate.inventory.v1.InventoryService/GetItem
+  go tool -modfile=tools/go.mod ghz --insecure --proto proto/tollgate/inventory/v1/inventory.proto -i proto \
+    --call tollgate.inventory.v1.InventoryService.GetItem -d '{"sku":"widget-1"}' \
+    --metadata "{\"authorization\":\"Bearer $TOKEN\"}" -n 2000 -c 16 {{index .Info.Services "inventory"}}
+`))
+
+func printBanner(w io.Writer, dev *suite.Dev, dataDir string) error {
+	flag := ""
+	if dataDir != defaultDataDir {
+		flag = fmt.Sprintf(" --data-dir %q", dataDir)
+	}
+	return banner.Execute(w, struct {
+		*suite.Dev
+		DataDirFlag string
+	}{dev, flag})
+}

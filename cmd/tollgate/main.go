@@ -1,0 +1,138 @@
+// Command tollgate runs Tollgate: the whole suite on one machine (dev), each
+// service alone (issuer, inventory, orders), and the tools around them
+// (token).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `usage: tollgate <command> [flags]
+
+commands:
+  dev        run issuer, inventory and orders on loopback with dev clients
+  issuer     run the token issuer
+  inventory  run the inventory service
+  orders     run the orders service
+  token      print an access token for a client
+
+Run 'tollgate <command> -h' for a command's flags. Every flag can also be set
+through the environment as TOLLGATE_<FLAG> (for example TOLLGATE_DATA_DIR).`
+
+// errUsage marks a command-line mistake; main exits 2 for it.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "tollgate:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "tollgate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return fmt.Errorf("%w: no command", errUsage)
+	}
+	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"dev":       runDev,
+		"issuer":    runIssuer,
+		"inventory": runInventory,
+		"orders":    runOrders,
+		"token":     runToken,
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintln(stderr, usage)
+		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	return cmd(ctx, args[1:], stdout, stderr)
+}
+
+// flags is a FlagSet whose every flag falls back to TOLLGATE_<NAME>.
+type flags struct {
+	*flag.FlagSet
+}
+
+func newFlags(name string, stderr io.Writer) flags {
+	fs := flag.NewFlagSet("tollgate "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return flags{fs}
+}
+
+// envName is the environment variable of a flag: data-dir → TOLLGATE_DATA_DIR.
+func envName(flagName string) string {
+	return "TOLLGATE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parse reads args, then fills every flag not given on the command line from
+// its environment variable. Errors name the bad flag or variable.
+func (f flags) parse(args []string) error {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.Arg(0))
+	}
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	var err error
+	f.VisitAll(func(fl *flag.Flag) {
+		if set[fl.Name] || err != nil {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(fl.Name)); ok {
+			if e := fl.Value.Set(v); e != nil {
+				err = fmt.Errorf("%w: %s=%q: %v", errUsage, envName(fl.Name), v, e)
+			}
+		}
+	})
+	return err
+}
+
+// logFlags adds --log-level and --log-format and returns a constructor for
+// the logger they describe.
+func (f flags) logFlags() func(io.Writer) (*slog.Logger, error) {
+	level := f.String("log-level", "info", "log level: debug, info, warn or error")
+	format := f.String("log-format", "text", "log format: text or json")
+	return func(w io.Writer) (*slog.Logger, error) {
+		var lv slog.Level
+		if err := lv.UnmarshalText([]byte(*level)); err != nil {
+			return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, *level)
+		}
+		opts := &slog.HandlerOptions{Level: lv}
+		switch *format {
+		case "text":
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		case "json":
+			return slog.New(slog.NewJSONHandler(w, opts)), nil
+		}
+		return nil, fmt.Errorf("%w: --log-format %q: want text or json", errUsage, *format)
+	}
+}

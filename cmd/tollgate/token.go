@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"github.com/tollgate-rpc/tollgate/internal/suite"
+)
+
+func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("token", stderr)
+	client := f.String("client", "", "dev client name from <data-dir>/dev.json (admin, reader, orders-service)")
+	dataDir := f.String("data-dir", defaultDataDir, "data directory of a running `tollgate dev`")
+	tokenURL := f.String("token-url", "", "token endpoint (instead of --client)")
+	clientID := f.String("client-id", "", "client ID (instead of --client)")
+	secretFile := f.String("client-secret-file", "", "file holding the client secret (instead of --client)")
+	scope := f.String("scope", "", "space-separated scopes to request (default: the client's default scopes)")
+	audience := f.String("audience", "", "audience to request (default: the client's default audiences)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	cfg := callcreds.Config{TokenURL: *tokenURL, ClientID: *clientID, Scopes: strings.Fields(*scope), Audience: *audience}
+	switch {
+	case *client != "" && (*clientID != "" || *secretFile != "" || *tokenURL != ""):
+		return fmt.Errorf("%w: give either --client or --token-url, --client-id and --client-secret-file", errUsage)
+	case *client != "":
+		info, err := suite.ReadDevInfo(filepath.Join(*dataDir, "dev.json"))
+		if err != nil {
+			return fmt.Errorf("read dev clients (is `tollgate dev` running with --data-dir %s?): %w", *dataDir, err)
+		}
+		c, ok := info.Client(*client)
+		if !ok {
+			return fmt.Errorf("%w: no dev client named %q", errUsage, *client)
+		}
+		cfg.TokenURL, cfg.ClientID, cfg.ClientSecret = info.TokenEndpoint, c.ClientID, c.ClientSecret
+	case *tokenURL == "" || *clientID == "" || *secretFile == "":
+		return fmt.Errorf("%w: need --client, or all of --token-url, --client-id and --client-secret-file", errUsage)
+	default:
+		secret, err := os.ReadFile(*secretFile)
+		if err != nil {
+			return fmt.Errorf("read client secret: %w", err)
+		}
+		cfg.ClientSecret = strings.TrimSpace(string(secret))
+	}
+	src, err := callcreds.NewSource(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tok, err := src.Token(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, tok.Value)
+	return err
+}
