@@ -24,6 +24,8 @@ commands:
   inventory  run the inventory service
   orders     run the orders service
   token      print an access token for a client
+  client     manage the issuer's client registry
+  health     check a service, for container health checks
 
 Run 'tollgate <command> -h' for a command's flags. Every flag can also be set
 through the environment as TOLLGATE_<FLAG> (for example TOLLGATE_DATA_DIR).`
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"inventory": runInventory,
 		"orders":    runOrders,
 		"token":     runToken,
+		"client":    runClient,
+		"health":    runHealth,
 	}
 	switch args[0] {
 	case "-h", "--help", "help":

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
@@ -44,6 +45,7 @@ func runIssuer(ctx context.Context, args []string, _, stderr io.Writer) error {
 		lis.Close()
 		return err
 	}
+	go iss.WatchFiles(ctx, 2*time.Second)
 	return suite.ServeHTTP(ctx, log, "issuer", lis, suite.NewHTTPServer(iss.Handler(), log))
 }
 

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tollgate-rpc/tollgate/internal/securefile"
+	"github.com/tollgate-rpc/tollgate/services/issuer"
+)
+
+const clientUsage = `usage: tollgate client <add|list|show|rotate-secret|disable|enable|remove> [flags]
+
+Manages the client registry (<data-dir>/clients.json). A running issuer picks
+changes up without a restart.`
+
+func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, clientUsage)
+		return fmt.Errorf("%w: no client command", errUsage)
+	}
+	sub := args[0]
+	f := newFlags("client "+sub, stderr)
+	dataDir := f.String("data-dir", "data", "issuer data directory")
+	id := f.String("id", "", "client ID")
+	var (
+		name, scopes, defScopes, auds, defAuds, secretFile, lifetime, claims *string
+		ifMissing, keepOld                                                   *bool
+	)
+	switch sub {
+	case "add":
+		name = f.String("name", "", "display name (default: the ID)")
+		scopes = f.String("scopes", "", "space-separated allowed scopes")
+		defScopes = f.String("default-scopes", "", "space-separated default scopes (default: all allowed)")
+		auds = f.String("audiences", "", "space-separated allowed audiences (required)")
+		defAuds = f.String("default-audiences", "", "space-separated default audiences (default: all allowed)")
+		lifetime = f.String("token-lifetime", "", "token lifetime, such as 5m (default 15m)")
+		claims = f.String("extra-claims", "", `JSON object of static claims added to every token, such as {"tenant":"a"}`)
+		secretFile = f.String("secret-file", "", "write the new secret to this file (mode 0600) instead of stdout")
+		ifMissing = f.Bool("if-missing", false, "succeed without change when the client exists")
+	case "rotate-secret":
+		secretFile = f.String("secret-file", "", "write the new secret to this file (mode 0600) instead of stdout")
+		keepOld = f.Bool("keep-old", true, "keep the previous secret valid beside the new one until the next rotation")
+	case "list", "show", "disable", "enable", "remove":
+	default:
+		fmt.Fprintln(stderr, clientUsage)
+		return fmt.Errorf("%w: unknown client command %q", errUsage, sub)
+	}
+	if err := f.parse(args[1:]); err != nil {
+		return err
+	}
+	if sub != "list" && *id == "" {
+		return fmt.Errorf("%w: --id is required", errUsage)
+	}
+	reg, err := issuer.OpenRegistry(filepath.Join(*dataDir, "clients.json"))
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "list":
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tENABLED\tSCOPES\tAUDIENCES")
+		for _, c := range reg.List() {
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", c.ID, c.Name, !c.Disabled, strings.Join(c.AllowedScopes, " "), strings.Join(c.AllowedAudiences, " "))
+		}
+		return tw.Flush()
+	case "show":
+		c, ok := reg.Lookup(*id)
+		if !ok {
+			return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)
+		}
+		shown := *c
+		shown.SecretHashes = nil // digests are not secret, but nobody needs to see them
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(shown)
+	case "add":
+		if _, ok := reg.Lookup(*id); ok && *ifMissing {
+			return nil
+		}
+		c := &issuer.Client{ID: *id, Name: *name, AllowedScopes: strings.Fields(*scopes),
+			AllowedAudiences: strings.Fields(*auds), Created: time.Now().UTC()}
+		if c.Name == "" {
+			c.Name = c.ID
+		}
+		c.DefaultScopes = orAll(strings.Fields(*defScopes), c.AllowedScopes)
+		c.DefaultAudiences = orAll(strings.Fields(*defAuds), c.AllowedAudiences)
+		if *lifetime != "" {
+			d, err := time.ParseDuration(*lifetime)
+			if err != nil {
+				return fmt.Errorf("%w: --token-lifetime %q: %v", errUsage, *lifetime, err)
+			}
+			c.TokenLifetime = issuer.Duration(d)
+		}
+		if *claims != "" {
+			if err := json.Unmarshal([]byte(*claims), &c.ExtraClaims); err != nil {
+				return fmt.Errorf("%w: --extra-claims: %v", errUsage, err)
+			}
+		}
+		secret, err := issuer.NewSecret()
+		if err != nil {
+			return err
+		}
+		c.SecretHashes = []string{issuer.HashSecret(secret)}
+		if err := reg.Update(func(m map[string]*issuer.Client) error {
+			if _, ok := m[c.ID]; ok {
+				return fmt.Errorf("client %s already exists", c.ID)
+			}
+			m[c.ID] = c
+			return nil
+		}); err != nil {
+			return err
+		}
+		return showSecret(stdout, *secretFile, c.ID, secret)
+	case "rotate-secret":
+		secret, err := issuer.NewSecret()
+		if err != nil {
+			return err
+		}
+		if err := reg.Update(func(m map[string]*issuer.Client) error {
+			c, ok := m[*id]
+			if !ok {
+				return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)
+			}
+			prev := c.SecretHashes
+			c.SecretHashes = []string{issuer.HashSecret(secret)}
+			if *keepOld && len(prev) > 0 {
+				c.SecretHashes = append(c.SecretHashes, prev[0]) // the newest previous secret stays valid
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		return showSecret(stdout, *secretFile, *id, secret)
+	default: // disable, enable, remove
+		return reg.Update(func(m map[string]*issuer.Client) error {
+			c, ok := m[*id]
+			if !ok {
+				return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)
+			}
+			switch sub {
+			case "disable":
+				c.Disabled = true
+			case "enable":
+				c.Disabled = false
+			case "remove":
+				delete(m, *id)
+			}
+			return nil
+		})
+	}
+}
+
+func orAll(given, all []string) []string {
+	if len(given) == 0 {
+		return slices.Clone(all)
+	}
+	return given
+}
+
+// showSecret hands a new secret over exactly once: to a 0600 file, or to
+// stdout with a reminder that it will not be shown again.
+func showSecret(stdout io.Writer, file, id, secret string) error {
+	if file != "" {
+		if err := securefile.Write(file, []byte(secret+"\n")); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(stdout, "client %s: secret written to %s\n", id, file)
+		return err
+	}
+	_, err := fmt.Fprintf(stdout, "client_id:     %s\nclient_secret: %s\n(the secret is stored only as a hash and is not shown again)\n", id, secret)
+	return err
+}

@@ -1,0 +1,164 @@
+package suite
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"golang.org/x/oauth2/clientcredentials"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// startDev runs the whole suite on 127.0.0.1:0 listeners for one test.
+func startDev(tb testing.TB) *Dev {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dev, err := StartDev(ctx, DevConfig{
+		DataDir: tb.TempDir(), IssuerAddr: "127.0.0.1:0", InventoryAddr: "127.0.0.1:0", OrdersAddr: "127.0.0.1:0",
+	})
+	if err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		cancel()
+		if err := dev.Wait(); err != nil {
+			tb.Errorf("suite stopped with %v", err)
+		}
+	})
+	return dev
+}
+
+// fetchToken gets a token over real HTTP with stock x/oauth2.
+func fetchToken(tb testing.TB, dev *Dev, client, audience string) string {
+	tb.Helper()
+	c, ok := dev.Info.Client(client)
+	if !ok {
+		tb.Fatalf("no dev client %q", client)
+	}
+	cc := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: dev.Info.TokenEndpoint,
+		EndpointParams: map[string][]string{"audience": {audience}}}
+	tok, err := cc.Token(context.Background())
+	if err != nil {
+		tb.Fatalf("token for %s: %v", client, err)
+	}
+	return tok.AccessToken
+}
+
+func dial(tb testing.TB, addr string) *grpc.ClientConn {
+	tb.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func withToken(token string) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
+}
+
+func wantCode(t *testing.T, what string, err error, code codes.Code, reason string) {
+	t.Helper()
+	st := status.Convert(err)
+	if st.Code() != code {
+		t.Fatalf("%s: code %v (%v), want %v", what, st.Code(), err, code)
+	}
+	for _, d := range st.Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok {
+			if ei.GetReason() != reason {
+				t.Errorf("%s: ErrorInfo reason %q, want %q", what, ei.GetReason(), reason)
+			}
+			return
+		}
+	}
+	t.Errorf("%s: no ErrorInfo detail in %v", what, err)
+}
+
+func TestSuiteEndToEnd(t *testing.T) {
+	dev := startDev(t)
+	inv := inventoryv1.NewInventoryServiceClient(dial(t, dev.Info.Services["inventory"]))
+	ord := ordersv1.NewOrdersServiceClient(dial(t, dev.Info.Services["orders"]))
+	admin := fetchToken(t, dev, AdminClient, InventoryAudience)
+	reader := fetchToken(t, dev, ReaderClient, InventoryAudience)
+
+	t.Run("unary with scope", func(t *testing.T) {
+		resp, err := inv.GetItem(withToken(reader), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.GetItem().GetQuantityOnHand(); got != 100 {
+			t.Errorf("widget-1 on hand = %d, want 100", got)
+		}
+	})
+	t.Run("server stream with scope", func(t *testing.T) {
+		stream, err := inv.ListItems(withToken(reader), &inventoryv1.ListItemsRequest{PageSize: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var skus []string
+		for {
+			page, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.GetItems() {
+				skus = append(skus, it.GetSku())
+			}
+		}
+		if len(skus) != 3 || skus[0] != "gadget-2" || skus[2] != "widget-1" {
+			t.Errorf("ListItems = %v, want the 3 seeded SKUs in order", skus)
+		}
+	})
+	t.Run("no token", func(t *testing.T) {
+		_, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+		wantCode(t, "GetItem without token", err, codes.Unauthenticated, "MISSING_TOKEN")
+		stream, err := inv.ListItems(context.Background(), &inventoryv1.ListItemsRequest{})
+		if err == nil {
+			_, err = stream.Recv()
+		}
+		wantCode(t, "ListItems without token", err, codes.Unauthenticated, "MISSING_TOKEN")
+	})
+	t.Run("token missing scope", func(t *testing.T) {
+		_, err := inv.AdjustStock(withToken(reader), &inventoryv1.AdjustStockRequest{Sku: "widget-1", Delta: 1})
+		wantCode(t, "AdjustStock with reader token", err, codes.PermissionDenied, "INSUFFICIENT_SCOPE")
+	})
+	t.Run("token for another audience", func(t *testing.T) {
+		_, err := ord.GetOrder(withToken(admin), &ordersv1.GetOrderRequest{OrderId: "x"})
+		wantCode(t, "orders with an inventory token", err, codes.Unauthenticated, "INVALID_TOKEN")
+	})
+	t.Run("place order through inventory", func(t *testing.T) {
+		token := fetchToken(t, dev, AdminClient, OrdersAudience)
+		req := &ordersv1.PlaceOrderRequest{OrderId: "order-1", Lines: []*ordersv1.OrderLine{{Sku: "gizmo-3", Quantity: 4}}}
+		resp, err := ord.PlaceOrder(withToken(token), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetOrder().GetState() != ordersv1.OrderState_ORDER_STATE_RESERVED || resp.GetOrder().GetPlacedBy() != "dev-admin" {
+			t.Errorf("order = %v, want RESERVED placed by dev-admin", resp.GetOrder())
+		}
+		// A retry reserves nothing twice.
+		if _, err := ord.PlaceOrder(withToken(token), req); err != nil {
+			t.Fatal(err)
+		}
+		item, err := inv.GetItem(withToken(reader), &inventoryv1.GetItemRequest{Sku: "gizmo-3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := item.GetItem().GetQuantityReserved(); got != 4 {
+			t.Errorf("gizmo-3 reserved = %d after PlaceOrder and its retry, want 4", got)
+		}
+	})
+}
