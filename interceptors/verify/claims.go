@@ -1,12 +1,12 @@
 package verify
 
 import (
-	"context"
+	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // Claims is what a verified access token says. A *Claims returned by
@@ -51,34 +51,75 @@ const (
 	PermissionsClaim = "permissions" // Auth0 RBAC: array
 )
 
-func newClaims(tok jwt.Token, scopeClaims []string) (*Claims, error) {
-	raw, err := tok.AsMap(context.Background())
+// newClaims reads the registered claims from a decoded claims object. A
+// registered claim of the wrong JSON type is an error, not a silent zero.
+func newClaims(raw map[string]any, scopeClaims []string) (*Claims, error) {
+	c := &Claims{Raw: raw}
+	var err error
+	str := func(name string) string {
+		v, ok := raw[name]
+		if !ok || err != nil {
+			return ""
+		}
+		s, ok := v.(string)
+		if !ok {
+			err = fmt.Errorf("claim %s is not a string", name)
+		}
+		return s
+	}
+	date := func(name string) time.Time {
+		v, ok := raw[name]
+		if !ok || err != nil {
+			return time.Time{}
+		}
+		f, ok := v.(float64)
+		if !ok || f < 0 || f > 1<<40 {
+			err = fmt.Errorf("claim %s is not a NumericDate", name)
+			return time.Time{}
+		}
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(frac*1e9))
+	}
+	c.Issuer, c.Subject, c.TokenID = str("iss"), str("sub"), str("jti")
+	c.Expiry, c.NotBefore, c.IssuedAt = date("exp"), date("nbf"), date("iat")
+	switch aud := raw["aud"].(type) {
+	case nil:
+	case string:
+		c.Audience = []string{aud}
+	case []any:
+		for _, a := range aud {
+			s, ok := a.(string)
+			if !ok {
+				return nil, errors.New("claim aud holds a non-string")
+			}
+			c.Audience = append(c.Audience, s)
+		}
+	default:
+		return nil, errors.New("claim aud is not a string or an array")
+	}
 	if err != nil {
 		return nil, err
 	}
-	c := &Claims{
-		Issuer:    tok.Issuer(),
-		Subject:   tok.Subject(),
-		Audience:  tok.Audience(),
-		TokenID:   tok.JwtID(),
-		Expiry:    tok.Expiration(),
-		IssuedAt:  tok.IssuedAt(),
-		NotBefore: tok.NotBefore(),
-		Raw:       raw,
-	}
-	// RFC 9068 puts the client in client_id; Auth0 uses azp, Entra ID appid.
-	for _, name := range []string{"client_id", "azp", "appid"} {
+	// RFC 9068 puts the client in client_id; Auth0 and Keycloak use azp,
+	// Okta cid, Entra ID appid (v1) or azp (v2).
+	for _, name := range []string{"client_id", "azp", "cid", "appid"} {
 		if s, ok := raw[name].(string); ok && s != "" {
 			c.ClientID = s
 			break
 		}
 	}
-	for _, name := range scopeClaims {
-		c.Scopes = appendScopes(c.Scopes, raw[name])
-	}
-	slices.Sort(c.Scopes)
-	c.Scopes = slices.Compact(c.Scopes)
+	c.Scopes = scopesOf(raw, scopeClaims)
 	return c, nil
+}
+
+// scopesOf merges the scopes of the named claims into one sorted set.
+func scopesOf(raw map[string]any, scopeClaims []string) []string {
+	var scopes []string
+	for _, name := range scopeClaims {
+		scopes = appendScopes(scopes, raw[name])
+	}
+	slices.Sort(scopes)
+	return slices.Compact(scopes)
 }
 
 // appendScopes adds the scopes of one claim value, which may be a

@@ -1,0 +1,215 @@
+package verify
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+)
+
+// testIssuer is a real HTTP issuer for tests: discovery and a JWKS whose keys
+// can be added, withdrawn, or made unavailable.
+type testIssuer struct {
+	tb  testing.TB
+	srv *httptest.Server
+	URL string
+
+	mu        sync.Mutex
+	keys      map[string]crypto.Signer
+	algs      map[string]jwa.SignatureAlgorithm
+	published []string
+	maxAge    int
+
+	jwksFetches atomic.Int64
+	down        atomic.Bool // answer 503
+	hang        atomic.Bool // never answer until the test ends
+	garbage     atomic.Bool // answer 200 with junk
+	stop        chan struct{}
+}
+
+func newTestIssuer(tb testing.TB) *testIssuer {
+	tb.Helper()
+	ti := &testIssuer{tb: tb, keys: map[string]crypto.Signer{}, algs: map[string]jwa.SignatureAlgorithm{}, maxAge: 300, stop: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": ti.URL, "jwks_uri": ti.URL + "/jwks"})
+	})
+	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
+		ti.jwksFetches.Add(1)
+		switch {
+		case ti.hang.Load():
+			select {
+			case <-r.Context().Done():
+			case <-ti.stop:
+			}
+			return
+		case ti.down.Load():
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		case ti.garbage.Load():
+			_, _ = w.Write([]byte("<html>not json"))
+			return
+		}
+		w.Header().Set("Cache-Control", fmt.Sprintf("max-age=%d", ti.maxAge))
+		_, _ = w.Write(ti.jwks())
+	})
+	ti.srv = httptest.NewServer(mux)
+	ti.URL = ti.srv.URL
+	tb.Cleanup(func() { close(ti.stop); ti.srv.Close() })
+	return ti
+}
+
+// addKey creates and publishes a key for alg and returns its kid.
+func (ti *testIssuer) addKey(alg jwa.SignatureAlgorithm) string {
+	ti.tb.Helper()
+	kid, key := newKey(ti.tb, alg)
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ti.keys[kid], ti.algs[kid] = key, alg
+	ti.published = append(ti.published, kid)
+	return kid
+}
+
+// unpublish withdraws kid from the JWKS (it can still sign, as a thief could).
+func (ti *testIssuer) unpublish(kid string) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	for i, k := range ti.published {
+		if k == kid {
+			ti.published = append(ti.published[:i], ti.published[i+1:]...)
+			return
+		}
+	}
+}
+
+func (ti *testIssuer) jwks() []byte {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	set := jwk.NewSet()
+	for _, kid := range ti.published {
+		pub, err := jwk.PublicKeyOf(ti.keys[kid].Public())
+		if err != nil {
+			ti.tb.Error(err)
+			return nil
+		}
+		_ = pub.Set(jwk.KeyIDKey, kid)
+		_ = pub.Set(jwk.AlgorithmKey, ti.algs[kid])
+		_ = set.AddKey(pub)
+	}
+	b, _ := json.Marshal(set)
+	return b
+}
+
+func (ti *testIssuer) publicJWK(kid string) []byte {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	pub, _ := jwk.PublicKeyOf(ti.keys[kid].Public())
+	_ = pub.Set(jwk.KeyIDKey, kid)
+	b, _ := json.Marshal(pub)
+	return b
+}
+
+func newKey(tb testing.TB, alg jwa.SignatureAlgorithm) (string, crypto.Signer) {
+	tb.Helper()
+	var key crypto.Signer
+	var err error
+	switch alg {
+	case jwa.ES256:
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case jwa.ES384:
+		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case jwa.RS256, jwa.PS256:
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	case jwa.EdDSA:
+		_, key, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		tb.Fatalf("no test key for %s", alg)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%x", alg, b), key
+}
+
+// claims returns valid claims for aud, with overrides applied (a nil value
+// deletes the claim).
+func (ti *testIssuer) claims(aud string, overrides map[string]any) map[string]any {
+	now := time.Now()
+	c := map[string]any{
+		"iss": ti.URL, "sub": "client-1", "client_id": "client-1", "aud": aud,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		"jti": fmt.Sprintf("%d", now.UnixNano()), "scope": "inventory.read orders.read",
+	}
+	for k, v := range overrides {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	return c
+}
+
+// sign returns a compact JWS of claims signed with kid's key, with header
+// typ at+jwt, alg and kid, plus extra header fields (nil deletes one).
+func (ti *testIssuer) sign(kid string, header, claims map[string]any) string {
+	ti.tb.Helper()
+	ti.mu.Lock()
+	key, alg := ti.keys[kid], ti.algs[kid]
+	ti.mu.Unlock()
+	return signWith(ti.tb, key, alg, kid, header, claims)
+}
+
+func signWith(tb testing.TB, key crypto.Signer, alg jwa.SignatureAlgorithm, kid string, header, claims map[string]any) string {
+	tb.Helper()
+	h := map[string]any{"alg": alg.String(), "kid": kid, "typ": "at+jwt"}
+	for k, v := range header {
+		if v == nil {
+			delete(h, k)
+		} else {
+			h[k] = v
+		}
+	}
+	input := b64JSON(h) + "." + b64JSON(claims)
+	signer, err := jws.NewSigner(jwa.SignatureAlgorithm(h["alg"].(string)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sig, err := signer.Sign([]byte(input), key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func b64JSON(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func newTestVerifier(tb testing.TB, issuers []Issuer, opts ...Option) *Verifier {
+	tb.Helper()
+	v, err := New(issuers, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(v.Close)
+	return v
+}

@@ -1,0 +1,253 @@
+package verify
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+)
+
+func TestRules(t *testing.T) {
+	ti := newTestIssuer(t)
+	es := ti.addKey(jwa.ES256)
+	rs := ti.addKey(jwa.RS256)
+	ed := ti.addKey(jwa.EdDSA)
+	_, thief := newKey(t, jwa.ES256)
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}})
+	now := time.Now()
+	valid := func(over map[string]any) map[string]any { return ti.claims("inventory", over) }
+
+	hsWithPublicKey := func() string {
+		// The classic confusion attack: HS256 keyed with the public key.
+		input := b64JSON(map[string]any{"alg": "HS256", "kid": es, "typ": "at+jwt"}) + "." + b64JSON(valid(nil))
+		m := hmac.New(sha256.New, ti.publicJWK(es))
+		m.Write([]byte(input))
+		return input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}
+	none := b64JSON(map[string]any{"alg": "none", "kid": es, "typ": "at+jwt"}) + "." + b64JSON(valid(nil)) + "."
+
+	for _, tc := range []struct {
+		name  string
+		token string
+		want  Reason // "" means accepted
+	}{
+		{"ES256", ti.sign(es, nil, valid(nil)), ""},
+		{"RS256", ti.sign(rs, nil, valid(nil)), ""},
+		{"EdDSA", ti.sign(ed, nil, valid(nil)), ""},
+		{"aud array containing ours", ti.sign(es, nil, valid(map[string]any{"aud": []string{"other", "inventory"}})), ""},
+		{"typ with application/ prefix", ti.sign(es, map[string]any{"typ": "application/at+jwt"}, valid(nil)), ""},
+		{"expired within skew", ti.sign(es, nil, valid(map[string]any{"exp": now.Add(-30 * time.Second).Unix()})), ""},
+		{"forged signature", signWith(t, thief, jwa.ES256, es, nil, valid(nil)), ReasonSignature},
+		{"alg none", none, ReasonAlgorithm},
+		{"HS256 with the public key", hsWithPublicKey(), ReasonAlgorithm},
+		{"alg differs from the key's", signWith(t, thief, jwa.ES384, es, nil, valid(nil)), ReasonAlgorithm},
+		{"unknown kid", ti.sign(es, map[string]any{"kid": "nope"}, valid(nil)), ReasonUnknownKey},
+		{"absent kid", ti.sign(es, map[string]any{"kid": nil}, valid(nil)), ReasonHeader},
+		{"embedded jwk ignored", signWith(t, thief, jwa.ES256, es, map[string]any{"jwk": map[string]any{"kty": "EC"}}, valid(nil)), ReasonSignature},
+		{"jku ignored", signWith(t, thief, jwa.ES256, es, map[string]any{"jku": "http://127.0.0.1:1/keys"}, valid(nil)), ReasonSignature},
+		{"x5u ignored", signWith(t, thief, jwa.ES256, es, map[string]any{"x5u": "http://127.0.0.1:1/cert"}, valid(nil)), ReasonSignature},
+		{"expired", ti.sign(es, nil, valid(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()})), ReasonExpired},
+		{"not yet valid", ti.sign(es, nil, valid(map[string]any{"nbf": now.Add(5 * time.Minute).Unix()})), ReasonNotYetValid},
+		{"issued in the future", ti.sign(es, nil, valid(map[string]any{"iat": now.Add(5 * time.Minute).Unix()})), ReasonNotYetValid},
+		{"wrong issuer", ti.sign(es, nil, valid(map[string]any{"iss": "https://evil.example"})), ReasonIssuer},
+		{"issuer with trailing slash", ti.sign(es, nil, valid(map[string]any{"iss": ti.URL + "/"})), ReasonIssuer},
+		{"wrong audience", ti.sign(es, nil, valid(map[string]any{"aud": "orders"})), ReasonAudience},
+		{"no audience", ti.sign(es, nil, valid(map[string]any{"aud": nil})), ReasonAudience},
+		{"missing exp", ti.sign(es, nil, valid(map[string]any{"exp": nil})), ReasonClaims},
+		{"typ JWT", ti.sign(es, map[string]any{"typ": "JWT"}, valid(nil)), ReasonType},
+		{"typ absent", ti.sign(es, map[string]any{"typ": nil}, valid(nil)), ReasonType},
+		{"crit header", ti.sign(es, map[string]any{"crit": []string{"exp"}}, valid(nil)), ReasonHeader},
+		{"b64 header", ti.sign(es, map[string]any{"b64": false}, valid(nil)), ReasonHeader},
+		{"oversized", ti.sign(es, nil, valid(map[string]any{"pad": strings.Repeat("x", 9000)})), ReasonTooLarge},
+		{"two parts", "abc.def", ReasonMalformed},
+		{"JWE-shaped", "a.b.c.d.e", ReasonMalformed},
+		{"header not base64", "!!!." + b64JSON(valid(nil)) + ".sig", ReasonMalformed},
+		{"claims not JSON", b64JSON(map[string]any{"alg": "ES256", "kid": es, "typ": "at+jwt"}) + ".bm90IGpzb24.c2ln", ReasonMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := v.Verify(context.Background(), tc.token)
+			if got := ReasonOf(err); got != tc.want {
+				t.Fatalf("Verify reason = %q (err %v), want %q", got, err, tc.want)
+			}
+			if tc.want == "" && (c.Subject != "client-1" || c.ClientID != "client-1") {
+				t.Errorf("claims = %+v, want subject and client client-1", c)
+			}
+			if err != nil && strings.Contains(err.Error(), tc.token) {
+				t.Errorf("error quotes the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestScopesAndVendorShapes(t *testing.T) {
+	ti := newTestIssuer(t)
+	kid := ti.addKey(jwa.ES256)
+	all := []string{ScopeClaim, ScpClaim, PermissionsClaim}
+	for _, tc := range []struct {
+		name       string
+		issuer     Issuer
+		header     map[string]any
+		claims     map[string]any
+		wantScopes []string
+		wantClient string
+	}{
+		{"scope string", Issuer{}, nil, map[string]any{"scope": "b a  a"}, []string{"a", "b"}, "client-1"},
+		{"scp array ignored unless configured", Issuer{}, nil, map[string]any{"scope": nil, "scp": []string{"a"}}, nil, "client-1"},
+		{"scp array", Issuer{ScopeClaims: all}, nil, map[string]any{"scope": nil, "scp": []string{"b", "a"}}, []string{"a", "b"}, "client-1"},
+		{"scope and permissions merged", Issuer{ScopeClaims: all}, nil,
+			map[string]any{"scope": "read:items", "permissions": []string{"write:items", "read:items"}}, []string{"read:items", "write:items"}, "client-1"},
+		{"Auth0 M2M", Issuer{AllowJWTType: true, ScopeClaims: all}, map[string]any{"typ": "JWT"},
+			map[string]any{"client_id": nil, "sub": "abc@clients", "azp": "abc", "gty": "client-credentials",
+				"aud": []string{"inventory", "https://tenant.auth0.com/userinfo"}, "scope": "inventory.read", "permissions": []string{"inventory.read"}},
+			[]string{"inventory.read"}, "abc"},
+		{"Keycloak service account", Issuer{AllowJWTType: true}, map[string]any{"typ": "JWT"},
+			map[string]any{"client_id": nil, "azp": "svc", "aud": []string{"inventory", "account"}, "scope": "profile inventory.read email",
+				"realm_access": map[string]any{"roles": []string{"offline_access"}}},
+			[]string{"email", "inventory.read", "profile"}, "svc"},
+		{"Okta client credentials", Issuer{AllowJWTType: true, ScopeClaims: all}, map[string]any{"typ": nil},
+			map[string]any{"client_id": nil, "cid": "0oa1", "ver": 1, "scope": nil, "scp": []string{"inventory.read"}},
+			[]string{"inventory.read"}, "0oa1"},
+		{"Entra ID v1 app token", Issuer{AllowJWTType: true, ScopeClaims: all}, map[string]any{"typ": "JWT"},
+			map[string]any{"client_id": nil, "appid": "11111111-2222", "scope": nil, "scp": "inventory.read inventory.write", "roles": []string{"Reader"}},
+			[]string{"inventory.read", "inventory.write"}, "11111111-2222"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := tc.issuer
+			is.Issuer, is.Audiences = ti.URL, []string{"inventory"}
+			v := newTestVerifier(t, []Issuer{is})
+			c, err := v.Verify(context.Background(), ti.sign(kid, tc.header, ti.claims("inventory", tc.claims)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.Scopes, tc.wantScopes) {
+				t.Errorf("Scopes = %q, want %q", c.Scopes, tc.wantScopes)
+			}
+			if c.ClientID != tc.wantClient {
+				t.Errorf("ClientID = %q, want %q", c.ClientID, tc.wantClient)
+			}
+			if c.Raw["iss"] != ti.URL {
+				t.Errorf("Raw[iss] = %v", c.Raw["iss"])
+			}
+		})
+	}
+}
+
+func TestSeveralIssuers(t *testing.T) {
+	a, b := newTestIssuer(t), newTestIssuer(t)
+	ka, kb := a.addKey(jwa.ES256), b.addKey(jwa.RS256)
+	v := newTestVerifier(t, []Issuer{
+		{Issuer: a.URL, Audiences: []string{"inventory"}},
+		{Issuer: b.URL, JWKSURL: b.URL + "/jwks", Audiences: []string{"api://inventory"}},
+	})
+	if _, err := v.Verify(context.Background(), a.sign(ka, nil, a.claims("inventory", nil))); err != nil {
+		t.Errorf("issuer a: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), b.sign(kb, nil, b.claims("api://inventory", nil))); err != nil {
+		t.Errorf("issuer b: %v", err)
+	}
+	// Audiences are per issuer: a's audience is not accepted from b.
+	if got := ReasonOf(verifyErr(v, b.sign(kb, nil, b.claims("inventory", nil)))); got != ReasonAudience {
+		t.Errorf("b with a's audience: reason %q, want %q", got, ReasonAudience)
+	}
+	// A key of b does not verify tokens claiming to be from a.
+	if got := ReasonOf(verifyErr(v, b.sign(kb, nil, a.claims("inventory", map[string]any{"iss": a.URL})))); got != ReasonUnknownKey {
+		t.Errorf("b's key for a's issuer: reason %q, want %q", got, ReasonUnknownKey)
+	}
+}
+
+func verifyErr(v *Verifier, token string) error {
+	_, err := v.Verify(context.Background(), token)
+	return err
+}
+
+func TestCacheNeverOutlivesExpiry(t *testing.T) {
+	ti := newTestIssuer(t)
+	kid := ti.addKey(jwa.ES256)
+	now := time.Now()
+	clock := now
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
+		WithClock(func() time.Time { return clock }), WithClockSkew(0))
+	tok := ti.sign(kid, nil, ti.claims("inventory", map[string]any{"exp": now.Add(time.Minute).Unix()}))
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if v.Stats().CachedTokens != 1 {
+		t.Fatalf("cached tokens = %d, want 1", v.Stats().CachedTokens)
+	}
+	clock = now.Add(time.Minute + time.Second)
+	if got := ReasonOf(verifyErr(v, tok)); got != ReasonExpired {
+		t.Errorf("after exp: reason %q, want %q", got, ReasonExpired)
+	}
+	// A token that differs in one signature byte never hits the cached entry.
+	clock = now
+	forged := tok[:len(tok)-2] + flip(tok[len(tok)-2]) + tok[len(tok)-1:]
+	if got := ReasonOf(verifyErr(v, forged)); got != ReasonSignature {
+		t.Errorf("forged twin of a cached token: reason %q, want %q", got, ReasonSignature)
+	}
+}
+
+func flip(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	ti := newTestIssuer(t)
+	kid := ti.addKey(jwa.ES256)
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}}, WithCacheSize(64))
+	for i := range 500 {
+		tok := ti.sign(kid, nil, ti.claims("inventory", map[string]any{"jti": fmt.Sprint(i)}))
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := v.Stats().CachedTokens; n > 64 {
+		t.Errorf("cache holds %d tokens, bound is 64", n)
+	}
+}
+
+func TestCheckHook(t *testing.T) {
+	ti := newTestIssuer(t)
+	kid := ti.addKey(jwa.ES256)
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
+		WithCheck(func(c *Claims) error {
+			if c.Raw["tenant"] != "acme" {
+				return errTenant
+			}
+			return nil
+		}))
+	if got := ReasonOf(verifyErr(v, ti.sign(kid, nil, ti.claims("inventory", nil)))); got != ReasonRejected {
+		t.Errorf("without tenant: reason %q, want %q", got, ReasonRejected)
+	}
+	if err := verifyErr(v, ti.sign(kid, nil, ti.claims("inventory", map[string]any{"tenant": "acme"}))); err != nil {
+		t.Errorf("with tenant: %v", err)
+	}
+}
+
+var errTenant = &Error{Reason: ReasonRejected, msg: "wrong tenant"}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for name, issuers := range map[string][]Issuer{
+		"none":         nil,
+		"no audience":  {{Issuer: "https://a"}},
+		"empty issuer": {{Audiences: []string{"x"}}},
+		"duplicate":    {{Issuer: "https://a", Audiences: []string{"x"}}, {Issuer: "https://a", Audiences: []string{"y"}}},
+	} {
+		if v, err := New(issuers); err == nil {
+			v.Close()
+			t.Errorf("New(%s) succeeded", name)
+		}
+	}
+	if _, err := New([]Issuer{{Issuer: "https://a", Audiences: []string{"x"}}}, WithAlgorithms(jwa.HS256, jwa.NoSignature)); err == nil {
+		t.Error("New with only HS256 and none allowed succeeded")
+	}
+}
