@@ -14,15 +14,16 @@ import (
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
 
 var benchAlgs = []jwa.SignatureAlgorithm{jwa.ES256, jwa.RS256, jwa.EdDSA}
 
 // benchTokens returns n distinct tokens signed by one key of alg, and the
 // verifier that trusts it.
-func benchSetup(b *testing.B, alg jwa.SignatureAlgorithm, n int, opts ...Option) (*Verifier, *testIssuer, string, []string) {
-	ti := newTestIssuer(b)
-	kid := ti.addKey(alg)
+func benchSetup(b *testing.B, alg jwa.SignatureAlgorithm, n int, opts ...Option) (*Verifier, *jwtest.Issuer, string, []string) {
+	ti := jwtest.NewIssuer(b)
+	kid := ti.AddKey(alg)
 	v := newTestVerifier(b, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}}, opts...)
 	ctx := context.Background()
 	if err := v.Ready(ctx); err != nil {
@@ -30,7 +31,7 @@ func benchSetup(b *testing.B, alg jwa.SignatureAlgorithm, n int, opts ...Option)
 	}
 	tokens := make([]string, n)
 	for i := range tokens {
-		tokens[i] = ti.sign(kid, nil, ti.claims("inventory", map[string]any{"jti": fmt.Sprint(i)}))
+		tokens[i] = ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"jti": fmt.Sprint(i)}))
 	}
 	return v, ti, kid, tokens
 }
@@ -59,7 +60,7 @@ func BenchmarkRawVerify(b *testing.B) {
 	for _, alg := range benchAlgs {
 		b.Run(alg.String(), func(b *testing.B) {
 			_, ti, kid, tokens := benchSetup(b, alg, 64)
-			pub := ti.keys[kid].Public()
+			pub := ti.Key(kid).Public()
 			type parts struct{ input, sig []byte }
 			ps := make([]parts, len(tokens))
 			for i, tok := range tokens {

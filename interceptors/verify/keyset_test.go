@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
 
 // eventually polls cond until it holds or 10 seconds pass.
@@ -35,57 +36,57 @@ func ready(t *testing.T, v *Verifier) {
 }
 
 func TestRotationPickedUpWithoutRestart(t *testing.T) {
-	ti := newTestIssuer(t)
-	old := ti.addKey(jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	old := ti.AddKey(jwa.ES256)
 	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}})
 	ready(t, v)
-	if err := verifyErr(v, ti.sign(old, nil, ti.claims("inventory", nil))); err != nil {
+	if err := verifyErr(v, ti.Sign(old, nil, ti.Claims("inventory", nil))); err != nil {
 		t.Fatal(err)
 	}
-	next := ti.addKey(jwa.ES256)
-	if err := verifyErr(v, ti.sign(next, nil, ti.claims("inventory", nil))); err != nil {
+	next := ti.AddKey(jwa.ES256)
+	if err := verifyErr(v, ti.Sign(next, nil, ti.Claims("inventory", nil))); err != nil {
 		t.Errorf("token signed with the new key: %v", err)
 	}
 }
 
 func TestIssuerDownKeepsKnownKeys(t *testing.T) {
-	ti := newTestIssuer(t)
-	ti.maxAge = 0
-	kid := ti.addKey(jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	ti.MaxAge = 0
+	kid := ti.AddKey(jwa.ES256)
 	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
 		WithRefreshBounds(10*time.Millisecond, 20*time.Millisecond))
 	ready(t, v)
-	ti.down.Store(true)
+	ti.Down.Store(true)
 	start := v.Stats().JWKSFailures
 	eventually(t, "three failed refreshes", func() bool { return v.Stats().JWKSFailures >= start+3 })
 	for i := range 20 { // fresh tokens, so none comes from the cache
-		tok := ti.sign(kid, nil, ti.claims("inventory", map[string]any{"jti": fmt.Sprint(i)}))
+		tok := ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"jti": fmt.Sprint(i)}))
 		if err := verifyErr(v, tok); err != nil {
 			t.Fatalf("with the issuer down, token %d: %v", i, err)
 		}
 	}
-	ti.down.Store(false)
-	ti.garbage.Store(true)
+	ti.Down.Store(false)
+	ti.Garbage.Store(true)
 	start = v.Stats().JWKSFailures
 	eventually(t, "a refresh that got garbage", func() bool { return v.Stats().JWKSFailures > start })
-	if err := verifyErr(v, ti.sign(kid, nil, ti.claims("inventory", map[string]any{"jti": "after-garbage"}))); err != nil {
+	if err := verifyErr(v, ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"jti": "after-garbage"}))); err != nil {
 		t.Fatalf("after a garbage JWKS: %v", err)
 	}
-	ti.garbage.Store(false)
-	next := ti.addKey(jwa.ES256)
-	eventually(t, "recovery", func() bool { return verifyErr(v, ti.sign(next, nil, ti.claims("inventory", nil))) == nil })
+	ti.Garbage.Store(false)
+	next := ti.AddKey(jwa.ES256)
+	eventually(t, "recovery", func() bool { return verifyErr(v, ti.Sign(next, nil, ti.Claims("inventory", nil))) == nil })
 }
 
 func TestUnknownKidFloodIsBounded(t *testing.T) {
-	ti := newTestIssuer(t)
-	kid := ti.addKey(jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
 	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}}, WithUnknownKidCooldown(time.Hour))
 	ready(t, v)
-	before := ti.jwksFetches.Load()
+	before := ti.JWKSFetches.Load()
 	tokens := make([]string, 10_000)
-	claims := ti.claims("inventory", nil)
+	claims := ti.Claims("inventory", nil)
 	for i := range tokens {
-		tokens[i] = ti.sign(kid, map[string]any{"kid": fmt.Sprintf("random-%d", i)}, claims)
+		tokens[i] = ti.Sign(kid, map[string]any{"kid": fmt.Sprintf("random-%d", i)}, claims)
 	}
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -101,31 +102,31 @@ func TestUnknownKidFloodIsBounded(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if fetched := ti.jwksFetches.Load() - before; fetched > 1 {
+	if fetched := ti.JWKSFetches.Load() - before; fetched > 1 {
 		t.Errorf("10,000 unknown kids caused %d JWKS fetches, want at most 1 per cooldown", fetched)
 	}
 	// Good tokens are unaffected.
-	if err := verifyErr(v, ti.sign(kid, nil, ti.claims("inventory", nil))); err != nil {
+	if err := verifyErr(v, ti.Sign(kid, nil, ti.Claims("inventory", nil))); err != nil {
 		t.Error(err)
 	}
 }
 
 func TestRemovedKeyRevokesCachedTokens(t *testing.T) {
-	ti := newTestIssuer(t)
-	ti.maxAge = 0
-	stay := ti.addKey(jwa.ES256)
-	gone := ti.addKey(jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	ti.MaxAge = 0
+	stay := ti.AddKey(jwa.ES256)
+	gone := ti.AddKey(jwa.ES256)
 	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
 		WithRefreshBounds(10*time.Millisecond, 20*time.Millisecond))
 	ready(t, v)
-	tokGone := ti.sign(gone, nil, ti.claims("inventory", nil))
-	tokStay := ti.sign(stay, nil, ti.claims("inventory", nil))
+	tokGone := ti.Sign(gone, nil, ti.Claims("inventory", nil))
+	tokStay := ti.Sign(stay, nil, ti.Claims("inventory", nil))
 	for _, tok := range []string{tokGone, tokStay} {
 		if err := verifyErr(v, tok); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ti.unpublish(gone)
+	ti.Unpublish(gone)
 	eventually(t, "the cached token of a withdrawn key to be refused", func() bool {
 		return ReasonOf(verifyErr(v, tokGone)) == ReasonUnknownKey
 	})
@@ -135,29 +136,29 @@ func TestRemovedKeyRevokesCachedTokens(t *testing.T) {
 }
 
 func TestHangingJWKSTimesOut(t *testing.T) {
-	ti := newTestIssuer(t)
-	kid := ti.addKey(jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
 	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
 		WithFetchTimeout(100*time.Millisecond), WithUnknownKidCooldown(0))
 	ready(t, v)
-	ti.hang.Store(true)
+	ti.Hang.Store(true)
 	failures := v.Stats().JWKSFailures
 	// An unknown kid makes the verifier fetch; the fetch gives up on its own
 	// (the test's context has no deadline) and known keys stay.
-	if got := ReasonOf(verifyErr(v, ti.sign(kid, map[string]any{"kid": "new"}, ti.claims("inventory", nil)))); got != ReasonUnknownKey {
+	if got := ReasonOf(verifyErr(v, ti.Sign(kid, map[string]any{"kid": "new"}, ti.Claims("inventory", nil)))); got != ReasonUnknownKey {
 		t.Errorf("unknown kid while the JWKS hangs: reason %q, want %q", got, ReasonUnknownKey)
 	}
 	if v.Stats().JWKSFailures <= failures {
 		t.Error("the hanging fetch was not counted as failed")
 	}
-	if err := verifyErr(v, ti.sign(kid, nil, ti.claims("inventory", nil))); err != nil {
+	if err := verifyErr(v, ti.Sign(kid, nil, ti.Claims("inventory", nil))); err != nil {
 		t.Errorf("known key while the JWKS hangs: %v", err)
 	}
 }
 
 func TestDiscoveryMustNameTheIssuer(t *testing.T) {
-	ti := newTestIssuer(t)
-	kid := ti.addKey(jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
 	// A discovery document that names another issuer is not trusted, even
 	// though its jwks_uri holds the right keys.
 	liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -165,11 +166,11 @@ func TestDiscoveryMustNameTheIssuer(t *testing.T) {
 	}))
 	t.Cleanup(liar.Close)
 	v := newTestVerifier(t, []Issuer{{Issuer: liar.URL, Audiences: []string{"inventory"}}})
-	tok := ti.sign(kid, nil, ti.claims("inventory", map[string]any{"iss": liar.URL}))
+	tok := ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"iss": liar.URL}))
 	if got := ReasonOf(verifyErr(v, tok)); got != ReasonKeysUnavailable {
 		t.Errorf("reason %q, want %q", got, ReasonKeysUnavailable)
 	}
-	if n := ti.jwksFetches.Load(); n != 0 {
+	if n := ti.JWKSFetches.Load(); n != 0 {
 		t.Errorf("the JWKS named by a lying discovery document was fetched %d times", n)
 	}
 }

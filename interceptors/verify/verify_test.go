@@ -12,64 +12,65 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
 
 func TestRules(t *testing.T) {
-	ti := newTestIssuer(t)
-	es := ti.addKey(jwa.ES256)
-	rs := ti.addKey(jwa.RS256)
-	ed := ti.addKey(jwa.EdDSA)
-	_, thief := newKey(t, jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	es := ti.AddKey(jwa.ES256)
+	rs := ti.AddKey(jwa.RS256)
+	ed := ti.AddKey(jwa.EdDSA)
+	_, thief := jwtest.NewKey(t, jwa.ES256)
 	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}})
 	now := time.Now()
-	valid := func(over map[string]any) map[string]any { return ti.claims("inventory", over) }
+	valid := func(over map[string]any) map[string]any { return ti.Claims("inventory", over) }
 
 	hsWithPublicKey := func() string {
 		// The classic confusion attack: HS256 keyed with the public key.
-		input := b64JSON(map[string]any{"alg": "HS256", "kid": es, "typ": "at+jwt"}) + "." + b64JSON(valid(nil))
-		m := hmac.New(sha256.New, ti.publicJWK(es))
+		input := jwtest.B64JSON(map[string]any{"alg": "HS256", "kid": es, "typ": "at+jwt"}) + "." + jwtest.B64JSON(valid(nil))
+		m := hmac.New(sha256.New, ti.PublicJWK(es))
 		m.Write([]byte(input))
 		return input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 	}
-	none := b64JSON(map[string]any{"alg": "none", "kid": es, "typ": "at+jwt"}) + "." + b64JSON(valid(nil)) + "."
+	none := jwtest.B64JSON(map[string]any{"alg": "none", "kid": es, "typ": "at+jwt"}) + "." + jwtest.B64JSON(valid(nil)) + "."
 
 	for _, tc := range []struct {
 		name  string
 		token string
 		want  Reason // "" means accepted
 	}{
-		{"ES256", ti.sign(es, nil, valid(nil)), ""},
-		{"RS256", ti.sign(rs, nil, valid(nil)), ""},
-		{"EdDSA", ti.sign(ed, nil, valid(nil)), ""},
-		{"aud array containing ours", ti.sign(es, nil, valid(map[string]any{"aud": []string{"other", "inventory"}})), ""},
-		{"typ with application/ prefix", ti.sign(es, map[string]any{"typ": "application/at+jwt"}, valid(nil)), ""},
-		{"expired within skew", ti.sign(es, nil, valid(map[string]any{"exp": now.Add(-30 * time.Second).Unix()})), ""},
-		{"forged signature", signWith(t, thief, jwa.ES256, es, nil, valid(nil)), ReasonSignature},
+		{"ES256", ti.Sign(es, nil, valid(nil)), ""},
+		{"RS256", ti.Sign(rs, nil, valid(nil)), ""},
+		{"EdDSA", ti.Sign(ed, nil, valid(nil)), ""},
+		{"aud array containing ours", ti.Sign(es, nil, valid(map[string]any{"aud": []string{"other", "inventory"}})), ""},
+		{"typ with application/ prefix", ti.Sign(es, map[string]any{"typ": "application/at+jwt"}, valid(nil)), ""},
+		{"expired within skew", ti.Sign(es, nil, valid(map[string]any{"exp": now.Add(-30 * time.Second).Unix()})), ""},
+		{"forged signature", jwtest.SignWith(t, thief, jwa.ES256, es, nil, valid(nil)), ReasonSignature},
 		{"alg none", none, ReasonAlgorithm},
 		{"HS256 with the public key", hsWithPublicKey(), ReasonAlgorithm},
-		{"alg differs from the key's", signWith(t, thief, jwa.ES384, es, nil, valid(nil)), ReasonAlgorithm},
-		{"unknown kid", ti.sign(es, map[string]any{"kid": "nope"}, valid(nil)), ReasonUnknownKey},
-		{"absent kid", ti.sign(es, map[string]any{"kid": nil}, valid(nil)), ReasonHeader},
-		{"embedded jwk ignored", signWith(t, thief, jwa.ES256, es, map[string]any{"jwk": map[string]any{"kty": "EC"}}, valid(nil)), ReasonSignature},
-		{"jku ignored", signWith(t, thief, jwa.ES256, es, map[string]any{"jku": "http://127.0.0.1:1/keys"}, valid(nil)), ReasonSignature},
-		{"x5u ignored", signWith(t, thief, jwa.ES256, es, map[string]any{"x5u": "http://127.0.0.1:1/cert"}, valid(nil)), ReasonSignature},
-		{"expired", ti.sign(es, nil, valid(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()})), ReasonExpired},
-		{"not yet valid", ti.sign(es, nil, valid(map[string]any{"nbf": now.Add(5 * time.Minute).Unix()})), ReasonNotYetValid},
-		{"issued in the future", ti.sign(es, nil, valid(map[string]any{"iat": now.Add(5 * time.Minute).Unix()})), ReasonNotYetValid},
-		{"wrong issuer", ti.sign(es, nil, valid(map[string]any{"iss": "https://evil.example"})), ReasonIssuer},
-		{"issuer with trailing slash", ti.sign(es, nil, valid(map[string]any{"iss": ti.URL + "/"})), ReasonIssuer},
-		{"wrong audience", ti.sign(es, nil, valid(map[string]any{"aud": "orders"})), ReasonAudience},
-		{"no audience", ti.sign(es, nil, valid(map[string]any{"aud": nil})), ReasonAudience},
-		{"missing exp", ti.sign(es, nil, valid(map[string]any{"exp": nil})), ReasonClaims},
-		{"typ JWT", ti.sign(es, map[string]any{"typ": "JWT"}, valid(nil)), ReasonType},
-		{"typ absent", ti.sign(es, map[string]any{"typ": nil}, valid(nil)), ReasonType},
-		{"crit header", ti.sign(es, map[string]any{"crit": []string{"exp"}}, valid(nil)), ReasonHeader},
-		{"b64 header", ti.sign(es, map[string]any{"b64": false}, valid(nil)), ReasonHeader},
-		{"oversized", ti.sign(es, nil, valid(map[string]any{"pad": strings.Repeat("x", 9000)})), ReasonTooLarge},
+		{"alg differs from the key's", jwtest.SignWith(t, thief, jwa.ES384, es, nil, valid(nil)), ReasonAlgorithm},
+		{"unknown kid", ti.Sign(es, map[string]any{"kid": "nope"}, valid(nil)), ReasonUnknownKey},
+		{"absent kid", ti.Sign(es, map[string]any{"kid": nil}, valid(nil)), ReasonHeader},
+		{"embedded jwk ignored", jwtest.SignWith(t, thief, jwa.ES256, es, map[string]any{"jwk": map[string]any{"kty": "EC"}}, valid(nil)), ReasonSignature},
+		{"jku ignored", jwtest.SignWith(t, thief, jwa.ES256, es, map[string]any{"jku": "http://127.0.0.1:1/keys"}, valid(nil)), ReasonSignature},
+		{"x5u ignored", jwtest.SignWith(t, thief, jwa.ES256, es, map[string]any{"x5u": "http://127.0.0.1:1/cert"}, valid(nil)), ReasonSignature},
+		{"expired", ti.Sign(es, nil, valid(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()})), ReasonExpired},
+		{"not yet valid", ti.Sign(es, nil, valid(map[string]any{"nbf": now.Add(5 * time.Minute).Unix()})), ReasonNotYetValid},
+		{"issued in the future", ti.Sign(es, nil, valid(map[string]any{"iat": now.Add(5 * time.Minute).Unix()})), ReasonNotYetValid},
+		{"wrong issuer", ti.Sign(es, nil, valid(map[string]any{"iss": "https://evil.example"})), ReasonIssuer},
+		{"issuer with trailing slash", ti.Sign(es, nil, valid(map[string]any{"iss": ti.URL + "/"})), ReasonIssuer},
+		{"wrong audience", ti.Sign(es, nil, valid(map[string]any{"aud": "orders"})), ReasonAudience},
+		{"no audience", ti.Sign(es, nil, valid(map[string]any{"aud": nil})), ReasonAudience},
+		{"missing exp", ti.Sign(es, nil, valid(map[string]any{"exp": nil})), ReasonClaims},
+		{"typ JWT", ti.Sign(es, map[string]any{"typ": "JWT"}, valid(nil)), ReasonType},
+		{"typ absent", ti.Sign(es, map[string]any{"typ": nil}, valid(nil)), ReasonType},
+		{"crit header", ti.Sign(es, map[string]any{"crit": []string{"exp"}}, valid(nil)), ReasonHeader},
+		{"b64 header", ti.Sign(es, map[string]any{"b64": false}, valid(nil)), ReasonHeader},
+		{"oversized", ti.Sign(es, nil, valid(map[string]any{"pad": strings.Repeat("x", 9000)})), ReasonTooLarge},
 		{"two parts", "abc.def", ReasonMalformed},
 		{"JWE-shaped", "a.b.c.d.e", ReasonMalformed},
-		{"header not base64", "!!!." + b64JSON(valid(nil)) + ".sig", ReasonMalformed},
-		{"claims not JSON", b64JSON(map[string]any{"alg": "ES256", "kid": es, "typ": "at+jwt"}) + ".bm90IGpzb24.c2ln", ReasonMalformed},
+		{"header not base64", "!!!." + jwtest.B64JSON(valid(nil)) + ".sig", ReasonMalformed},
+		{"claims not JSON", jwtest.B64JSON(map[string]any{"alg": "ES256", "kid": es, "typ": "at+jwt"}) + ".bm90IGpzb24.c2ln", ReasonMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := v.Verify(context.Background(), tc.token)
@@ -87,8 +88,8 @@ func TestRules(t *testing.T) {
 }
 
 func TestScopesAndVendorShapes(t *testing.T) {
-	ti := newTestIssuer(t)
-	kid := ti.addKey(jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
 	all := []string{ScopeClaim, ScpClaim, PermissionsClaim}
 	for _, tc := range []struct {
 		name       string
@@ -122,7 +123,7 @@ func TestScopesAndVendorShapes(t *testing.T) {
 			is := tc.issuer
 			is.Issuer, is.Audiences = ti.URL, []string{"inventory"}
 			v := newTestVerifier(t, []Issuer{is})
-			c, err := v.Verify(context.Background(), ti.sign(kid, tc.header, ti.claims("inventory", tc.claims)))
+			c, err := v.Verify(context.Background(), ti.Sign(kid, tc.header, ti.Claims("inventory", tc.claims)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,24 +141,24 @@ func TestScopesAndVendorShapes(t *testing.T) {
 }
 
 func TestSeveralIssuers(t *testing.T) {
-	a, b := newTestIssuer(t), newTestIssuer(t)
-	ka, kb := a.addKey(jwa.ES256), b.addKey(jwa.RS256)
+	a, b := jwtest.NewIssuer(t), jwtest.NewIssuer(t)
+	ka, kb := a.AddKey(jwa.ES256), b.AddKey(jwa.RS256)
 	v := newTestVerifier(t, []Issuer{
 		{Issuer: a.URL, Audiences: []string{"inventory"}},
 		{Issuer: b.URL, JWKSURL: b.URL + "/jwks", Audiences: []string{"api://inventory"}},
 	})
-	if _, err := v.Verify(context.Background(), a.sign(ka, nil, a.claims("inventory", nil))); err != nil {
+	if _, err := v.Verify(context.Background(), a.Sign(ka, nil, a.Claims("inventory", nil))); err != nil {
 		t.Errorf("issuer a: %v", err)
 	}
-	if _, err := v.Verify(context.Background(), b.sign(kb, nil, b.claims("api://inventory", nil))); err != nil {
+	if _, err := v.Verify(context.Background(), b.Sign(kb, nil, b.Claims("api://inventory", nil))); err != nil {
 		t.Errorf("issuer b: %v", err)
 	}
 	// Audiences are per issuer: a's audience is not accepted from b.
-	if got := ReasonOf(verifyErr(v, b.sign(kb, nil, b.claims("inventory", nil)))); got != ReasonAudience {
+	if got := ReasonOf(verifyErr(v, b.Sign(kb, nil, b.Claims("inventory", nil)))); got != ReasonAudience {
 		t.Errorf("b with a's audience: reason %q, want %q", got, ReasonAudience)
 	}
 	// A key of b does not verify tokens claiming to be from a.
-	if got := ReasonOf(verifyErr(v, b.sign(kb, nil, a.claims("inventory", map[string]any{"iss": a.URL})))); got != ReasonUnknownKey {
+	if got := ReasonOf(verifyErr(v, b.Sign(kb, nil, a.Claims("inventory", map[string]any{"iss": a.URL})))); got != ReasonUnknownKey {
 		t.Errorf("b's key for a's issuer: reason %q, want %q", got, ReasonUnknownKey)
 	}
 }
@@ -168,13 +169,13 @@ func verifyErr(v *Verifier, token string) error {
 }
 
 func TestCacheNeverOutlivesExpiry(t *testing.T) {
-	ti := newTestIssuer(t)
-	kid := ti.addKey(jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
 	now := time.Now()
 	clock := now
 	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
 		WithClock(func() time.Time { return clock }), WithClockSkew(0))
-	tok := ti.sign(kid, nil, ti.claims("inventory", map[string]any{"exp": now.Add(time.Minute).Unix()}))
+	tok := ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"exp": now.Add(time.Minute).Unix()}))
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
@@ -201,11 +202,11 @@ func flip(c byte) string {
 }
 
 func TestCacheIsBounded(t *testing.T) {
-	ti := newTestIssuer(t)
-	kid := ti.addKey(jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
 	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}}, WithCacheSize(64))
 	for i := range 500 {
-		tok := ti.sign(kid, nil, ti.claims("inventory", map[string]any{"jti": fmt.Sprint(i)}))
+		tok := ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"jti": fmt.Sprint(i)}))
 		if _, err := v.Verify(context.Background(), tok); err != nil {
 			t.Fatal(err)
 		}
@@ -216,8 +217,8 @@ func TestCacheIsBounded(t *testing.T) {
 }
 
 func TestCheckHook(t *testing.T) {
-	ti := newTestIssuer(t)
-	kid := ti.addKey(jwa.ES256)
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
 	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
 		WithCheck(func(c *Claims) error {
 			if c.Raw["tenant"] != "acme" {
@@ -225,10 +226,10 @@ func TestCheckHook(t *testing.T) {
 			}
 			return nil
 		}))
-	if got := ReasonOf(verifyErr(v, ti.sign(kid, nil, ti.claims("inventory", nil)))); got != ReasonRejected {
+	if got := ReasonOf(verifyErr(v, ti.Sign(kid, nil, ti.Claims("inventory", nil)))); got != ReasonRejected {
 		t.Errorf("without tenant: reason %q, want %q", got, ReasonRejected)
 	}
-	if err := verifyErr(v, ti.sign(kid, nil, ti.claims("inventory", map[string]any{"tenant": "acme"}))); err != nil {
+	if err := verifyErr(v, ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"tenant": "acme"}))); err != nil {
 		t.Errorf("with tenant: %v", err)
 	}
 }
@@ -250,4 +251,14 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	if _, err := New([]Issuer{{Issuer: "https://a", Audiences: []string{"x"}}}, WithAlgorithms(jwa.HS256, jwa.NoSignature)); err == nil {
 		t.Error("New with only HS256 and none allowed succeeded")
 	}
+}
+
+func newTestVerifier(tb testing.TB, issuers []Issuer, opts ...Option) *Verifier {
+	tb.Helper()
+	v, err := New(issuers, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(v.Close)
+	return v
 }

@@ -1,4 +1,8 @@
-package verify
+// Package jwtest is a real token issuer for tests: an HTTP server on
+// 127.0.0.1 with OpenID discovery and a JWKS whose keys can be added,
+// withdrawn or made unavailable, and helpers that sign arbitrary (also
+// deliberately broken) tokens.
+package jwtest
 
 import (
 	"crypto"
@@ -22,9 +26,9 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
-// testIssuer is a real HTTP issuer for tests: discovery and a JWKS whose keys
+// Issuer is a real HTTP issuer for tests: discovery and a JWKS whose keys
 // can be added, withdrawn, or made unavailable.
-type testIssuer struct {
+type Issuer struct {
 	tb  testing.TB
 	srv *httptest.Server
 	URL string
@@ -33,39 +37,41 @@ type testIssuer struct {
 	keys      map[string]crypto.Signer
 	algs      map[string]jwa.SignatureAlgorithm
 	published []string
-	maxAge    int
+	MaxAge    int // JWKS Cache-Control max-age; set before the first fetch
 
-	jwksFetches atomic.Int64
-	down        atomic.Bool // answer 503
-	hang        atomic.Bool // never answer until the test ends
-	garbage     atomic.Bool // answer 200 with junk
+	JWKSFetches atomic.Int64 // requests to the JWKS
+	Down        atomic.Bool  // answer 503
+	Hang        atomic.Bool  // never answer until the test ends
+	Garbage     atomic.Bool  // answer 200 with junk
 	stop        chan struct{}
 }
 
-func newTestIssuer(tb testing.TB) *testIssuer {
+// NewIssuer starts an issuer whose URL is its issuer identifier; it stops
+// when the test ends.
+func NewIssuer(tb testing.TB) *Issuer {
 	tb.Helper()
-	ti := &testIssuer{tb: tb, keys: map[string]crypto.Signer{}, algs: map[string]jwa.SignatureAlgorithm{}, maxAge: 300, stop: make(chan struct{})}
+	ti := &Issuer{tb: tb, keys: map[string]crypto.Signer{}, algs: map[string]jwa.SignatureAlgorithm{}, MaxAge: 300, stop: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": ti.URL, "jwks_uri": ti.URL + "/jwks"})
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
-		ti.jwksFetches.Add(1)
+		ti.JWKSFetches.Add(1)
 		switch {
-		case ti.hang.Load():
+		case ti.Hang.Load():
 			select {
 			case <-r.Context().Done():
 			case <-ti.stop:
 			}
 			return
-		case ti.down.Load():
+		case ti.Down.Load():
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
-		case ti.garbage.Load():
+		case ti.Garbage.Load():
 			_, _ = w.Write([]byte("<html>not json"))
 			return
 		}
-		w.Header().Set("Cache-Control", fmt.Sprintf("max-age=%d", ti.maxAge))
+		w.Header().Set("Cache-Control", fmt.Sprintf("max-age=%d", ti.MaxAge))
 		_, _ = w.Write(ti.jwks())
 	})
 	ti.srv = httptest.NewServer(mux)
@@ -74,10 +80,10 @@ func newTestIssuer(tb testing.TB) *testIssuer {
 	return ti
 }
 
-// addKey creates and publishes a key for alg and returns its kid.
-func (ti *testIssuer) addKey(alg jwa.SignatureAlgorithm) string {
+// AddKey creates and publishes a key for alg and returns its kid.
+func (ti *Issuer) AddKey(alg jwa.SignatureAlgorithm) string {
 	ti.tb.Helper()
-	kid, key := newKey(ti.tb, alg)
+	kid, key := NewKey(ti.tb, alg)
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
 	ti.keys[kid], ti.algs[kid] = key, alg
@@ -85,8 +91,8 @@ func (ti *testIssuer) addKey(alg jwa.SignatureAlgorithm) string {
 	return kid
 }
 
-// unpublish withdraws kid from the JWKS (it can still sign, as a thief could).
-func (ti *testIssuer) unpublish(kid string) {
+// Unpublish withdraws kid from the JWKS (it can still sign, as a thief could).
+func (ti *Issuer) Unpublish(kid string) {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
 	for i, k := range ti.published {
@@ -97,7 +103,7 @@ func (ti *testIssuer) unpublish(kid string) {
 	}
 }
 
-func (ti *testIssuer) jwks() []byte {
+func (ti *Issuer) jwks() []byte {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
 	set := jwk.NewSet()
@@ -115,7 +121,15 @@ func (ti *testIssuer) jwks() []byte {
 	return b
 }
 
-func (ti *testIssuer) publicJWK(kid string) []byte {
+// Key returns the private key of kid.
+func (ti *Issuer) Key(kid string) crypto.Signer {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	return ti.keys[kid]
+}
+
+// PublicJWK returns the public JWK of kid as JSON.
+func (ti *Issuer) PublicJWK(kid string) []byte {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
 	pub, _ := jwk.PublicKeyOf(ti.keys[kid].Public())
@@ -124,7 +138,8 @@ func (ti *testIssuer) publicJWK(kid string) []byte {
 	return b
 }
 
-func newKey(tb testing.TB, alg jwa.SignatureAlgorithm) (string, crypto.Signer) {
+// NewKey generates a private key for alg and a random kid.
+func NewKey(tb testing.TB, alg jwa.SignatureAlgorithm) (string, crypto.Signer) {
 	tb.Helper()
 	var key crypto.Signer
 	var err error
@@ -148,9 +163,9 @@ func newKey(tb testing.TB, alg jwa.SignatureAlgorithm) (string, crypto.Signer) {
 	return fmt.Sprintf("%s-%x", alg, b), key
 }
 
-// claims returns valid claims for aud, with overrides applied (a nil value
+// Claims returns valid claims for aud, with overrides applied (a nil value
 // deletes the claim).
-func (ti *testIssuer) claims(aud string, overrides map[string]any) map[string]any {
+func (ti *Issuer) Claims(aud string, overrides map[string]any) map[string]any {
 	now := time.Now()
 	c := map[string]any{
 		"iss": ti.URL, "sub": "client-1", "client_id": "client-1", "aud": aud,
@@ -167,17 +182,18 @@ func (ti *testIssuer) claims(aud string, overrides map[string]any) map[string]an
 	return c
 }
 
-// sign returns a compact JWS of claims signed with kid's key, with header
+// Sign returns a compact JWS of claims signed with kid's key, with header
 // typ at+jwt, alg and kid, plus extra header fields (nil deletes one).
-func (ti *testIssuer) sign(kid string, header, claims map[string]any) string {
+func (ti *Issuer) Sign(kid string, header, claims map[string]any) string {
 	ti.tb.Helper()
 	ti.mu.Lock()
 	key, alg := ti.keys[kid], ti.algs[kid]
 	ti.mu.Unlock()
-	return signWith(ti.tb, key, alg, kid, header, claims)
+	return SignWith(ti.tb, key, alg, kid, header, claims)
 }
 
-func signWith(tb testing.TB, key crypto.Signer, alg jwa.SignatureAlgorithm, kid string, header, claims map[string]any) string {
+// SignWith signs claims with any key, as an attacker or another issuer would.
+func SignWith(tb testing.TB, key crypto.Signer, alg jwa.SignatureAlgorithm, kid string, header, claims map[string]any) string {
 	tb.Helper()
 	h := map[string]any{"alg": alg.String(), "kid": kid, "typ": "at+jwt"}
 	for k, v := range header {
@@ -187,7 +203,7 @@ func signWith(tb testing.TB, key crypto.Signer, alg jwa.SignatureAlgorithm, kid 
 			h[k] = v
 		}
 	}
-	input := b64JSON(h) + "." + b64JSON(claims)
+	input := B64JSON(h) + "." + B64JSON(claims)
 	signer, err := jws.NewSigner(jwa.SignatureAlgorithm(h["alg"].(string)))
 	if err != nil {
 		tb.Fatal(err)
@@ -199,17 +215,8 @@ func signWith(tb testing.TB, key crypto.Signer, alg jwa.SignatureAlgorithm, kid 
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
-func b64JSON(v any) string {
+// B64JSON is base64url(JSON(v)), a JWS segment.
+func B64JSON(v any) string {
 	b, _ := json.Marshal(v)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func newTestVerifier(tb testing.TB, issuers []Issuer, opts ...Option) *Verifier {
-	tb.Helper()
-	v, err := New(issuers, opts...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(v.Close)
-	return v
 }
