@@ -11,8 +11,9 @@ import (
 // Bearer` metadata value. The scheme is matched case-insensitively and the
 // token must be RFC 6750 token68 syntax.
 func bearerToken(ctx context.Context) (string, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md["authorization"]
+	// ValueFromIncomingContext copies only this key's values, not the whole
+	// metadata map as FromIncomingContext does.
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
 	switch len(vals) {
 	case 0:
 		return "", errMissingToken

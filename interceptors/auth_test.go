@@ -1,0 +1,251 @@
+package interceptors
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	authv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/auth/v1"
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// inventoryStub answers GetItem with the caller's client ID as the item name.
+type inventoryStub struct {
+	inventoryv1.UnimplementedInventoryServiceServer
+}
+
+func (inventoryStub) GetItem(ctx context.Context, _ *inventoryv1.GetItemRequest) (*inventoryv1.GetItemResponse, error) {
+	p, ok := PrincipalFrom(ctx)
+	if !ok {
+		return nil, status.Error(codes.Internal, "no principal in handler context")
+	}
+	return &inventoryv1.GetItemResponse{Item: &inventoryv1.Item{Name: p.ClientID}}, nil
+}
+
+func (inventoryStub) AdjustStock(ctx context.Context, _ *inventoryv1.AdjustStockRequest) (*inventoryv1.AdjustStockResponse, error) {
+	// An extra, request-dependent scope check inside the handler.
+	if err := RequireScopes(ctx, "AdjustStock", "inventory.admin"); err != nil {
+		return nil, err
+	}
+	return &inventoryv1.AdjustStockResponse{}, nil
+}
+
+type fixture struct {
+	iss  *jwtest.Issuer
+	kid  string
+	conn *grpc.ClientConn
+	inv  inventoryv1.InventoryServiceClient
+}
+
+// serve starts a real server on 127.0.0.1:0 with the auth interceptors in
+// front of the inventory stub, health, and a streaming test service.
+func serve(t *testing.T, opts ...Option) *fixture {
+	t.Helper()
+	iss := jwtest.NewIssuer(t)
+	kid := iss.AddKey(jwa.ES256)
+	v, err := verify.New([]verify.Issuer{{Issuer: iss.URL, Audiences: []string{"inventory"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	auth := New(v, opts...)
+	srv := grpc.NewServer(auth.ServerOptions()...)
+	inventoryv1.RegisterInventoryServiceServer(srv, inventoryStub{})
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	desc := streamTestService(t)
+	srv.RegisterService(&desc, struct{}{})
+	if err := auth.Check(srv); err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &fixture{iss: iss, kid: kid, conn: conn, inv: inventoryv1.NewInventoryServiceClient(conn)}
+}
+
+// streamTestService is a server-streaming service (scope "stream.read")
+// whose handler sends back the client ID it finds in the stream's context.
+func streamTestService(t *testing.T) grpc.ServiceDesc {
+	streamDescOnce.Do(func() {
+		streamDesc = registerTestService(t, "tollgate.streamtest.v1",
+			&authv1.AccessPolicy{Scopes: []string{"stream.read"}}, map[string]*authv1.AccessPolicy{"Watch": nil})
+	})
+	desc := streamDesc
+	desc.Methods = nil
+	desc.Streams = []grpc.StreamDesc{{
+		StreamName:    "Watch",
+		ServerStreams: true,
+		Handler: func(_ any, ss grpc.ServerStream) error {
+			p, ok := PrincipalFrom(ss.Context())
+			if !ok {
+				return status.Error(codes.Internal, "no principal in stream context")
+			}
+			return ss.SendMsg(&inventoryv1.Item{Name: p.ClientID})
+		},
+	}}
+	return desc
+}
+
+var (
+	streamDescOnce sync.Once
+	streamDesc     grpc.ServiceDesc
+)
+
+func (f *fixture) token(t *testing.T, header, claims map[string]any) string {
+	t.Helper()
+	return f.iss.Sign(f.kid, header, f.iss.Claims("inventory", claims))
+}
+
+func callWith(vals ...string) context.Context {
+	md := metadata.MD{}
+	for _, v := range vals {
+		md.Append("authorization", v)
+	}
+	return metadata.NewOutgoingContext(context.Background(), md)
+}
+
+func errorInfo(err error) *errdetails.ErrorInfo {
+	for _, d := range status.Convert(err).Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok {
+			return ei
+		}
+	}
+	return nil
+}
+
+func TestUnaryAuth(t *testing.T) {
+	f := serve(t)
+	good := f.token(t, nil, nil)
+	for _, tc := range []struct {
+		name       string
+		ctx        context.Context
+		wantCode   codes.Code
+		wantReason string
+	}{
+		{"valid", callWith("Bearer " + good), codes.OK, ""},
+		{"lower-case scheme", callWith("bearer " + good), codes.OK, ""},
+		{"upper-case scheme", callWith("BEARER " + good), codes.OK, ""},
+		{"no metadata", context.Background(), codes.Unauthenticated, ReasonMissingToken},
+		{"two authorization values", callWith("Bearer "+good, "Bearer "+good), codes.Unauthenticated, ReasonMissingToken},
+		{"basic scheme", callWith("Basic dXNlcjpwYXNz"), codes.Unauthenticated, ReasonMissingToken},
+		{"scheme only", callWith("Bearer"), codes.Unauthenticated, ReasonMissingToken},
+		{"empty token", callWith("Bearer "), codes.Unauthenticated, ReasonInvalidToken},
+		{"token with a space", callWith("Bearer " + good[:20] + " " + good[20:]), codes.Unauthenticated, ReasonInvalidToken},
+		{"garbage token", callWith("Bearer not-a-jwt"), codes.Unauthenticated, ReasonInvalidToken},
+		{"forged token", callWith("Bearer " + good[:len(good)-4] + "AAAA"), codes.Unauthenticated, ReasonInvalidToken},
+		{"expired token", callWith("Bearer " + f.token(t, nil, map[string]any{"exp": time.Now().Add(-time.Hour).Unix()})),
+			codes.Unauthenticated, ReasonTokenExpired},
+		{"no scope", callWith("Bearer " + f.token(t, nil, map[string]any{"scope": "orders.read"})),
+			codes.PermissionDenied, ReasonInsufficientScope},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := f.inv.GetItem(tc.ctx, &inventoryv1.GetItemRequest{Sku: "x"})
+			if got := status.Code(err); got != tc.wantCode {
+				t.Fatalf("code = %v (%v), want %v", got, err, tc.wantCode)
+			}
+			if tc.wantCode == codes.OK {
+				if resp.GetItem().GetName() != "client-1" {
+					t.Errorf("handler saw client %q, want client-1", resp.GetItem().GetName())
+				}
+				return
+			}
+			ei := errorInfo(err)
+			if ei == nil || ei.GetReason() != tc.wantReason || ei.GetDomain() != ErrorDomain {
+				t.Errorf("ErrorInfo = %v, want reason %s in %s", ei, tc.wantReason, ErrorDomain)
+			}
+			if strings.Contains(err.Error(), good[10:40]) {
+				t.Errorf("error echoes the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestScopeErrorNamesScopes(t *testing.T) {
+	f := serve(t)
+	_, err := f.inv.AdjustStock(callWith("Bearer "+f.token(t, nil, nil)), &inventoryv1.AdjustStockRequest{})
+	ei := errorInfo(err)
+	if status.Code(err) != codes.PermissionDenied || ei.GetMetadata()["required_scopes"] != "inventory.write" ||
+		ei.GetMetadata()["missing_scopes"] != "inventory.write" {
+		t.Errorf("AdjustStock without inventory.write: %v, %v", err, ei)
+	}
+	// The handler's own RequireScopes check refuses the same way.
+	tok := f.token(t, nil, map[string]any{"scope": "inventory.write"})
+	_, err = f.inv.AdjustStock(callWith("Bearer "+tok), &inventoryv1.AdjustStockRequest{})
+	if ei := errorInfo(err); status.Code(err) != codes.PermissionDenied || ei.GetMetadata()["missing_scopes"] != "inventory.admin" {
+		t.Errorf("RequireScopes: %v, %v", err, ei)
+	}
+}
+
+func TestStreamAuth(t *testing.T) {
+	f := serve(t)
+	open := func(ctx context.Context) (*inventoryv1.Item, error) {
+		desc := &grpc.StreamDesc{ServerStreams: true}
+		cs, err := f.conn.NewStream(ctx, desc, "/tollgate.streamtest.v1.TestService/Watch")
+		if err != nil {
+			return nil, err
+		}
+		if err := cs.SendMsg(&inventoryv1.Item{}); err != nil {
+			return nil, err
+		}
+		if err := cs.CloseSend(); err != nil {
+			return nil, err
+		}
+		got := &inventoryv1.Item{}
+		return got, cs.RecvMsg(got)
+	}
+	got, err := open(callWith("Bearer " + f.token(t, nil, map[string]any{"scope": "stream.read"})))
+	if err != nil || got.GetName() != "client-1" {
+		t.Errorf("stream with scope: %v, %v; want the principal client-1 in the stream context", got, err)
+	}
+	if _, err := open(context.Background()); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("stream without token: %v, want Unauthenticated", err)
+	}
+	if _, err := open(callWith("Bearer " + f.token(t, nil, nil))); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("stream without scope: %v, want PermissionDenied", err)
+	}
+}
+
+func TestHealthIsPublic(t *testing.T) {
+	f := serve(t)
+	if _, err := healthpb.NewHealthClient(f.conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Errorf("health check without token: %v", err)
+	}
+}
+
+func TestCheckHookRuns(t *testing.T) {
+	f := serve(t, WithCheck(func(_ context.Context, method string, p *Principal) error {
+		if p.Raw["tenant"] != "acme" {
+			return status.Error(codes.PermissionDenied, "wrong tenant for "+method)
+		}
+		return nil
+	}))
+	if _, err := f.inv.GetItem(callWith("Bearer "+f.token(t, nil, nil)), &inventoryv1.GetItemRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("without tenant: %v, want PermissionDenied", err)
+	}
+	tok := f.token(t, nil, map[string]any{"tenant": "acme"})
+	if _, err := f.inv.GetItem(callWith("Bearer "+tok), &inventoryv1.GetItemRequest{}); err != nil {
+		t.Errorf("with tenant: %v", err)
+	}
+}
