@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
