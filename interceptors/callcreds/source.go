@@ -42,12 +42,14 @@ type Source struct {
 	cur    atomic.Pointer[Token]
 	flight singleflight.Group
 
-	mu       sync.Mutex
-	failures int
-	nextTry  time.Time // no new request before this after a failure
-	lastErr  error
+	mu      sync.Mutex
+	streak  int       // consecutive failures
+	nextTry time.Time // no new request before this after a failure
+	lastErr error
 
-	fetches atomic.Int64
+	fetches  atomic.Int64
+	failures atomic.Int64
+	waits    atomic.Int64
 }
 
 // NewSource returns a Source for cfg. It makes no request until the first
@@ -94,6 +96,7 @@ func (s *Source) refreshInBackground(now time.Time) {
 
 // wait gets a token for a caller that has none to use.
 func (s *Source) wait(ctx context.Context, now time.Time) (*Token, error) {
+	s.waits.Add(1)
 	s.mu.Lock()
 	if now.Before(s.nextTry) && s.lastErr != nil {
 		err := s.lastErr
@@ -128,9 +131,10 @@ func (s *Source) refresh() (any, error) {
 	end := s.opts.now()
 	if err != nil {
 		err = describe(s.tokenURL, err)
+		s.failures.Add(1)
 		s.mu.Lock()
-		s.failures++
-		backoff := s.opts.backoffMin << min(s.failures-1, 16)
+		s.streak++
+		backoff := s.opts.backoffMin << min(s.streak-1, 16)
 		backoff = min(backoff, s.opts.backoffMax)
 		backoff = time.Duration(float64(backoff) * (0.5 + rand.Float64()/2)) // "equal jitter"
 		s.nextTry = end.Add(backoff)
@@ -141,7 +145,7 @@ func (s *Source) refresh() (any, error) {
 	}
 	t := s.newToken(ot.AccessToken, ot.Expiry, start)
 	s.mu.Lock()
-	s.failures, s.nextTry, s.lastErr = 0, time.Time{}, nil
+	s.streak, s.nextTry, s.lastErr = 0, time.Time{}, nil
 	s.cur.Store(t)
 	s.mu.Unlock()
 	s.opts.observe(FetchEvent{Duration: end.Sub(start), Expiry: t.Expiry})
@@ -181,5 +185,14 @@ func (s *Source) Invalidate(t *Token) {
 // current returns the cached token, valid or not.
 func (s *Source) current() *Token { return s.cur.Load() }
 
-// Fetches returns how many token requests the source has made.
-func (s *Source) Fetches() int64 { return s.fetches.Load() }
+// Stats counts what a Source has done, for metrics and tests.
+type Stats struct {
+	Fetches  int64 // token requests made
+	Failures int64 // token requests that failed
+	Waits    int64 // calls that found no valid token and had to wait
+}
+
+// Stats returns the counters so far.
+func (s *Source) Stats() Stats {
+	return Stats{Fetches: s.fetches.Load(), Failures: s.failures.Load(), Waits: s.waits.Load()}
+}
