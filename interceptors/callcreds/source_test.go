@@ -76,7 +76,10 @@ func TestEndpointDownDuringRefresh(t *testing.T) {
 	addr, _, _ := serveInventory(t, ts, nil)
 	src := ts.source(t, WithBackoff(50*time.Millisecond, 400*time.Millisecond))
 	inv := plaintextClient(t, src, addr)
-	call := func() error { _, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "x"}); return err }
+	call := func() error {
+		_, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "x"})
+		return err
+	}
 	if err := call(); err != nil {
 		t.Fatal(err)
 	}
