@@ -123,6 +123,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { iss.WatchFiles(gctx, 2*time.Second); return nil })
+	g.Go(func() error { iss.RunKeyRotation(gctx, time.Minute); return nil })
 	g.Go(func() error { return ServeHTTP(gctx, log, "issuer", lis[0], NewHTTPServer(iss.Handler(), log)) })
 	g.Go(func() error { return ServeGRPC(gctx, log, "inventory", lis[1], invSrv, invSvc.Close) })
 	g.Go(func() error { return ServeGRPC(gctx, log, "orders", lis[2], ordSrv, nil) })

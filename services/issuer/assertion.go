@@ -1,6 +1,11 @@
 package issuer
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
@@ -35,11 +40,12 @@ func (s *Server) authenticateAssertion(req *tokenRequest) (*Client, *oauthError)
 		return nil, errInvalidClient(false)
 	}
 	c, ok := s.clients.Lookup(id)
-	if !ok || len(c.JWKS) == 0 {
+	if !ok {
 		return nil, errInvalidClient(false)
 	}
-	set, err := jwk.Parse(c.JWKS)
+	set, err := s.clientKeys(c)
 	if err != nil {
+		s.log.Warn("client keys unavailable", slog.String("client_id", c.ID), slog.Any("error", err))
 		return nil, errInvalidClient(false)
 	}
 	now := s.now()
@@ -94,4 +100,66 @@ func (r *replayCache) firstUse(key string, exp, now time.Time) bool {
 	}
 	r.seen[key] = exp
 	return true
+}
+
+// clientKeyCache keeps keys fetched from clients' JWKS URLs for a while.
+type clientKeyCache struct {
+	mu      sync.Mutex
+	entries map[string]clientKeys
+	client  *http.Client
+}
+
+type clientKeys struct {
+	set     jwk.Set
+	fetched time.Time
+}
+
+const clientJWKSTTL = 5 * time.Minute
+
+// clientKeys returns the client's registered public keys: inline, or from
+// its JWKS URL (cached for five minutes, fetched with a timeout and a size
+// limit).
+func (s *Server) clientKeys(c *Client) (jwk.Set, error) {
+	if len(c.JWKS) > 0 {
+		return jwk.Parse(c.JWKS)
+	}
+	if c.JWKSURI == "" {
+		return nil, errors.New("client has no public keys")
+	}
+	kc := s.clientJWKS
+	kc.mu.Lock()
+	e, ok := kc.entries[c.JWKSURI]
+	kc.mu.Unlock()
+	if ok && s.now().Sub(e.fetched) < clientJWKSTTL {
+		return e.set, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.JWKSURI, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := kc.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch client jwks %s: %w", c.JWKSURI, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch client jwks %s: %s", c.JWKSURI, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<10))
+	if err != nil {
+		return nil, fmt.Errorf("fetch client jwks %s: %w", c.JWKSURI, err)
+	}
+	if err := validateClientJWKS(body); err != nil {
+		return nil, fmt.Errorf("client jwks %s: %w", c.JWKSURI, err)
+	}
+	set, err := jwk.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	kc.mu.Lock()
+	kc.entries[c.JWKSURI] = clientKeys{set: set, fetched: s.now()}
+	kc.mu.Unlock()
+	return set, nil
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -27,7 +28,8 @@ type Client struct {
 	ID               string          `json:"client_id"`
 	Name             string          `json:"name"`
 	SecretHashes     []string        `json:"secret_hashes,omitempty"`
-	JWKS             json.RawMessage `json:"jwks,omitempty"` // public keys for private_key_jwt
+	JWKS             json.RawMessage `json:"jwks,omitempty"`     // public keys for private_key_jwt
+	JWKSURI          string          `json:"jwks_uri,omitempty"` // or where to fetch them
 	AllowedScopes    []string        `json:"allowed_scopes"`
 	DefaultScopes    []string        `json:"default_scopes,omitempty"`
 	AllowedAudiences []string        `json:"allowed_audiences"`
@@ -117,6 +119,11 @@ func (c *Client) Validate() error {
 	if len(c.JWKS) > 0 {
 		if err := validateClientJWKS(c.JWKS); err != nil {
 			return fmt.Errorf("client %s: jwks: %w", c.ID, err)
+		}
+	}
+	if c.JWKSURI != "" {
+		if u, err := url.Parse(c.JWKSURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("client %s: jwks_uri %q is not an http(s) URL", c.ID, c.JWKSURI)
 		}
 	}
 	if len(c.SecretHashes) > 2 {

@@ -38,6 +38,9 @@ func noStore(w http.ResponseWriter) {
 
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	noStore(w)
+	if e.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "10")
+	}
 	if e.status == http.StatusUnauthorized && e.basic {
 		w.Header().Set("WWW-Authenticate", `Basic realm="tollgate", charset="UTF-8"`)
 	}

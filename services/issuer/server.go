@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -26,9 +27,28 @@ type Config struct {
 	Algorithm jwa.SignatureAlgorithm
 	// Logger receives one line per token request; nil discards.
 	Logger *slog.Logger
+	// JWKSMaxAge is the Cache-Control max-age of the JWKS (default 5m).
+	// A new key is published twice this long before it signs anything, so
+	// every verifier that honours the header has seen it first.
+	JWKSMaxAge time.Duration
+	// RotationInterval is how often a new signing key is rolled in
+	// (default 7 days; negative disables scheduled rotation).
+	RotationInterval time.Duration
 	// Now is the clock, for tests; nil means time.Now.
 	Now func() time.Time
 }
+
+// Key rotation defaults.
+const (
+	DefaultJWKSMaxAge       = 5 * time.Minute
+	DefaultRotationInterval = 7 * 24 * time.Hour
+	// KeyRetention keeps a retired key published until every token it can
+	// have signed has expired, plus margin for clock skew.
+	KeyRetention = MaxTokenLifetime + 5*time.Minute
+)
+
+// PublishAhead is how long before it signs a new key sits in the JWKS.
+func (c Config) PublishAhead() time.Duration { return 2 * c.JWKSMaxAge }
 
 // Server is the token issuer.
 type Server struct {
@@ -36,6 +56,8 @@ type Server struct {
 	keys       *KeyStore
 	clients    *Registry
 	assertions *replayCache
+	limiter    *failureLimiter
+	clientJWKS *clientKeyCache
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -51,7 +73,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Algorithm == "" {
 		cfg.Algorithm = jwa.ES256
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, assertions: newReplayCache()}
+	if cfg.JWKSMaxAge <= 0 {
+		cfg.JWKSMaxAge = DefaultJWKSMaxAge
+	}
+	if cfg.RotationInterval == 0 {
+		cfg.RotationInterval = DefaultRotationInterval
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, assertions: newReplayCache(), limiter: newFailureLimiter(),
+		clientJWKS: &clientKeyCache{entries: map[string]clientKeys{}, client: &http.Client{Timeout: 5 * time.Second}}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -66,6 +95,38 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// RotateKeys rolls in a new signing key now (published ahead of use) and
+// returns its key ID.
+func (s *Server) RotateKeys() (string, error) {
+	return s.keys.Rotate(s.now(), s.cfg.PublishAhead(), KeyRetention)
+}
+
+// RunKeyRotation rotates keys every RotationInterval and drops expired ones,
+// until ctx ends. The schedule follows the newest key's creation time in the
+// key file, so it survives restarts.
+func (s *Server) RunKeyRotation(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		now := s.now()
+		if s.cfg.RotationInterval > 0 && now.Sub(s.keys.Newest()) >= s.cfg.RotationInterval {
+			if kid, err := s.RotateKeys(); err != nil {
+				s.log.Error("scheduled key rotation failed", slog.Any("error", err))
+			} else {
+				s.log.Info("rotated signing key", slog.String("kid", kid), slog.Time("signs_from", now.Add(s.cfg.PublishAhead())))
+			}
+		}
+		if err := s.keys.Prune(now, KeyRetention); err != nil {
+			s.log.Error("prune keys", slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Clients returns the client registry.
@@ -94,7 +155,7 @@ func (s *Server) Handler() http.Handler {
 
 func (s *Server) handleJWKS(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(s.cfg.JWKSMaxAge/time.Second)))
 	_, _ = w.Write(s.keys.JWKS())
 }
 

@@ -21,10 +21,17 @@ type tokenResponse struct {
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
+	addr := sourceAddr(r)
 	req, oerr := parseTokenRequest(w, r)
 	var client *Client
+	if oerr == nil && s.limiter.blocked(addr, req.clientID) {
+		oerr = errSlowDown()
+	}
 	if oerr == nil {
 		client, oerr = s.authenticate(req)
+		if oerr != nil && oerr.Code == "invalid_client" && s.limiter.failed(addr, req.clientID) {
+			oerr = errSlowDown()
+		}
 	}
 	var resp *tokenResponse
 	if oerr == nil {

@@ -1,0 +1,223 @@
+package issuer
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+)
+
+func (ts *testServer) token(t *testing.T, id string) string {
+	t.Helper()
+	r := ts.post(t, form("grant_type", "client_credentials"), basicAuth(id, ts.secrets[id]))
+	if r.status != http.StatusOK {
+		t.Fatalf("token for %s: %d %s", id, r.status, r.raw)
+	}
+	return r.body["access_token"].(string)
+}
+
+func kidOf(t *testing.T, token string) string {
+	t.Helper()
+	seg, _, _ := strings.Cut(token, ".")
+	var h struct{ Kid string }
+	if err := decodeSegment(seg, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
+}
+
+func TestKeyRotationAcrossRestart(t *testing.T) {
+	clock := time.Now()
+	now := func() time.Time { return clock }
+	ts := newTestServer(t, func(c *Config) { c.Now = now })
+	ts.addClient(t, basicClient("svc"))
+	before := ts.token(t, "svc")
+	oldKid := kidOf(t, before)
+
+	newKid, err := ts.RotateKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Published at once, but not signing until the publish-ahead has passed.
+	if !strings.Contains(string(ts.Keys().JWKS()), newKid) {
+		t.Fatal("new key not in the JWKS")
+	}
+	if kid := kidOf(t, ts.token(t, "svc")); kid != oldKid {
+		t.Errorf("signed with %s right after rotation, want the old key until publish-ahead passes", kid)
+	}
+
+	// Restart midway: a new Server on the same data directory.
+	restarted, err := New(Config{Issuer: ts.URL, DataDir: ts.dataDir, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Server = restarted
+	clock = clock.Add(DefaultJWKSMaxAge*2 + time.Second)
+	after, err := restarted.sign(mustClient(t, restarted, "svc"), nil, []string{"inventory"}, clock, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kidOf(t, after) != newKid {
+		t.Errorf("after publish-ahead the new key should sign; got %s", kidOf(t, after))
+	}
+	v := verifierFor(t, restarted)
+	if _, err := v.verifier.Verify(context.Background(), before); err != nil {
+		t.Errorf("token signed before rotation and restart: %v", err)
+	}
+	v.Close()
+
+	// Once every token of the retired key has expired, it leaves the JWKS.
+	clock = clock.Add(KeyRetention + time.Minute)
+	if err := restarted.keys.Prune(clock, KeyRetention); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(restarted.Keys().JWKS()), oldKid) {
+		t.Error("retired-and-expired key still published")
+	}
+	v2 := verifierFor(t, restarted)
+	defer v2.Close()
+	if _, err := v2.verifier.Verify(context.Background(), before); verify.ReasonOf(err) != verify.ReasonUnknownKey {
+		t.Errorf("token of a dropped key: %v, want %s", err, verify.ReasonUnknownKey)
+	}
+}
+
+type servedVerifier struct {
+	verifier *verify.Verifier
+	close    func()
+}
+
+func (s servedVerifier) Close() { s.close() }
+
+// verifierFor serves srv's JWKS on its own test listener and returns a
+// verifier trusting it (clock-free, so it checks keys, not lifetimes).
+func verifierFor(t *testing.T, srv *Server) servedVerifier {
+	t.Helper()
+	v, err := verify.New([]verify.Issuer{{Issuer: srv.cfg.Issuer, JWKSURL: jwksServer(t, srv), Audiences: []string{"inventory"}}},
+		verify.WithClockSkew(48*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return servedVerifier{verifier: v, close: v.Close}
+}
+
+func mustClient(t testing.TB, s *Server, id string) *Client {
+	t.Helper()
+	c, ok := s.Clients().Lookup(id)
+	if !ok {
+		t.Fatalf("no client %s", id)
+	}
+	return c
+}
+
+func TestTwoActiveSecrets(t *testing.T) {
+	ts := newTestServer(t)
+	oldSecret := ts.addClient(t, basicClient("svc"))
+	newSecret, _ := NewSecret()
+	if err := ts.Clients().Update(func(m map[string]*Client) error {
+		m["svc"].SecretHashes = []string{HashSecret(newSecret), m["svc"].SecretHashes[0]}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]string{"new": newSecret, "old": oldSecret} {
+		if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("svc", s)); r.status != http.StatusOK {
+			t.Errorf("%s secret during rotation: %d %s", name, r.status, r.raw)
+		}
+	}
+	// The next rotation retires the old one.
+	newest, _ := NewSecret()
+	_ = ts.Clients().Update(func(m map[string]*Client) error {
+		m["svc"].SecretHashes = []string{HashSecret(newest), HashSecret(newSecret)}
+		return nil
+	})
+	if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("svc", oldSecret)); r.status != http.StatusUnauthorized {
+		t.Errorf("retired secret: %d, want 401", r.status)
+	}
+	if err := ts.Clients().Update(func(m map[string]*Client) error {
+		m["svc"].SecretHashes = append(m["svc"].SecretHashes, HashSecret("third"))
+		return nil
+	}); err == nil {
+		t.Error("a third active secret was accepted")
+	}
+}
+
+func TestRegistryReloadWithoutRestart(t *testing.T) {
+	ts := newTestServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ts.WatchFiles(ctx, 10*time.Millisecond)
+	// Another process (the CLI) adds a client to the same file.
+	other, err := OpenRegistry(ts.clients.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := NewSecret()
+	c := basicClient("late")
+	c.SecretHashes = []string{HashSecret(secret)}
+	c.Created = time.Now()
+	time.Sleep(20 * time.Millisecond) // let the watcher take its first look
+	if err := other.Update(func(m map[string]*Client) error { m["late"] = &c; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("late", secret))
+		if r.status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("client added to the file never became usable: %d %s", r.status, r.raw)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestFailedAuthenticationIsThrottled(t *testing.T) {
+	ts := newTestServer(t)
+	secret := ts.addClient(t, basicClient("victim"))
+	otherSecret := ts.addClient(t, basicClient("bystander"))
+	var throttled int
+	for range 100 {
+		r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("victim", "guess"))
+		switch {
+		case r.status == http.StatusTooManyRequests && r.body["error"] == "slow_down":
+			throttled++
+			if r.header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		case r.status != http.StatusUnauthorized:
+			t.Fatalf("guess answered %d %s", r.status, r.raw)
+		}
+	}
+	if throttled < 80 {
+		t.Errorf("%d of 100 guesses throttled, want the budget (10) to run out", throttled)
+	}
+	// Another client on the attacking host keeps getting tokens.
+	if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("bystander", otherSecret)); r.status != http.StatusOK {
+		t.Errorf("bystander during the attack: %d %s", r.status, r.raw)
+	}
+	// The attacked client, from its own address, keeps getting tokens: the
+	// attacker cannot lock it out.
+	fromElsewhere := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("victim", secret)
+	resp, err := fromElsewhere.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("victim from its own address during the attack: %s", resp.Status)
+	}
+	// The attacking (address, client) pair is refused even with the right
+	// secret until its budget refills.
+	if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("victim", secret)); r.status != http.StatusTooManyRequests {
+		t.Errorf("victim from the attacking address: %d, want 429", r.status)
+	}
+}
