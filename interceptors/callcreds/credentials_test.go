@@ -9,6 +9,7 @@ import (
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -69,7 +70,7 @@ func TestRetryOnceAfterKeyRotation(t *testing.T) {
 	ts.rotate()
 	// Wait until the service refuses the old token on its own.
 	raw := inventoryv1.NewInventoryServiceClient(dialPlain(t, addr))
-	eventually(t, "the service to refuse the old key", func() bool {
+	jwtest.Eventually(t, "the service to refuse the old key", func() bool {
 		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+old.Value)
 		_, err := raw.GetItem(ctx, &inventoryv1.GetItemRequest{})
 		return status.Code(err) == codes.Unauthenticated
@@ -88,7 +89,7 @@ func TestRetryOnceAfterKeyRotation(t *testing.T) {
 	// The same for a server stream.
 	ts.rotate()
 	cur, _ := src.Token(context.Background())
-	eventually(t, "the service to refuse the second key", func() bool {
+	jwtest.Eventually(t, "the service to refuse the second key", func() bool {
 		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+cur.Value)
 		_, err := raw.GetItem(ctx, &inventoryv1.GetItemRequest{})
 		return status.Code(err) == codes.Unauthenticated

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -101,7 +102,7 @@ func TestEndpointDownDuringRefresh(t *testing.T) {
 		t.Errorf("%d failed refreshes in under 2s: backoff not applied", st.Failures)
 	}
 	ts.mode.Store(modeOK)
-	eventually(t, "a new token after the endpoint returned", func() bool {
+	jwtest.Eventually(t, "a new token after the endpoint returned", func() bool {
 		tok, err := src.Token(context.Background())
 		return err == nil && tok.Value != first.Value
 	})

@@ -14,18 +14,6 @@ import (
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
 
-// eventually polls cond until it holds or 10 seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func ready(t *testing.T, v *Verifier) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -58,7 +46,7 @@ func TestIssuerDownKeepsKnownKeys(t *testing.T) {
 	ready(t, v)
 	ti.Down.Store(true)
 	start := v.Stats().JWKSFailures
-	eventually(t, "three failed refreshes", func() bool { return v.Stats().JWKSFailures >= start+3 })
+	jwtest.Eventually(t, "three failed refreshes", func() bool { return v.Stats().JWKSFailures >= start+3 })
 	for i := range 20 { // fresh tokens, so none comes from the cache
 		tok := ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"jti": fmt.Sprint(i)}))
 		if err := verifyErr(v, tok); err != nil {
@@ -68,13 +56,13 @@ func TestIssuerDownKeepsKnownKeys(t *testing.T) {
 	ti.Down.Store(false)
 	ti.Garbage.Store(true)
 	start = v.Stats().JWKSFailures
-	eventually(t, "a refresh that got garbage", func() bool { return v.Stats().JWKSFailures > start })
+	jwtest.Eventually(t, "a refresh that got garbage", func() bool { return v.Stats().JWKSFailures > start })
 	if err := verifyErr(v, ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"jti": "after-garbage"}))); err != nil {
 		t.Fatalf("after a garbage JWKS: %v", err)
 	}
 	ti.Garbage.Store(false)
 	next := ti.AddKey(jwa.ES256)
-	eventually(t, "recovery", func() bool { return verifyErr(v, ti.Sign(next, nil, ti.Claims("inventory", nil))) == nil })
+	jwtest.Eventually(t, "recovery", func() bool { return verifyErr(v, ti.Sign(next, nil, ti.Claims("inventory", nil))) == nil })
 }
 
 func TestUnknownKidFloodIsBounded(t *testing.T) {
@@ -127,7 +115,7 @@ func TestRemovedKeyRevokesCachedTokens(t *testing.T) {
 		}
 	}
 	ti.Unpublish(gone)
-	eventually(t, "the cached token of a withdrawn key to be refused", func() bool {
+	jwtest.Eventually(t, "the cached token of a withdrawn key to be refused", func() bool {
 		return ReasonOf(verifyErr(v, tokGone)) == ReasonUnknownKey
 	})
 	if err := verifyErr(v, tokStay); err != nil {

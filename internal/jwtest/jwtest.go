@@ -220,3 +220,17 @@ func B64JSON(v any) string {
 	b, _ := json.Marshal(v)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// Eventually polls cond every few milliseconds until it holds, failing the
+// test after ten seconds. It waits for background work (a JWKS refresh, a
+// token refresh); it never asserts how long that took.
+func Eventually(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
