@@ -4,11 +4,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -o /out/tollgate ./cmd/tollgate && mkdir -p /out/data /out/shared
+RUN CGO_ENABLED=0 go build -trimpath -o /out/tollgate ./cmd/tollgate && mkdir -p /out/data /out/shared /out/certs
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/tollgate /usr/local/bin/tollgate
 # Volumes mounted here start owned by the nonroot user the image runs as.
 COPY --from=build --chown=65532:65532 /out/data /data
 COPY --from=build --chown=65532:65532 /out/shared /shared
+COPY --from=build --chown=65532:65532 /out/certs /certs
 ENTRYPOINT ["/usr/local/bin/tollgate"]

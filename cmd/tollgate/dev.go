@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"text/template"
 
 	"github.com/tollgate-rpc/tollgate/internal/suite"
@@ -17,6 +20,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	issuerAddr := f.String("issuer-addr", "127.0.0.1:8400", "issuer listen address (loopback; port 0 picks one)")
 	inventoryAddr := f.String("inventory-addr", "127.0.0.1:8401", "inventory listen address (loopback)")
 	ordersAddr := f.String("orders-addr", "127.0.0.1:8402", "orders listen address (loopback)")
+	plaintext := f.Bool("plaintext", false, "serve without TLS (by default a local CA in the data directory signs the suite's certificates)")
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
 		return err
@@ -26,7 +30,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	dev, err := suite.StartDev(ctx, suite.DevConfig{
-		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr, Logger: log,
+		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr,
+		Plaintext: *plaintext, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -37,7 +42,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return dev.Wait()
 }
 
-var banner = template.Must(template.New("banner").Parse(`Tollgate dev suite is running (Ctrl-C stops it).
+var banner = template.Must(template.New("banner").Parse(`Tollgate dev suite is running (Ctrl-C stops it).{{if .Info.CAFile}}
+  TLS        certificates from the local CA {{.Info.CAFile}}{{end}}
   issuer     {{.Info.Issuer}}   token endpoint {{.Info.TokenEndpoint}}
   inventory  {{index .Info.Services "inventory"}}
   orders     {{index .Info.Services "orders"}}
@@ -45,9 +51,9 @@ var banner = template.Must(template.New("banner").Parse(`Tollgate dev suite is r
 
 Call it from another terminal in this directory:
   TOKEN=$(go run ./cmd/tollgate token --client admin{{.DataDirFlag}})
-  go tool -modfile=tools/go.mod grpcurl -plaintext -H "authorization: Bearer $TOKEN" \
+  go tool -modfile=tools/go.mod grpcurl {{.GRPCurlTLS}} -H "authorization: Bearer $TOKEN" \
     -d '{"sku":"widget-1"}' {{index .Info.Services "inventory"}} tollgate.inventory.v1.InventoryService/GetItem
-  go tool -modfile=tools/go.mod ghz --insecure --proto proto/tollgate/inventory/v1/inventory.proto -i proto \
+  go tool -modfile=tools/go.mod ghz {{.GhzTLS}} --proto proto/tollgate/inventory/v1/inventory.proto -i proto \
     --call tollgate.inventory.v1.InventoryService.GetItem -d '{"sku":"widget-1"}' \
     --metadata "{\"authorization\":\"Bearer $TOKEN\"}" -n 2000 -c 16 {{index .Info.Services "inventory"}}
 `))
@@ -57,8 +63,18 @@ func printBanner(w io.Writer, dev *suite.Dev, dataDir string) error {
 	if dataDir != defaultDataDir {
 		flag = fmt.Sprintf(" --data-dir %q", dataDir)
 	}
+	grpcurlTLS, ghzTLS := "-plaintext", "--insecure"
+	if ca := dev.Info.CAFile; ca != "" {
+		rel := ca
+		if wd, err := os.Getwd(); err == nil {
+			if r, err := filepath.Rel(wd, ca); err == nil && !strings.HasPrefix(r, "..") {
+				rel = r
+			}
+		}
+		grpcurlTLS, ghzTLS = "-cacert "+rel, "--cacert "+rel
+	}
 	return banner.Execute(w, struct {
 		*suite.Dev
-		DataDirFlag string
-	}{dev, flag})
+		DataDirFlag, GRPCurlTLS, GhzTLS string
+	}{dev, flag, grpcurlTLS, ghzTLS})
 }

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-rpc/tollgate/internal/devtls"
+	"github.com/tollgate-rpc/tollgate/internal/suite"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
@@ -18,6 +19,7 @@ import (
 func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("health", stderr)
 	timeout := f.Duration("timeout", 3*time.Second, "give up after this long")
+	caFile := f.String("ca-file", "", "check over TLS, trusting this CA bundle (gRPC); for https URLs, trust it instead of the system roots")
 	if len(args) == 0 {
 		return fmt.Errorf("%w: tollgate health <http-url | host:port> [--timeout d]", errUsage)
 	}
@@ -27,12 +29,20 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	tr := suite.Transport{Plaintext: *caFile == ""}
+	if *caFile != "" {
+		pool, err := devtls.LoadPool(*caFile)
+		if err != nil {
+			return fmt.Errorf("--ca-file: %w", err)
+		}
+		tr.RootCAs = pool
+	}
 	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := tr.HTTPClient().Do(req)
 		if err != nil {
 			return err
 		}
@@ -43,7 +53,7 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		_, err = fmt.Fprintln(stdout, "ok")
 		return err
 	}
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(tr.DialCredentials()))
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ commands:
   token      print an access token for a client
   client     manage the issuer's client registry
   health     check a service, for container health checks
+  certs      make a local CA and a server certificate (for docker-compose)
 
 Run 'tollgate <command> -h' for a command's flags. Every flag can also be set
 through the environment as TOLLGATE_<FLAG> (for example TOLLGATE_DATA_DIR).`
@@ -62,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"token":     runToken,
 		"client":    runClient,
 		"health":    runHealth,
+		"certs":     runCerts,
 	}
 	switch args[0] {
 	case "-h", "--help", "help":

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
@@ -30,9 +31,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	alg := f.String("algorithm", "ES256", "signing algorithm for new keys: ES256, RS256 or EdDSA")
 	maxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "JWKS Cache-Control max-age; new keys are published twice this long before use")
 	rotation := f.Duration("key-rotation", issuer.DefaultRotationInterval, "signing key rotation interval (negative: never)")
-	tlsCert := f.String("tls-cert", "", "TLS certificate file (PEM)")
-	tlsKey := f.String("tls-key", "", "TLS private key file (PEM)")
-	plaintext := f.Bool("allow-plaintext", false, "serve without TLS on a non-loopback address")
+	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
 		return err
@@ -41,20 +40,13 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := loadServerTLS(*tlsCert, *tlsKey)
-	if err != nil {
-		return err
-	}
-	lis, err := listen(*addr, tlsCfg != nil || *plaintext)
+	tr, lis, err := transport(*addr)
 	if err != nil {
 		return err
 	}
 	url := *issuerURL
 	if url == "" {
-		url = "http://" + lis.Addr().String()
-		if tlsCfg != nil {
-			url = "https://" + lis.Addr().String()
-		}
+		url = tr.Scheme() + "://" + lis.Addr().String()
 	}
 	iss, err := issuer.New(issuer.Config{Issuer: url, DataDir: *dataDir, Algorithm: jwa.SignatureAlgorithm(*alg),
 		JWKSMaxAge: *maxAge, RotationInterval: *rotation, Logger: log})
@@ -64,8 +56,8 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	go iss.WatchFiles(ctx, 2*time.Second)
 	go iss.RunKeyRotation(ctx, time.Minute)
-	if tlsCfg != nil {
-		lis = tls.NewListener(lis, tlsCfg)
+	if tr.ServerTLS != nil {
+		lis = tls.NewListener(lis, tr.ServerTLS)
 	}
 	return suite.ServeHTTP(ctx, log, "issuer", lis, suite.NewHTTPServer(iss.Handler(), log))
 }
@@ -97,28 +89,12 @@ func runIssuerKeys(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// loadServerTLS returns a TLS config for the given files, or nil when
-// neither is set.
-func loadServerTLS(certFile, keyFile string) (*tls.Config, error) {
-	if certFile == "" && keyFile == "" {
-		return nil, nil
-	}
-	if certFile == "" || keyFile == "" {
-		return nil, fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
-	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("load TLS certificate: %w", err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
-}
-
 func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error {
 	f := newFlags("inventory", stderr)
 	addr := f.String("addr", "127.0.0.1:8401", "listen address")
 	issuerURL := f.String("issuer-url", "", "URL of the trusted token issuer (required)")
 	audience := f.String("audience", suite.InventoryAudience, "audience tokens must name")
-	plaintext := f.Bool("allow-plaintext", false, "serve without TLS on a non-loopback address")
+	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
 		return err
@@ -130,8 +106,13 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	v, err := suite.NewVerifier(*issuerURL, *audience, log)
+	tr, lis, err := transport(*addr)
 	if err != nil {
+		return err
+	}
+	v, err := suite.NewVerifier(*issuerURL, *audience, tr, log)
+	if err != nil {
+		lis.Close()
 		return err
 	}
 	defer v.Close()
@@ -140,11 +121,7 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 		return err
 	}
 	svc := inventory.New(store, log)
-	srv, err := suite.NewInventoryServer(v, svc)
-	if err != nil {
-		return err
-	}
-	lis, err := listen(*addr, *plaintext)
+	srv, err := suite.NewInventoryServer(v, svc, tr)
 	if err != nil {
 		return err
 	}
@@ -160,7 +137,7 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	tokenURL := f.String("token-url", "", "token endpoint for the service's own client (default <issuer-url>/oauth/token)")
 	clientID := f.String("client-id", "orders-service", "the orders service's own client ID")
 	secretFile := f.String("client-secret-file", "", "file holding the service's client secret (required)")
-	plaintext := f.Bool("allow-plaintext", false, "serve without TLS on a non-loopback address")
+	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
 		return err
@@ -179,42 +156,74 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if *tokenURL == "" {
 		*tokenURL = strings.TrimSuffix(*issuerURL, "/") + "/oauth/token"
 	}
-	conn, err := suite.DialInventory(*tokenURL, *clientID, strings.TrimSpace(string(secret)), *inventoryAddr)
+	tr, lis, err := transport(*addr)
 	if err != nil {
+		return err
+	}
+	conn, err := suite.DialInventory(*tokenURL, *clientID, strings.TrimSpace(string(secret)), *inventoryAddr, tr)
+	if err != nil {
+		lis.Close()
 		return err
 	}
 	defer conn.Close()
-	v, err := suite.NewVerifier(*issuerURL, *audience, log)
+	v, err := suite.NewVerifier(*issuerURL, *audience, tr, log)
 	if err != nil {
+		lis.Close()
 		return err
 	}
 	defer v.Close()
-	srv, err := suite.NewOrdersServer(v, orders.NewMemoryStore(), inventoryv1.NewInventoryServiceClient(conn), log)
+	srv, err := suite.NewOrdersServer(v, orders.NewMemoryStore(), inventoryv1.NewInventoryServiceClient(conn), tr, log)
 	if err != nil {
-		return err
-	}
-	lis, err := listen(*addr, *plaintext)
-	if err != nil {
+		lis.Close()
 		return err
 	}
 	return suite.ServeGRPC(ctx, log, "orders", lis, srv, nil)
 }
 
-// listen opens addr, refusing to serve plaintext beyond loopback unless
-// secure (TLS will wrap it) or the operator insisted.
-func listen(addr string, allowPlaintext bool) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("%w: listen address %q: %v", errUsage, addr, err)
+// transportFlags adds --tls-cert, --tls-key, --ca-file and
+// --allow-plaintext, and returns a function that opens the listen address
+// and builds the process's Transport. With a certificate the process serves
+// TLS and dials TLS; without one it runs plaintext both ways, which is
+// allowed on loopback and elsewhere only with --allow-plaintext.
+func (f flags) transportFlags() func(addr string) (suite.Transport, net.Listener, error) {
+	certFile := f.String("tls-cert", "", "TLS certificate chain to serve with (PEM)")
+	keyFile := f.String("tls-key", "", "TLS private key (PEM)")
+	caFile := f.String("ca-file", "", "CA bundle to trust when calling the issuer and other services (default: system roots)")
+	allowPlaintext := f.Bool("allow-plaintext", false, "serve and call without TLS on a non-loopback address")
+	return func(addr string) (suite.Transport, net.Listener, error) {
+		var tr suite.Transport
+		if (*certFile == "") != (*keyFile == "") {
+			return tr, nil, fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+		}
+		if *certFile != "" {
+			cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+			if err != nil {
+				return tr, nil, fmt.Errorf("load TLS certificate: %w", err)
+			}
+			tr.ServerTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		} else {
+			tr.Plaintext = true
+		}
+		if *caFile != "" {
+			pool, err := devtls.LoadPool(*caFile)
+			if err != nil {
+				return tr, nil, fmt.Errorf("--ca-file: %w", err)
+			}
+			tr.RootCAs = pool
+		}
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return tr, nil, fmt.Errorf("%w: listen address %q: %v", errUsage, addr, err)
+		}
+		ip := net.ParseIP(host)
+		loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+		if tr.Plaintext && !loopback && !*allowPlaintext {
+			return tr, nil, fmt.Errorf("%w: refusing to serve without TLS on non-loopback address %q; give --tls-cert and --tls-key, or --allow-plaintext to insist", errUsage, addr)
+		}
+		lis, err := net.Listen("tcp", addr)
+		if err != nil {
+			return tr, nil, fmt.Errorf("listen %s: %w", addr, err)
+		}
+		return tr, lis, nil
 	}
-	ip := net.ParseIP(host)
-	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
-	if !loopback && !allowPlaintext {
-		return nil, fmt.Errorf("%w: refusing to serve without TLS on non-loopback address %q; pass --allow-plaintext to insist", errUsage, addr)
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
-	}
-	return l, nil
 }

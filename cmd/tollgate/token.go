@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 )
 
@@ -22,6 +23,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	secretFile := f.String("client-secret-file", "", "file holding the client secret (instead of --client)")
 	scope := f.String("scope", "", "space-separated scopes to request (default: the client's default scopes)")
 	audience := f.String("audience", "", "audience to request (default: the client's default audiences)")
+	caFile := f.String("ca-file", "", "CA bundle to trust for the token endpoint (default: dev.json's, or system roots)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -39,6 +41,9 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("%w: no dev client named %q", errUsage, *client)
 		}
 		cfg.TokenURL, cfg.ClientID, cfg.ClientSecret = info.TokenEndpoint, c.ClientID, c.ClientSecret
+		if *caFile == "" {
+			*caFile = info.CAFile
+		}
 	case *tokenURL == "" || *clientID == "" || *secretFile == "":
 		return fmt.Errorf("%w: need --client, or all of --token-url, --client-id and --client-secret-file", errUsage)
 	default:
@@ -48,6 +53,15 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		cfg.ClientSecret = strings.TrimSpace(string(secret))
 	}
+	var tr suite.Transport
+	if *caFile != "" {
+		pool, err := devtls.LoadPool(*caFile)
+		if err != nil {
+			return fmt.Errorf("--ca-file: %w", err)
+		}
+		tr.RootCAs = pool
+	}
+	cfg.HTTPClient = tr.HTTPClient()
 	src, err := callcreds.NewSource(cfg)
 	if err != nil {
 		return err

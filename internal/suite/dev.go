@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -11,13 +12,13 @@ import (
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"github.com/tollgate-rpc/tollgate/services/orders"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // DevConfig configures a local suite.
@@ -26,7 +27,10 @@ type DevConfig struct {
 	IssuerAddr    string // host:port; port 0 picks a free one
 	InventoryAddr string
 	OrdersAddr    string
-	Logger        *slog.Logger
+	// Plaintext serves without TLS. By default the suite serves TLS with a
+	// certificate from a local CA kept in DataDir.
+	Plaintext bool
+	Logger    *slog.Logger
 }
 
 // Dev is a running local suite: issuer, inventory and orders in one process.
@@ -60,7 +64,22 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 			return nil, err
 		}
 	}
-	issuerURL := "http://" + lis[0].Addr().String()
+	tr := Transport{Plaintext: cfg.Plaintext}
+	caFile := ""
+	if !cfg.Plaintext {
+		ca, err := devtls.LoadOrCreate(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		cert, err := ca.ServerCert("localhost", "127.0.0.1", "::1")
+		if err != nil {
+			return nil, err
+		}
+		tr.ServerTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		tr.RootCAs = ca.Pool()
+		caFile, _ = filepath.Abs(ca.CertFile)
+	}
+	issuerURL := tr.Scheme() + "://" + lis[0].Addr().String()
 	iss, err := issuer.New(issuer.Config{Issuer: issuerURL, DataDir: cfg.DataDir, Logger: log.With("service", "issuer")})
 	if err != nil {
 		return nil, err
@@ -78,6 +97,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		Issuer:        issuerURL,
 		TokenEndpoint: iss.TokenEndpoint(),
 		JWKSURI:       iss.JWKSURI(),
+		CAFile:        caFile,
 		Services: map[string]string{
 			"inventory": lis[1].Addr().String(),
 			"orders":    lis[2].Addr().String(),
@@ -85,7 +105,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		Clients: clients,
 	}
 
-	invVerifier, err := NewVerifier(issuerURL, InventoryAudience, log.With("service", "inventory"))
+	invVerifier, err := NewVerifier(issuerURL, InventoryAudience, tr, log.With("service", "inventory"))
 	if err != nil {
 		return nil, err
 	}
@@ -94,21 +114,21 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		return nil, err
 	}
 	invSvc := inventory.New(invStore, log.With("service", "inventory"))
-	invSrv, err := NewInventoryServer(invVerifier, invSvc)
+	invSrv, err := NewInventoryServer(invVerifier, invSvc, tr)
 	if err != nil {
 		return nil, err
 	}
 
-	ordVerifier, err := NewVerifier(issuerURL, OrdersAudience, log.With("service", "orders"))
+	ordVerifier, err := NewVerifier(issuerURL, OrdersAudience, tr, log.With("service", "orders"))
 	if err != nil {
 		return nil, err
 	}
 	own, _ := info.Client(OrdersServiceClient)
-	invConn, err := DialInventory(info.TokenEndpoint, own.ClientID, own.ClientSecret, info.Services["inventory"])
+	invConn, err := DialInventory(info.TokenEndpoint, own.ClientID, own.ClientSecret, info.Services["inventory"], tr)
 	if err != nil {
 		return nil, err
 	}
-	ordSrv, err := NewOrdersServer(ordVerifier, orders.NewMemoryStore(), inventoryv1.NewInventoryServiceClient(invConn), log.With("service", "orders"))
+	ordSrv, err := NewOrdersServer(ordVerifier, orders.NewMemoryStore(), inventoryv1.NewInventoryServiceClient(invConn), tr, log.With("service", "orders"))
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +144,11 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { iss.WatchFiles(gctx, 2*time.Second); return nil })
 	g.Go(func() error { iss.RunKeyRotation(gctx, time.Minute); return nil })
-	g.Go(func() error { return ServeHTTP(gctx, log, "issuer", lis[0], NewHTTPServer(iss.Handler(), log)) })
+	issuerLis := lis[0]
+	if tr.ServerTLS != nil {
+		issuerLis = tls.NewListener(issuerLis, tr.ServerTLS)
+	}
+	g.Go(func() error { return ServeHTTP(gctx, log, "issuer", issuerLis, NewHTTPServer(iss.Handler(), log)) })
 	g.Go(func() error { return ServeGRPC(gctx, log, "inventory", lis[1], invSrv, invSvc.Close) })
 	g.Go(func() error { return ServeGRPC(gctx, log, "orders", lis[2], ordSrv, nil) })
 	g.Go(func() error {
@@ -140,28 +164,32 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 func (d *Dev) Wait() error { return d.group.Wait() }
 
 // DialInventory returns a connection to the inventory service that
-// authenticates as the given client. The suite runs on loopback without TLS
-// for now, so the token is allowed over plaintext.
-func DialInventory(tokenURL, clientID, secret, addr string) (*grpc.ClientConn, error) {
+// authenticates as the given client, with its own narrow scope. Tokens go
+// over plaintext only when tr says so explicitly.
+func DialInventory(tokenURL, clientID, secret, addr string, tr Transport) (*grpc.ClientConn, error) {
 	src, err := callcreds.NewSource(callcreds.Config{
 		TokenURL: tokenURL, ClientID: clientID, ClientSecret: secret,
-		Audience: InventoryAudience, Scopes: []string{"inventory.reserve"},
+		Audience: InventoryAudience, Scopes: []string{"inventory.reserve"}, HTTPClient: tr.HTTPClient(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return callcreds.New(src, callcreds.AllowPlaintext()).NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	var opts []callcreds.CredentialsOption
+	if tr.Plaintext {
+		opts = append(opts, callcreds.AllowPlaintext())
+	}
+	return callcreds.New(src, opts...).NewClient(addr, grpc.WithTransportCredentials(tr.DialCredentials()))
 }
 
 // listenLoopback listens on addr, refusing addresses that are not loopback:
-// the dev suite serves without TLS.
+// the dev suite's keys, CA and secrets are for one machine.
 func listenLoopback(addr string) (net.Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen address %q: %w", addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("listen address %q: the dev suite serves plaintext and listens on loopback only", addr)
+		return nil, fmt.Errorf("listen address %q: the dev suite listens on loopback only", addr)
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -4,25 +4,28 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"github.com/tollgate-rpc/tollgate/internal/devtls"
+	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
 // startDev runs the whole suite on 127.0.0.1:0 listeners for one test.
-func startDev(tb testing.TB) *Dev {
+func startDev(tb testing.TB, plaintext bool) *Dev {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dev, err := StartDev(ctx, DevConfig{
 		DataDir: tb.TempDir(), IssuerAddr: "127.0.0.1:0", InventoryAddr: "127.0.0.1:0", OrdersAddr: "127.0.0.1:0",
+		Plaintext: plaintext,
 	})
 	if err != nil {
 		cancel()
@@ -46,16 +49,31 @@ func fetchToken(tb testing.TB, dev *Dev, client, audience string) string {
 	}
 	cc := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: dev.Info.TokenEndpoint,
 		EndpointParams: map[string][]string{"audience": {audience}}}
-	tok, err := cc.Token(context.Background())
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, transportOf(tb, dev).HTTPClient())
+	tok, err := cc.Token(ctx)
 	if err != nil {
 		tb.Fatalf("token for %s: %v", client, err)
 	}
 	return tok.AccessToken
 }
 
-func dial(tb testing.TB, addr string) *grpc.ClientConn {
+// transportOf is how a client of dev connects: trusting dev's CA, or
+// plaintext when dev serves plaintext.
+func transportOf(tb testing.TB, dev *Dev) Transport {
 	tb.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if dev.Info.CAFile == "" {
+		return Transport{Plaintext: true}
+	}
+	pool, err := devtls.LoadPool(dev.Info.CAFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Transport{RootCAs: pool}
+}
+
+func dial(tb testing.TB, dev *Dev, service string) *grpc.ClientConn {
+	tb.Helper()
+	conn, err := grpc.NewClient(dev.Info.Services[service], grpc.WithTransportCredentials(transportOf(tb, dev).DialCredentials()))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -85,9 +103,20 @@ func wantCode(t *testing.T, what string, err error, code codes.Code, reason stri
 }
 
 func TestSuiteEndToEnd(t *testing.T) {
-	dev := startDev(t)
-	inv := inventoryv1.NewInventoryServiceClient(dial(t, dev.Info.Services["inventory"]))
-	ord := ordersv1.NewOrdersServiceClient(dial(t, dev.Info.Services["orders"]))
+	for _, mode := range []struct {
+		name      string
+		plaintext bool
+	}{{"tls", false}, {"plaintext", true}} {
+		t.Run(mode.name, func(t *testing.T) { testSuite(t, startDev(t, mode.plaintext)) })
+	}
+}
+
+func testSuite(t *testing.T, dev *Dev) {
+	if (dev.Info.CAFile == "") != strings.HasPrefix(dev.Info.Issuer, "http://") {
+		t.Errorf("issuer %s with ca_file %q", dev.Info.Issuer, dev.Info.CAFile)
+	}
+	inv := inventoryv1.NewInventoryServiceClient(dial(t, dev, "inventory"))
+	ord := ordersv1.NewOrdersServiceClient(dial(t, dev, "orders"))
 	admin := fetchToken(t, dev, AdminClient, InventoryAudience)
 	reader := fetchToken(t, dev, ReaderClient, InventoryAudience)
 

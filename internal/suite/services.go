@@ -7,7 +7,6 @@ import (
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/orders"
-	"google.golang.org/grpc"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 )
@@ -18,23 +17,23 @@ const (
 	OrdersAudience    = "orders"
 )
 
-// NewVerifier trusts issuerURL, finding its keys by discovery, for tokens
-// addressed to audience.
-func NewVerifier(issuerURL, audience string, log *slog.Logger, opts ...verify.Option) (*verify.Verifier, error) {
+// NewVerifier trusts issuerURL, finding its keys by discovery over tr, for
+// tokens addressed to audience.
+func NewVerifier(issuerURL, audience string, tr Transport, log *slog.Logger) (*verify.Verifier, error) {
 	return verify.New([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{audience}}},
-		append([]verify.Option{verify.WithLogger(log)}, opts...)...)
+		verify.WithLogger(log), verify.WithHTTPClient(tr.HTTPClient()))
 }
 
 // NewInventoryServer returns a gRPC server for svc behind auth.
-func NewInventoryServer(v interceptors.TokenVerifier, svc *inventory.Service, opts ...grpc.ServerOption) (*GRPCServer, error) {
-	return NewGRPCServer(interceptors.New(v), svc.Register, opts...)
+func NewInventoryServer(v interceptors.TokenVerifier, svc *inventory.Service, tr Transport) (*GRPCServer, error) {
+	return NewGRPCServer(interceptors.New(v), svc.Register, tr.ServerOptions()...)
 }
 
 // NewOrdersServer returns a gRPC server for an orders service that reserves
 // stock through inv.
-func NewOrdersServer(v interceptors.TokenVerifier, store orders.Store, inv inventoryv1.InventoryServiceClient, log *slog.Logger, opts ...grpc.ServerOption) (*GRPCServer, error) {
+func NewOrdersServer(v interceptors.TokenVerifier, store orders.Store, inv inventoryv1.InventoryServiceClient, tr Transport, log *slog.Logger) (*GRPCServer, error) {
 	svc := orders.New(store, inv, log)
-	return NewGRPCServer(interceptors.New(v), svc.Register, opts...)
+	return NewGRPCServer(interceptors.New(v), svc.Register, tr.ServerOptions()...)
 }
 
 // SeedInventory stores a few demo items when the store is empty.

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"gopkg.in/yaml.v3"
+)
+
+// composeFile is the part of docker-compose.yml this test reads.
+type composeFile struct {
+	Services map[string]struct {
+		Entrypoint  []string          `yaml:"entrypoint"`
+		Command     []string          `yaml:"command"`
+		Environment map[string]string `yaml:"environment"`
+		DependsOn   map[string]any    `yaml:"depends_on"`
+		Healthcheck struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+	} `yaml:"services"`
+}
+
+// TestComposeProcesses runs every service of docker-compose.yml as a local
+// process with exactly its command and environment, only rewriting container
+// addresses to loopback ports and volume paths to a temporary directory, then
+// calls the suite through TLS with a token from the compose token service.
+func TestComposeProcesses(t *testing.T) {
+	raw, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cf composeFile
+	if err := yaml.Unmarshal(raw, &cf); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	issuerAddr, invAddr, ordAddr := freePort(t), freePort(t), freePort(t)
+	rewrite := strings.NewReplacer(
+		"0.0.0.0:8400", issuerAddr, "issuer:8400", issuerAddr, "localhost:8400", issuerAddr,
+		"0.0.0.0:8401", invAddr, "inventory:8401", invAddr, "localhost:8401", invAddr,
+		"0.0.0.0:8402", ordAddr, "localhost:8402", ordAddr,
+		"/data", filepath.Join(dir, "data"), "/shared", filepath.Join(dir, "shared"), "/certs", filepath.Join(dir, "certs"),
+	)
+	argv := func(name string) ([]string, []string) {
+		svc, ok := cf.Services[name]
+		if !ok {
+			t.Fatalf("docker-compose.yml has no service %s", name)
+		}
+		var args []string
+		if len(svc.Entrypoint) > 1 {
+			args = append(args, svc.Entrypoint[1:]...) // [0] is the binary itself
+		}
+		args = append(args, svc.Command...)
+		for i := range args {
+			args[i] = rewrite.Replace(args[i])
+		}
+		var env []string
+		for k, v := range svc.Environment {
+			env = append(env, k+"="+rewrite.Replace(v))
+		}
+		return args, env
+	}
+	healthy := func(name string) {
+		test := cf.Services[name].Healthcheck.Test
+		if len(test) < 3 || test[0] != "CMD" {
+			t.Fatalf("%s: healthcheck %v is not a CMD of the tollgate binary", name, test)
+		}
+		_, env := argv(name)
+		args := make([]string, 0, len(test)-2)
+		for _, a := range test[2:] {
+			args = append(args, rewrite.Replace(a))
+		}
+		jwtest.Eventually(t, name+" healthy", func() bool {
+			cmd := execTollgate(t, env, args...)
+			return cmd.Run() == nil
+		})
+	}
+
+	// One-shot setup services, in dependency order.
+	for _, name := range []string{"certs", "orders-client", "admin-client"} {
+		args, env := argv(name)
+		runTo(t, env, args...)
+	}
+	var procs []*proc
+	for _, name := range []string{"issuer", "inventory", "orders"} {
+		for dep := range cf.Services[name].DependsOn {
+			if !slices.Contains([]string{"certs", "orders-client", "admin-client", "issuer", "inventory"}, dep) {
+				t.Fatalf("%s depends on %s, which this test does not start", name, dep)
+			}
+		}
+		args, env := argv(name)
+		procs = append(procs, start(t, name, env, args...))
+		healthy(name)
+	}
+
+	args, env := argv("token")
+	token := strings.TrimSpace(runTo(t, env, args...))
+	ca := filepath.Join(dir, "certs", "ca.pem")
+	inv := inventoryv1.NewInventoryServiceClient(tlsConn(t, ca, invAddr))
+	ord := ordersv1.NewOrdersServiceClient(tlsConn(t, ca, ordAddr))
+	if _, err := inv.GetItem(bearer(token), &inventoryv1.GetItemRequest{Sku: "widget-1"}); err != nil {
+		t.Errorf("GetItem: %v", err)
+	}
+	checkUnauthenticated(t, inv)
+	// orders → inventory with the orders-service client the compose file registers.
+	resp, err := ord.PlaceOrder(bearer(token), &ordersv1.PlaceOrderRequest{OrderId: "compose-1",
+		Lines: []*ordersv1.OrderLine{{Sku: "gadget-2", Quantity: 3}}})
+	if err != nil {
+		t.Fatalf("PlaceOrder: %v", err)
+	}
+	if resp.GetOrder().GetPlacedBy() != "admin" {
+		t.Errorf("placed by %q, want admin", resp.GetOrder().GetPlacedBy())
+	}
+	for i := len(procs) - 1; i >= 0; i-- {
+		procs[i].stop(t)
+	}
+}

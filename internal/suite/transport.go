@@ -1,0 +1,54 @@
+package suite
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Transport is how the suite's processes serve and reach each other: TLS by
+// default, plaintext only when chosen explicitly.
+type Transport struct {
+	// ServerTLS serves with TLS; nil serves plaintext.
+	ServerTLS *tls.Config
+	// RootCAs are trusted when dialling; nil means the system roots.
+	RootCAs *x509.CertPool
+	// Plaintext dials without TLS, and lets tokens travel in the clear.
+	Plaintext bool
+}
+
+// HTTPClient is the client for token and JWKS requests.
+func (t Transport) HTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: t.RootCAs, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// ServerOptions are the gRPC server options for ServerTLS.
+func (t Transport) ServerOptions() []grpc.ServerOption {
+	if t.ServerTLS == nil {
+		return nil
+	}
+	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(t.ServerTLS))}
+}
+
+// DialCredentials are the transport credentials for gRPC clients.
+func (t Transport) DialCredentials() credentials.TransportCredentials {
+	if t.Plaintext {
+		return insecure.NewCredentials()
+	}
+	return credentials.NewTLS(&tls.Config{RootCAs: t.RootCAs, MinVersion: tls.VersionTLS12})
+}
+
+// Scheme is "https" with TLS, else "http".
+func (t Transport) Scheme() string {
+	if t.ServerTLS == nil {
+		return "http"
+	}
+	return "https"
+}
