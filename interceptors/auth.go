@@ -34,10 +34,14 @@ func New(v TokenVerifier, opts ...Option) *Authenticator {
 // wiring a server is grpc.NewServer(auth.ServerOptions()...). They chain
 // before any interceptor added after them.
 func (a *Authenticator) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(a.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(a.StreamServerInterceptor()),
+	unary := []grpc.UnaryServerInterceptor{a.UnaryServerInterceptor()}
+	stream := []grpc.StreamServerInterceptor{a.StreamServerInterceptor()}
+	if a.opts.accessLog != nil {
+		l := accessLog{log: a.opts.accessLog}
+		unary = append([]grpc.UnaryServerInterceptor{l.unary()}, unary...)
+		stream = append([]grpc.StreamServerInterceptor{l.stream()}, stream...)
 	}
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}
 }
 
 // UnaryServerInterceptor authenticates and authorises unary calls.
@@ -65,28 +69,41 @@ func (a *Authenticator) StreamServerInterceptor() grpc.StreamServerInterceptor {
 }
 
 func (a *Authenticator) authorize(ctx context.Context, method string) (context.Context, error) {
+	ctx, err := a.decide(ctx, method)
+	if rec := record(ctx); rec != nil && err != nil {
+		if ei := errorInfoOf(err); ei != "" {
+			rec.reason = ei
+		}
+	}
+	return ctx, err
+}
+
+func (a *Authenticator) decide(ctx context.Context, method string) (context.Context, error) {
 	p, ok := a.policy(method)
 	if !ok {
-		return nil, authError(codes.PermissionDenied, "no access policy for "+method, ReasonNoPolicy, nil)
+		return ctx, authError(codes.PermissionDenied, "no access policy for "+method, ReasonNoPolicy, nil)
 	}
 	if p.Public {
 		return ctx, nil
 	}
 	token, err := bearerToken(ctx)
 	if err != nil {
-		return nil, err
+		return ctx, err
 	}
 	claims, err := a.verifier.Verify(ctx, token)
 	if err != nil {
-		return nil, verifyError(err)
+		return ctx, verifyError(err)
+	}
+	if rec := record(ctx); rec != nil {
+		rec.principal = claims
 	}
 	if missing := claims.MissingScopes(p.Scopes); len(missing) > 0 {
-		return nil, scopeError(method, p.Scopes, missing)
+		return ctx, scopeError(method, p.Scopes, missing)
 	}
 	ctx = context.WithValue(ctx, principalKey{}, claims)
 	for _, check := range a.opts.checks {
 		if err := check(ctx, method, claims); err != nil {
-			return nil, err
+			return ctx, err
 		}
 	}
 	return ctx, nil

@@ -2,6 +2,7 @@ package interceptors
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 )
 
@@ -11,6 +12,7 @@ type Option func(*options)
 type options struct {
 	overrides map[string]Policy
 	checks    []func(ctx context.Context, method string, p *Principal) error
+	accessLog *slog.Logger
 }
 
 // Well-known services that are not annotated with Tollgate options.
@@ -55,3 +57,8 @@ func WithPublicReflection() Option {
 func WithCheck(check func(ctx context.Context, method string, p *Principal) error) Option {
 	return func(o *options) { o.checks = append(o.checks, check) }
 }
+
+// WithAccessLog writes one line per call to l, at Info (Error for internal
+// failures): method, client ID, subject, outcome (ok, refused with the auth
+// reason, or error), status code, duration and peer. Never the token.
+func WithAccessLog(l *slog.Logger) Option { return func(o *options) { o.accessLog = l } }

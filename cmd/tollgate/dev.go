@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 )
@@ -20,6 +21,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	issuerAddr := f.String("issuer-addr", "127.0.0.1:8400", "issuer listen address (loopback; port 0 picks one)")
 	inventoryAddr := f.String("inventory-addr", "127.0.0.1:8401", "inventory listen address (loopback)")
 	ordersAddr := f.String("orders-addr", "127.0.0.1:8402", "orders listen address (loopback)")
+	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often orders reconciles open orders against inventory")
 	plaintext := f.Bool("plaintext", false, "serve without TLS (by default a local CA in the data directory signs the suite's certificates)")
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -31,7 +33,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	dev, err := suite.StartDev(ctx, suite.DevConfig{
 		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr,
-		Plaintext: *plaintext, Logger: log,
+		Plaintext: *plaintext, ReconcileInterval: *reconcile, Logger: log,
 	})
 	if err != nil {
 		return err

@@ -188,13 +188,14 @@ func TestDevProcess(t *testing.T) {
 		info, err = suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
 		return err == nil && strings.Contains(dev.out.String(), "grpcurl -cacert")
 	})
-	token := strings.TrimSpace(runTo(t, nil, "token", "--client", "admin", "--data-dir", dir))
+	token := strings.TrimSpace(runTo(t, nil, "token", "--client", "admin", "--data-dir", dir, "--audience", "inventory"))
+	otoken := strings.TrimSpace(runTo(t, nil, "token", "--client", "admin", "--data-dir", dir))
 	inv := inventoryv1.NewInventoryServiceClient(tlsConn(t, info.CAFile, info.Services["inventory"]))
 	ord := ordersv1.NewOrdersServiceClient(tlsConn(t, info.CAFile, info.Services["orders"]))
 	if _, err := inv.GetItem(bearer(token), &inventoryv1.GetItemRequest{Sku: "widget-1"}); err != nil {
 		t.Fatalf("GetItem: %v", err)
 	}
-	if _, err := ord.PlaceOrder(bearer(token), &ordersv1.PlaceOrderRequest{OrderId: "p-1",
+	if _, err := ord.PlaceOrder(bearer(otoken), &ordersv1.PlaceOrderRequest{OrderId: "p-1",
 		Lines: []*ordersv1.OrderLine{{Sku: "widget-1", Quantity: 1}}}); err != nil {
 		t.Fatalf("PlaceOrder: %v", err)
 	}
@@ -220,6 +221,9 @@ func TestDevProcess(t *testing.T) {
 		_, err := inv.GetItem(bearer(token), &inventoryv1.GetItemRequest{Sku: "widget-1"})
 		return err == nil
 	})
+	if o, err := ord.GetOrder(bearer(otoken), &ordersv1.GetOrderRequest{OrderId: "p-1"}); err != nil || o.GetOrder().GetPlacedBy() != "dev-admin" {
+		t.Errorf("order placed before the restart: %v, %v", o, err)
+	}
 	again, err := suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
 	if err != nil {
 		t.Fatal(err)

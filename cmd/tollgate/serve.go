@@ -94,6 +94,7 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 	addr := f.String("addr", "127.0.0.1:8401", "listen address")
 	issuerURL := f.String("issuer-url", "", "URL of the trusted token issuer (required)")
 	audience := f.String("audience", suite.InventoryAudience, "audience tokens must name")
+	dataDir := f.String("data-dir", "data", "directory for inventory.db")
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -116,13 +117,20 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 		return err
 	}
 	defer v.Close()
-	store := inventory.NewMemoryStore()
+	store, err := inventory.OpenSQLite(ctx, filepath.Join(*dataDir, "inventory.db"))
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	defer store.Close()
 	if err := suite.SeedInventory(store); err != nil {
+		lis.Close()
 		return err
 	}
 	svc := inventory.New(store, log)
-	srv, err := suite.NewInventoryServer(v, svc, tr)
+	srv, err := suite.NewInventoryServer(v, svc, tr, log)
 	if err != nil {
+		lis.Close()
 		return err
 	}
 	return suite.ServeGRPC(ctx, log, "inventory", lis, srv, svc.Close)
@@ -137,6 +145,8 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	tokenURL := f.String("token-url", "", "token endpoint for the service's own client (default <issuer-url>/oauth/token)")
 	clientID := f.String("client-id", "orders-service", "the orders service's own client ID")
 	secretFile := f.String("client-secret-file", "", "file holding the service's client secret (required)")
+	dataDir := f.String("data-dir", "data", "directory for orders.db")
+	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often open orders are reconciled against inventory")
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -172,11 +182,19 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer v.Close()
-	srv, err := suite.NewOrdersServer(v, orders.NewMemoryStore(), inventoryv1.NewInventoryServiceClient(conn), tr, log)
+	store, err := orders.OpenSQLite(ctx, filepath.Join(*dataDir, "orders.db"))
 	if err != nil {
 		lis.Close()
 		return err
 	}
+	defer store.Close()
+	svc := orders.New(store, inventoryv1.NewInventoryServiceClient(conn), log)
+	srv, err := suite.NewOrdersServer(v, svc, tr, log)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	go svc.RunReconciler(ctx, *reconcile, nil)
 	return suite.ServeGRPC(ctx, log, "orders", lis, srv, nil)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,15 +31,20 @@ type DevConfig struct {
 	// Plaintext serves without TLS. By default the suite serves TLS with a
 	// certificate from a local CA kept in DataDir.
 	Plaintext bool
-	Logger    *slog.Logger
+	// ReconcileInterval is how often orders reconciles open orders against
+	// inventory (default 30s).
+	ReconcileInterval time.Duration
+	Logger            *slog.Logger
 }
 
 // Dev is a running local suite: issuer, inventory and orders in one process.
 type Dev struct {
 	Info     DevInfo
 	InfoPath string
+	Orders   *orders.Service
 
-	group *errgroup.Group
+	group   *errgroup.Group
+	closers []func() error
 }
 
 // StartDev starts the suite on loopback listeners, registers the dev clients
@@ -50,12 +56,16 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	var lis [3]net.Listener
+	var closers []func() error
 	defer func() {
 		if err != nil {
 			for _, l := range lis {
 				if l != nil {
 					l.Close()
 				}
+			}
+			for _, c := range closers {
+				_ = c()
 			}
 		}
 	}()
@@ -109,12 +119,16 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	if err != nil {
 		return nil, err
 	}
-	invStore := inventory.NewMemoryStore()
+	invStore, err := inventory.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "inventory.db"))
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, invStore.Close)
 	if err := SeedInventory(invStore); err != nil {
 		return nil, err
 	}
 	invSvc := inventory.New(invStore, log.With("service", "inventory"))
-	invSrv, err := NewInventoryServer(invVerifier, invSvc, tr)
+	invSrv, err := NewInventoryServer(invVerifier, invSvc, tr, log.With("service", "inventory"))
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +142,13 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ordSrv, err := NewOrdersServer(ordVerifier, orders.NewMemoryStore(), inventoryv1.NewInventoryServiceClient(invConn), tr, log.With("service", "orders"))
+	ordStore, err := orders.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "orders.db"))
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, ordStore.Close)
+	ordSvc := orders.New(ordStore, inventoryv1.NewInventoryServiceClient(invConn), log.With("service", "orders"))
+	ordSrv, err := NewOrdersServer(ordVerifier, ordSvc, tr, log.With("service", "orders"))
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +164,11 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { iss.WatchFiles(gctx, 2*time.Second); return nil })
 	g.Go(func() error { iss.RunKeyRotation(gctx, time.Minute); return nil })
+	interval := cfg.ReconcileInterval
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	g.Go(func() error { ordSvc.RunReconciler(gctx, interval, nil); return nil })
 	issuerLis := lis[0]
 	if tr.ServerTLS != nil {
 		issuerLis = tls.NewListener(issuerLis, tr.ServerTLS)
@@ -157,11 +182,20 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		ordVerifier.Close()
 		return invConn.Close()
 	})
-	return &Dev{Info: info, InfoPath: infoPath, group: g}, nil
+	dev := &Dev{Info: info, InfoPath: infoPath, Orders: ordSvc, group: g, closers: closers}
+	closers = nil // owned by dev now
+	return dev, nil
 }
 
-// Wait blocks until every server of the suite has stopped.
-func (d *Dev) Wait() error { return d.group.Wait() }
+// Wait blocks until every server of the suite has stopped, then closes the
+// databases.
+func (d *Dev) Wait() error {
+	err := d.group.Wait()
+	for _, c := range d.closers {
+		err = errors.Join(err, c())
+	}
+	return err
+}
 
 // DialInventory returns a connection to the inventory service that
 // authenticates as the given client, with its own narrow scope. Tokens go

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
@@ -188,6 +189,92 @@ func testSuite(t *testing.T, dev *Dev) {
 		}
 		if got := item.GetItem().GetQuantityReserved(); got != 4 {
 			t.Errorf("gizmo-3 reserved = %d after PlaceOrder and its retry, want 4", got)
+		}
+	})
+	t.Run("watch, import and fulfil", func(t *testing.T) {
+		token := fetchToken(t, dev, AdminClient, InventoryAudience)
+		ctx, cancel := context.WithCancel(withToken(token))
+		defer cancel()
+		watch, err := inv.WatchStock(ctx, &inventoryv1.WatchStockRequest{Skus: []string{"new-1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp, err := inv.ImportItems(withToken(token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range []*inventoryv1.Item{{Sku: "new-1", Name: "New", QuantityOnHand: 5}, {Sku: "bad sku!"}, {Sku: "new-2", QuantityOnHand: -1}} {
+			if err := imp.Send(&inventoryv1.ImportItemsRequest{Item: it}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sum, err := imp.CloseAndRecv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.GetImported() != 1 || len(sum.GetFailures()) != 2 || sum.GetFailures()[0].GetIndex() != 1 {
+			t.Errorf("import summary %v, want 1 imported and failures at 1 and 2", sum)
+		}
+		change, err := watch.Recv()
+		if err != nil || change.GetItem().GetSku() != "new-1" || change.GetItem().GetQuantityOnHand() != 5 {
+			t.Errorf("watch saw %v, %v", change, err)
+		}
+
+		otoken := fetchToken(t, dev, AdminClient, OrdersAudience)
+		if _, err := ord.PlaceOrder(withToken(otoken), &ordersv1.PlaceOrderRequest{OrderId: "ship-1",
+			Lines: []*ordersv1.OrderLine{{Sku: "new-1", Quantity: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		fulfil, err := ord.Fulfil(withToken(otoken))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, state := range []ordersv1.OrderState{ordersv1.OrderState_ORDER_STATE_PACKED, ordersv1.OrderState_ORDER_STATE_SHIPPED} {
+			if err := fulfil.Send(&ordersv1.FulfilRequest{OrderId: "ship-1", State: state}); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := fulfil.Recv()
+			if err != nil || resp.GetOrder().GetState() != state {
+				t.Fatalf("Fulfil to %v: %v, %v", state, resp, err)
+			}
+		}
+		if err := fulfil.CloseSend(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fulfil.Recv(); !errors.Is(err, io.EOF) {
+			t.Errorf("Fulfil end: %v", err)
+		}
+	})
+	t.Run("concurrent retries of one order reserve once", func(t *testing.T) {
+		token := fetchToken(t, dev, AdminClient, OrdersAudience)
+		req := &ordersv1.PlaceOrderRequest{OrderId: "retry-1", Lines: []*ordersv1.OrderLine{{Sku: "widget-1", Quantity: 5}}}
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := ord.PlaceOrder(withToken(token), req); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		item, err := inv.GetItem(withToken(reader), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := item.GetItem().GetQuantityReserved(); got != 5 {
+			t.Errorf("widget-1 reserved = %d after 20 concurrent retries of one order, want 5", got)
+		}
+	})
+	t.Run("reconcile job", func(t *testing.T) {
+		r, err := dev.Orders.Reconcile(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// order-1 and retry-1 are open (ship-1 shipped); inventory holds both.
+		if r.Checked != 2 || r.Confirmed != 2 || r.Failed != 0 {
+			t.Errorf("reconcile = %+v, want 2 checked and confirmed", r)
 		}
 	})
 }

@@ -8,11 +8,16 @@ import (
 	"net"
 	"time"
 
+	"runtime/debug"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 )
 
 // StopTimeout bounds a graceful stop; after it, open calls are cut.
@@ -27,8 +32,19 @@ type GRPCServer struct {
 // NewGRPCServer builds a server whose every method passes through auth,
 // registers the services with register, adds health and reflection, and
 // refuses to return a server with any method lacking an access policy.
-func NewGRPCServer(auth *interceptors.Authenticator, register func(grpc.ServiceRegistrar), opts ...grpc.ServerOption) (*GRPCServer, error) {
-	srv := grpc.NewServer(append(auth.ServerOptions(), opts...)...)
+func NewGRPCServer(auth *interceptors.Authenticator, register func(grpc.ServiceRegistrar), log *slog.Logger, opts ...grpc.ServerOption) (*GRPCServer, error) {
+	// A panicking handler becomes an Internal error for its caller and a log
+	// line here, not a crashed process; recovery sits outside everything.
+	recoverer := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "handler panicked", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+		return status.Error(codes.Internal, "internal error")
+	})
+	all := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverer)),
+		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(recoverer)),
+	}
+	all = append(all, auth.ServerOptions()...)
+	srv := grpc.NewServer(append(all, opts...)...)
 	register(srv)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)

@@ -7,8 +7,6 @@ import (
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/orders"
-
-	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 )
 
 // Audiences of the suite's services: a token must name the service it is for.
@@ -24,16 +22,16 @@ func NewVerifier(issuerURL, audience string, tr Transport, log *slog.Logger) (*v
 		verify.WithLogger(log), verify.WithHTTPClient(tr.HTTPClient()))
 }
 
-// NewInventoryServer returns a gRPC server for svc behind auth.
-func NewInventoryServer(v interceptors.TokenVerifier, svc *inventory.Service, tr Transport) (*GRPCServer, error) {
-	return NewGRPCServer(interceptors.New(v), svc.Register, tr.ServerOptions()...)
+// NewInventoryServer returns a gRPC server for svc behind auth, with an
+// access log.
+func NewInventoryServer(v interceptors.TokenVerifier, svc *inventory.Service, tr Transport, log *slog.Logger) (*GRPCServer, error) {
+	return NewGRPCServer(interceptors.New(v, interceptors.WithAccessLog(log)), svc.Register, log, tr.ServerOptions()...)
 }
 
-// NewOrdersServer returns a gRPC server for an orders service that reserves
-// stock through inv.
-func NewOrdersServer(v interceptors.TokenVerifier, store orders.Store, inv inventoryv1.InventoryServiceClient, tr Transport, log *slog.Logger) (*GRPCServer, error) {
-	svc := orders.New(store, inv, log)
-	return NewGRPCServer(interceptors.New(v), svc.Register, tr.ServerOptions()...)
+// NewOrdersServer returns a gRPC server for svc behind auth, with an access
+// log.
+func NewOrdersServer(v interceptors.TokenVerifier, svc *orders.Service, tr Transport, log *slog.Logger) (*GRPCServer, error) {
+	return NewGRPCServer(interceptors.New(v, interceptors.WithAccessLog(log)), svc.Register, log, tr.ServerOptions()...)
 }
 
 // SeedInventory stores a few demo items when the store is empty.

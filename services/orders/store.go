@@ -2,6 +2,7 @@ package orders
 
 import (
 	"errors"
+	"sort"
 	"sync"
 
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
@@ -24,6 +25,8 @@ type Store interface {
 	// Transition moves an order from one state to another, failing with
 	// ErrConflict when it is not in from.
 	Transition(id string, from, to ordersv1.OrderState) (*ordersv1.Order, error)
+	// Open returns the orders still RESERVED, by ID.
+	Open() ([]*ordersv1.Order, error)
 }
 
 // MemoryStore is a Store in memory.
@@ -72,4 +75,18 @@ func (m *MemoryStore) Transition(id string, from, to ordersv1.OrderState) (*orde
 	}
 	o.State = to
 	return clone(o), nil
+}
+
+// Open implements Store.
+func (m *MemoryStore) Open() ([]*ordersv1.Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*ordersv1.Order
+	for _, o := range m.orders {
+		if o.GetState() == ordersv1.OrderState_ORDER_STATE_RESERVED {
+			out = append(out, clone(o))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetOrderId() < out[j].GetOrderId() })
+	return out, nil
 }

@@ -1,0 +1,79 @@
+package interceptors
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// callRecord is filled in by authorize for the access log, which sits
+// outside the auth interceptors and so cannot see the principal's context.
+type callRecord struct {
+	principal *Principal
+	reason    string // ErrorInfo reason of a refusal
+}
+
+type recordKey struct{}
+
+func record(ctx context.Context) *callRecord {
+	r, _ := ctx.Value(recordKey{}).(*callRecord)
+	return r
+}
+
+// accessLog writes one line per call: method, client, subject, outcome,
+// code, duration and peer. Never the token.
+type accessLog struct {
+	log *slog.Logger
+}
+
+func (l accessLog) write(ctx context.Context, method string, start time.Time, rec *callRecord, err error) {
+	code := status.Code(err)
+	level := slog.LevelInfo
+	if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("method", method),
+		slog.String("code", code.String()),
+		slog.Duration("duration", time.Since(start)),
+	}
+	outcome := "ok"
+	switch {
+	case rec.reason != "":
+		outcome = "refused"
+		attrs = append(attrs, slog.String("auth_reason", rec.reason))
+	case err != nil:
+		outcome = "error"
+	}
+	attrs = append(attrs, slog.String("outcome", outcome))
+	if p := rec.principal; p != nil {
+		attrs = append(attrs, slog.String("client_id", p.ClientID), slog.String("subject", p.Subject))
+	}
+	if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
+		attrs = append(attrs, slog.String("peer", pr.Addr.String()))
+	}
+	l.log.LogAttrs(ctx, level, "rpc", attrs...)
+}
+
+func (l accessLog) unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start, rec := time.Now(), &callRecord{}
+		resp, err := handler(context.WithValue(ctx, recordKey{}, rec), req)
+		l.write(ctx, info.FullMethod, start, rec, err)
+		return resp, err
+	}
+}
+
+func (l accessLog) stream() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start, rec := time.Now(), &callRecord{}
+		err := handler(srv, &wrappedStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), recordKey{}, rec)})
+		l.write(ss.Context(), info.FullMethod, start, rec, err)
+		return err
+	}
+}

@@ -1,0 +1,69 @@
+package interceptors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func TestAccessLog(t *testing.T) {
+	var buf lockedBuffer
+	f := serve(t, WithAccessLog(slog.New(slog.NewJSONHandler(&buf, nil))))
+	good := f.token(t, nil, nil)
+	noScope := f.token(t, nil, map[string]any{"scope": "orders.read"})
+	_, _ = f.inv.GetItem(callWith("Bearer "+good), &inventoryv1.GetItemRequest{})
+	_, _ = f.inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{})
+	_, _ = f.inv.GetItem(callWith("Bearer "+noScope), &inventoryv1.GetItemRequest{})
+	_, _ = f.inv.GetItem(callWith("Bearer garbage"), &inventoryv1.GetItemRequest{})
+
+	buf.mu.Lock()
+	out := buf.b.String()
+	buf.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := []struct{ outcome, code, reason, client string }{
+		{"ok", "OK", "", "client-1"},
+		{"refused", "Unauthenticated", ReasonMissingToken, ""},
+		{"refused", "PermissionDenied", ReasonInsufficientScope, "client-1"},
+		{"refused", "Unauthenticated", ReasonInvalidToken, ""},
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d access-log lines, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i, w := range want {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &rec); err != nil {
+			t.Fatal(err)
+		}
+		got := struct{ outcome, code, reason, client string }{str(rec["outcome"]), str(rec["code"]), str(rec["auth_reason"]), str(rec["client_id"])}
+		if got != w || rec["method"] != "/tollgate.inventory.v1.InventoryService/GetItem" || rec["peer"] == nil {
+			t.Errorf("line %d = %s\nwant %+v", i, lines[i], w)
+		}
+	}
+	for _, tok := range []string{good, noScope, "garbage"} {
+		if strings.Contains(out, tok) {
+			t.Errorf("access log contains a token")
+		}
+	}
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}

@@ -1,0 +1,130 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+)
+
+// stores runs a test against every Store implementation.
+func stores(t *testing.T, test func(t *testing.T, s Store)) {
+	t.Run("memory", func(t *testing.T) { test(t, NewMemoryStore()) })
+	t.Run("sqlite", func(t *testing.T) {
+		s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "inventory.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		test(t, s)
+	})
+}
+
+func TestStoreContract(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		if _, err := s.Get("a"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(missing) = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Adjust("a", "Apple", 5); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Adjust("b", "Bean", 2); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Adjust("a", "", -6); !errors.Is(err, ErrInsufficientStock) {
+			t.Errorf("Adjust below zero = %v, want ErrInsufficientStock", err)
+		}
+		// All or nothing: b lacks stock, so a is not reserved either.
+		if _, _, err := s.Reserve("o1", []Line{{"a", 2}, {"b", 3}}); !errors.Is(err, ErrInsufficientStock) {
+			t.Errorf("Reserve beyond stock = %v, want ErrInsufficientStock", err)
+		}
+		if it, _ := s.Get("a"); it.GetQuantityReserved() != 0 {
+			t.Errorf("a reserved %d after a failed all-or-nothing reservation", it.GetQuantityReserved())
+		}
+		if _, _, err := s.Reserve("o2", []Line{{"zz", 1}}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Reserve unknown SKU = %v, want ErrNotFound", err)
+		}
+		changed, replayed, err := s.Reserve("o3", []Line{{"a", 2}, {"b", 1}})
+		if err != nil || replayed || len(changed) != 2 {
+			t.Fatalf("Reserve = %v, %v, %v", changed, replayed, err)
+		}
+		if _, replayed, err := s.Reserve("o3", []Line{{"a", 2}, {"b", 1}}); err != nil || !replayed {
+			t.Errorf("repeated Reserve = replayed %v, %v; want replayed", replayed, err)
+		}
+		if _, _, err := s.Reserve("o3", []Line{{"a", 1}}); !errors.Is(err, ErrReservationDiffer) {
+			t.Errorf("Reserve with the same ID and other lines = %v", err)
+		}
+		if _, err := s.Adjust("a", "", -4); !errors.Is(err, ErrInsufficientStock) {
+			t.Errorf("Adjust below reserved = %v, want ErrInsufficientStock", err)
+		}
+		if _, err := s.Upsert(&inventoryv1.Item{Sku: "a", Name: "Apricot", QuantityOnHand: 9}); err != nil {
+			t.Fatal(err)
+		}
+		items, err := s.List()
+		if err != nil || len(items) != 2 || items[0].GetName() != "Apricot" || items[0].GetQuantityReserved() != 2 {
+			t.Errorf("List = %v, %v", items, err)
+		}
+	})
+}
+
+func TestConcurrentRetriesReserveOnce(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		if _, err := s.Adjust("a", "Apple", 100); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		fresh := 0
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, replayed, err := s.Reserve("retried", []Line{{"a", 3}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !replayed {
+					mu.Lock()
+					fresh++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		it, _ := s.Get("a")
+		if fresh != 1 || it.GetQuantityReserved() != 3 {
+			t.Errorf("50 concurrent retries: %d reserved fresh, %d units reserved; want 1 and 3", fresh, it.GetQuantityReserved())
+		}
+	})
+}
+
+func TestSQLiteKeepsDataAcrossReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inventory.db")
+	s, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Adjust("a", "Apple", 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Reserve("o", []Line{{"a", 2}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	it, err := s.Get("a")
+	if err != nil || it.GetQuantityOnHand() != 7 || it.GetQuantityReserved() != 2 {
+		t.Errorf("after reopen: %v, %v", it, err)
+	}
+	if _, replayed, err := s.Reserve("o", []Line{{"a", 2}}); err != nil || !replayed {
+		t.Errorf("reservation forgotten across reopen: replayed %v, %v", replayed, err)
+	}
+}
