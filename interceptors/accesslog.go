@@ -37,6 +37,9 @@ func (l accessLog) write(ctx context.Context, method string, start time.Time, re
 	if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {
 		level = slog.LevelError
 	}
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("method", method),
 		slog.String("code", code.String()),

@@ -31,6 +31,9 @@ type DevConfig struct {
 	// Plaintext serves without TLS. By default the suite serves TLS with a
 	// certificate from a local CA kept in DataDir.
 	Plaintext bool
+	// InMemory keeps inventory and orders in memory instead of SQLite files
+	// in DataDir (keys and clients stay in DataDir).
+	InMemory bool
 	// ReconcileInterval is how often orders reconciles open orders against
 	// inventory (default 30s).
 	ReconcileInterval time.Duration
@@ -119,11 +122,21 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	if err != nil {
 		return nil, err
 	}
-	invStore, err := inventory.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "inventory.db"))
-	if err != nil {
-		return nil, err
+	var invStore inventory.Store = inventory.NewMemoryStore()
+	var ordStore orders.Store = orders.NewMemoryStore()
+	if !cfg.InMemory {
+		invDB, err := inventory.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "inventory.db"))
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, invDB.Close)
+		ordDB, err := orders.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "orders.db"))
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, ordDB.Close)
+		invStore, ordStore = invDB, ordDB
 	}
-	closers = append(closers, invStore.Close)
 	if err := SeedInventory(invStore); err != nil {
 		return nil, err
 	}
@@ -142,11 +155,6 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ordStore, err := orders.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "orders.db"))
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, ordStore.Close)
 	ordSvc := orders.New(ordStore, inventoryv1.NewInventoryServiceClient(invConn), log.With("service", "orders"))
 	ordSrv, err := NewOrdersServer(ordVerifier, ordSvc, tr, log.With("service", "orders"))
 	if err != nil {

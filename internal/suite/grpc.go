@@ -33,17 +33,7 @@ type GRPCServer struct {
 // registers the services with register, adds health and reflection, and
 // refuses to return a server with any method lacking an access policy.
 func NewGRPCServer(auth *interceptors.Authenticator, register func(grpc.ServiceRegistrar), log *slog.Logger, opts ...grpc.ServerOption) (*GRPCServer, error) {
-	// A panicking handler becomes an Internal error for its caller and a log
-	// line here, not a crashed process; recovery sits outside everything.
-	recoverer := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
-		log.ErrorContext(ctx, "handler panicked", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
-		return status.Error(codes.Internal, "internal error")
-	})
-	all := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverer)),
-		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(recoverer)),
-	}
-	all = append(all, auth.ServerOptions()...)
+	all := append(RecoveryOptions(log), auth.ServerOptions()...)
 	srv := grpc.NewServer(append(all, opts...)...)
 	register(srv)
 	hs := health.NewServer()
@@ -53,6 +43,20 @@ func NewGRPCServer(auth *interceptors.Authenticator, register func(grpc.ServiceR
 		return nil, err
 	}
 	return &GRPCServer{Server: srv, Health: hs}, nil
+}
+
+// RecoveryOptions turn a panicking handler into an Internal error for its
+// caller and a log line, not a crashed process. They go first, outside
+// everything else.
+func RecoveryOptions(log *slog.Logger) []grpc.ServerOption {
+	recoverer := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "handler panicked", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+		return status.Error(codes.Internal, "internal error")
+	})
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverer)),
+		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(recoverer)),
+	}
 }
 
 // ServeGRPC serves on lis until ctx ends, then stops gracefully within

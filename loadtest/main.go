@@ -1,0 +1,41 @@
+// Command loadtest measures what Tollgate's auth costs, with ghz.
+//
+//	go run -C loadtest . run      # the whole A/B comparison, writes results/
+//	go run -C loadtest . serve --mode auth|baseline|issuer [--tls]
+//
+// "serve" starts one server process and prints its addresses (and, for auth
+// mode, the dev clients) as one JSON line, so the ghz CLI can be pointed at
+// it too. The baseline server is built here from the same service
+// implementations without the auth interceptors: the product binary has no
+// switch that turns auth off.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: loadtest run [flags] | loadtest serve --mode auth|baseline|issuer [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = runComparison(ctx, os.Args[2:])
+	case "serve":
+		err = serve(ctx, os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
