@@ -22,6 +22,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	inventoryAddr := f.String("inventory-addr", "127.0.0.1:8401", "inventory listen address (loopback)")
 	ordersAddr := f.String("orders-addr", "127.0.0.1:8402", "orders listen address (loopback)")
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often orders reconciles open orders against inventory")
+	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
 	plaintext := f.Bool("plaintext", false, "serve without TLS (by default a local CA in the data directory signs the suite's certificates)")
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -33,7 +34,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	dev, err := suite.StartDev(ctx, suite.DevConfig{
 		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr,
-		Plaintext: *plaintext, ReconcileInterval: *reconcile, Logger: log,
+		Plaintext: *plaintext, ReconcileInterval: *reconcile, PublicReflection: *publicReflection, Logger: log,
 	})
 	if err != nil {
 		return err

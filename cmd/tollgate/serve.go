@@ -13,6 +13,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
@@ -95,6 +96,7 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 	issuerURL := f.String("issuer-url", "", "URL of the trusted token issuer (required)")
 	audience := f.String("audience", suite.InventoryAudience, "audience tokens must name")
 	dataDir := f.String("data-dir", "data", "directory for inventory.db")
+	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -128,7 +130,7 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 		return err
 	}
 	svc := inventory.New(store, log)
-	srv, err := suite.NewInventoryServer(v, svc, tr, log)
+	srv, err := suite.NewInventoryServer(v, svc, tr, log, reflectionOpts(*publicReflection)...)
 	if err != nil {
 		lis.Close()
 		return err
@@ -147,6 +149,7 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	secretFile := f.String("client-secret-file", "", "file holding the service's client secret (required)")
 	dataDir := f.String("data-dir", "data", "directory for orders.db")
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often open orders are reconciled against inventory")
+	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -189,7 +192,7 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer store.Close()
 	svc := orders.New(store, inventoryv1.NewInventoryServiceClient(conn), log)
-	srv, err := suite.NewOrdersServer(v, svc, tr, log)
+	srv, err := suite.NewOrdersServer(v, svc, tr, log, reflectionOpts(*publicReflection)...)
 	if err != nil {
 		lis.Close()
 		return err
@@ -244,4 +247,11 @@ func (f flags) transportFlags() func(addr string) (suite.Transport, net.Listener
 		}
 		return tr, lis, nil
 	}
+}
+
+func reflectionOpts(public bool) []interceptors.Option {
+	if public {
+		return []interceptors.Option{interceptors.WithPublicReflection()}
+	}
+	return nil
 }

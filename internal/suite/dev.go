@@ -12,6 +12,7 @@ import (
 	"time"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
@@ -31,6 +32,9 @@ type DevConfig struct {
 	// Plaintext serves without TLS. By default the suite serves TLS with a
 	// certificate from a local CA kept in DataDir.
 	Plaintext bool
+	// PublicReflection lets server reflection be called without a token (by
+	// default it needs a valid token, though no particular scope).
+	PublicReflection bool
 	// InMemory keeps inventory and orders in memory instead of SQLite files
 	// in DataDir (keys and clients stay in DataDir).
 	InMemory bool
@@ -141,7 +145,11 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		return nil, err
 	}
 	invSvc := inventory.New(invStore, log.With("service", "inventory"))
-	invSrv, err := NewInventoryServer(invVerifier, invSvc, tr, log.With("service", "inventory"))
+	var authOpts []interceptors.Option
+	if cfg.PublicReflection {
+		authOpts = append(authOpts, interceptors.WithPublicReflection())
+	}
+	invSrv, err := NewInventoryServer(invVerifier, invSvc, tr, log.With("service", "inventory"), authOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +164,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		return nil, err
 	}
 	ordSvc := orders.New(ordStore, inventoryv1.NewInventoryServiceClient(invConn), log.With("service", "orders"))
-	ordSrv, err := NewOrdersServer(ordVerifier, ordSvc, tr, log.With("service", "orders"))
+	ordSrv, err := NewOrdersServer(ordVerifier, ordSvc, tr, log.With("service", "orders"), authOpts...)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 )
 
@@ -275,6 +276,36 @@ func testSuite(t *testing.T, dev *Dev) {
 		// order-1 and retry-1 are open (ship-1 shipped); inventory holds both.
 		if r.Checked != 2 || r.Confirmed != 2 || r.Failed != 0 {
 			t.Errorf("reconcile = %+v, want 2 checked and confirmed", r)
+		}
+	})
+	t.Run("reflection needs a token", func(t *testing.T) {
+		refl := reflectionpb.NewServerReflectionClient(dial(t, dev, "inventory"))
+		list := func(ctx context.Context) error {
+			st, err := refl.ServerReflectionInfo(ctx)
+			if err != nil {
+				return err
+			}
+			if err := st.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+				return err
+			}
+			_, err = st.Recv()
+			return err
+		}
+		if err := list(context.Background()); status.Code(err) != codes.Unauthenticated {
+			t.Errorf("reflection without token: %v", err)
+		}
+		if err := list(withToken(reader)); err != nil {
+			t.Errorf("reflection with a token: %v", err)
+		}
+	})
+	t.Run("oversized authorization refused by the transport", func(t *testing.T) {
+		_, err := inv.GetItem(withToken(strings.Repeat("a", 20<<10)), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+		if err == nil || status.Code(err) == codes.OK {
+			t.Fatal("a 20 KiB authorization header was accepted")
+		}
+		// The connection stays usable for good calls.
+		if _, err := inv.GetItem(withToken(reader), &inventoryv1.GetItemRequest{Sku: "widget-1"}); err != nil {
+			t.Errorf("after an oversized header: %v", err)
 		}
 	})
 }

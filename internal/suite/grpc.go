@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 )
@@ -34,6 +35,7 @@ type GRPCServer struct {
 // refuses to return a server with any method lacking an access policy.
 func NewGRPCServer(auth *interceptors.Authenticator, register func(grpc.ServiceRegistrar), log *slog.Logger, opts ...grpc.ServerOption) (*GRPCServer, error) {
 	all := append(RecoveryOptions(log), auth.ServerOptions()...)
+	all = append(all, Limits()...)
 	srv := grpc.NewServer(append(all, opts...)...)
 	register(srv)
 	hs := health.NewServer()
@@ -43,6 +45,43 @@ func NewGRPCServer(auth *interceptors.Authenticator, register func(grpc.ServiceR
 		return nil, err
 	}
 	return &GRPCServer{Server: srv, Health: hs}, nil
+}
+
+// Server resource limits, chosen deliberately rather than left to defaults.
+const (
+	// MaxHeaderListSize bounds all request metadata. An access token is
+	// 1-2 KiB; the verifier refuses tokens over 8 KiB before parsing, and
+	// anything beyond 16 KiB of headers is refused by the transport before a
+	// handler or interceptor runs.
+	MaxHeaderListSize = 16 << 10
+	// MaxRecvMsgSize bounds one request message (gRPC's default is 4 MiB).
+	MaxRecvMsgSize = 1 << 20
+	// MaxConcurrentStreams bounds calls in flight on one connection.
+	MaxConcurrentStreams = 1000
+	// ConnectionTimeout bounds the TLS and HTTP/2 handshake of a new
+	// connection.
+	ConnectionTimeout = 10 * time.Second
+)
+
+// Limits returns the server options that apply the limits above, plus
+// keepalive enforcement: clients may ping at most every 10s (also without
+// calls in flight), idle connections close after 5 minutes, and a
+// connection lives at most 2 hours (then drains gracefully within 30s).
+func Limits() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxHeaderListSize(MaxHeaderListSize),
+		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
+		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
+		grpc.ConnectionTimeout(ConnectionTimeout),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle:     5 * time.Minute,
+			MaxConnectionAge:      2 * time.Hour,
+			MaxConnectionAgeGrace: 30 * time.Second,
+			Time:                  time.Minute,
+			Timeout:               20 * time.Second,
+		}),
+	}
 }
 
 // RecoveryOptions turn a panicking handler into an Internal error for its

@@ -24,14 +24,16 @@ func NewVerifier(issuerURL, audience string, tr Transport, log *slog.Logger) (*v
 
 // NewInventoryServer returns a gRPC server for svc behind auth, with an
 // access log.
-func NewInventoryServer(v interceptors.TokenVerifier, svc *inventory.Service, tr Transport, log *slog.Logger) (*GRPCServer, error) {
-	return NewGRPCServer(interceptors.New(v, interceptors.WithAccessLog(log)), svc.Register, log, tr.ServerOptions()...)
+func NewInventoryServer(v interceptors.TokenVerifier, svc *inventory.Service, tr Transport, log *slog.Logger, authOpts ...interceptors.Option) (*GRPCServer, error) {
+	auth := interceptors.New(v, append([]interceptors.Option{interceptors.WithAccessLog(log)}, authOpts...)...)
+	return NewGRPCServer(auth, svc.Register, log, tr.ServerOptions()...)
 }
 
 // NewOrdersServer returns a gRPC server for svc behind auth, with an access
 // log.
-func NewOrdersServer(v interceptors.TokenVerifier, svc *orders.Service, tr Transport, log *slog.Logger) (*GRPCServer, error) {
-	return NewGRPCServer(interceptors.New(v, interceptors.WithAccessLog(log)), svc.Register, log, tr.ServerOptions()...)
+func NewOrdersServer(v interceptors.TokenVerifier, svc *orders.Service, tr Transport, log *slog.Logger, authOpts ...interceptors.Option) (*GRPCServer, error) {
+	auth := interceptors.New(v, append([]interceptors.Option{interceptors.WithAccessLog(log)}, authOpts...)...)
+	return NewGRPCServer(auth, svc.Register, log, tr.ServerOptions()...)
 }
 
 // SeedInventory stores a few demo items when the store is empty.
