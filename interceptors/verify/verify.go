@@ -177,7 +177,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	if key.alg != "" && key.alg != alg {
 		return nil, nil, refuse(ReasonAlgorithm, fmt.Sprintf("key is for %s, token says %s", key.alg, alg), nil)
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(s64)
+	sig, err := b64.DecodeString(s64)
 	if err != nil {
 		return nil, nil, refuse(ReasonMalformed, "token signature", err)
 	}
@@ -223,8 +223,12 @@ func typeAllowed(typ string, allowJWT bool) bool {
 	return t == "at+jwt" || (allowJWT && (t == "jwt" || t == ""))
 }
 
-func decodeJSON(b64 string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(b64)
+// b64 is strict base64url: a non-canonical encoding (stray low bits in the
+// last character) is malformed, so one token has exactly one spelling.
+var b64 = base64.RawURLEncoding.Strict()
+
+func decodeJSON(seg string, v any) error {
+	b, err := b64.DecodeString(seg)
 	if err != nil {
 		return err
 	}

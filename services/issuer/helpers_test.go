@@ -126,3 +126,5 @@ func jwksServer(t testing.TB, srv *Server) string {
 	t.Cleanup(hs.Close)
 	return hs.URL
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
