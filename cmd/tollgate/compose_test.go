@@ -120,4 +120,21 @@ func TestComposeProcesses(t *testing.T) {
 	for i := len(procs) - 1; i >= 0; i-- {
 		procs[i].stop(t)
 	}
+	// Secret hygiene across every process's logs.
+	var secrets []string
+	for _, f := range []string{"admin.secret", "orders-service.secret"} {
+		b, err := os.ReadFile(filepath.Join(dir, "shared", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, strings.TrimSpace(string(b)))
+	}
+	for _, p := range procs {
+		logs := p.out.String()
+		for _, s := range append(secrets, token) {
+			if strings.Contains(logs, s) {
+				t.Errorf("%s logs contain a secret or token", p.name)
+			}
+		}
+	}
 }

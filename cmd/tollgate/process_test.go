@@ -232,6 +232,22 @@ func TestDevProcess(t *testing.T) {
 		t.Error("the admin secret changed across a restart")
 	}
 	restarted.stop(t)
+
+	// Secret hygiene: no log line of either run holds a secret or a token.
+	logs := dev.out.String() + restarted.out.String()
+	for _, c := range info.Clients {
+		if strings.Contains(logs, c.ClientSecret) {
+			t.Errorf("the logs contain the secret of %s", c.Name)
+		}
+	}
+	for _, tok := range []string{token, otoken} {
+		if strings.Contains(logs, tok) || strings.Contains(logs, tok[strings.LastIndexByte(tok, '.')+1:]) {
+			t.Error("the logs contain an access token or its signature")
+		}
+	}
+	if !strings.Contains(logs, `msg=rpc`) || !strings.Contains(logs, "client_id=dev-admin") {
+		t.Errorf("no access-log lines in the dev logs:\n%s", logs)
+	}
 }
 
 func mustClient(t *testing.T, info *suite.DevInfo, name string) suite.DevClient {
