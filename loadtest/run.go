@@ -59,7 +59,13 @@ func startServe(ctx context.Context, args ...string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, append([]string{"serve"}, args...)...)
+	argv := append([]string{exe, "serve"}, args...)
+	if serverCPUs != "" {
+		// Keep the servers off the load generator's CPUs, so that ghz and
+		// the server under test do not steal cycles from each other.
+		argv = append([]string{"taskset", "-c", serverCPUs}, argv...)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stderr = os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	out, err := cmd.StdoutPipe()
@@ -77,6 +83,9 @@ func startServe(ctx context.Context, args ...string) (*proc, error) {
 	p := &proc{cmd: cmd}
 	return p, json.Unmarshal(line, &p.info)
 }
+
+// serverCPUs, when set (--server-cpus), pins serve processes with taskset.
+var serverCPUs string
 
 // stop ends the process gracefully (so a CPU profile is written).
 func (p *proc) stop() error {
@@ -97,6 +106,7 @@ func runComparison(ctx context.Context, args []string) error {
 	rounds := fs.Int("rounds", 2, "A/B rounds per scenario (runs alternate auth, baseline, auth, baseline …)")
 	scale := fs.Float64("scale", 1, "multiply every scenario's request count (0.05 for a quick smoke run)")
 	issuerSeconds := fs.Duration("issuer-duration", 5*time.Second, "length of each issuer load run")
+	fs.StringVar(&serverCPUs, "server-cpus", "", "pin the server processes to these CPUs with taskset (run the harness itself under taskset on the others)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
