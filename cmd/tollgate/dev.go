@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/services/issuer"
 )
 
 const defaultDataDir = ".tollgate"
@@ -23,6 +24,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ordersAddr := f.String("orders-addr", "127.0.0.1:8402", "orders listen address (loopback)")
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often orders reconciles open orders against inventory")
 	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
+	jwksMaxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "issuer JWKS max-age; a rotated key signs after twice this")
 	plaintext := f.Bool("plaintext", false, "serve without TLS (by default a local CA in the data directory signs the suite's certificates)")
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -34,7 +36,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	dev, err := suite.StartDev(ctx, suite.DevConfig{
 		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr,
-		Plaintext: *plaintext, ReconcileInterval: *reconcile, PublicReflection: *publicReflection, Logger: log,
+		Plaintext: *plaintext, ReconcileInterval: *reconcile, PublicReflection: *publicReflection, JWKSMaxAge: *jwksMaxAge, Logger: log,
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -294,4 +296,12 @@ func checkUnauthenticated(t *testing.T, inv inventoryv1.InventoryServiceClient) 
 	if status.Code(err) != codes.Unauthenticated {
 		t.Errorf("GetItem without token: %v, want Unauthenticated", err)
 	}
+}
+
+func decodeJWTSegment(seg string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }

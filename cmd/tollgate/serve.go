@@ -14,6 +14,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors"
+	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
@@ -97,6 +98,7 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 	audience := f.String("audience", suite.InventoryAudience, "audience tokens must name")
 	dataDir := f.String("data-dir", "data", "directory for inventory.db")
 	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
+	verifyOpts := f.verifierFlags()
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -113,7 +115,7 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	v, err := suite.NewVerifier(*issuerURL, *audience, tr, log)
+	v, err := suite.NewVerifier(*issuerURL, *audience, tr, log, verifyOpts()...)
 	if err != nil {
 		lis.Close()
 		return err
@@ -150,6 +152,7 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	dataDir := f.String("data-dir", "data", "directory for orders.db")
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often open orders are reconciled against inventory")
 	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
+	verifyOpts := f.verifierFlags()
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -179,7 +182,7 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer conn.Close()
-	v, err := suite.NewVerifier(*issuerURL, *audience, tr, log)
+	v, err := suite.NewVerifier(*issuerURL, *audience, tr, log, verifyOpts()...)
 	if err != nil {
 		lis.Close()
 		return err
@@ -254,4 +257,14 @@ func reflectionOpts(public bool) []interceptors.Option {
 		return []interceptors.Option{interceptors.WithPublicReflection()}
 	}
 	return nil
+}
+
+// verifierFlags adds the token verifier's tunables.
+func (f flags) verifierFlags() func() []verify.Option {
+	skew := f.Duration("clock-skew", 60*time.Second, "allowed clock difference for exp, nbf and iat")
+	minRefresh := f.Duration("jwks-min-refresh", 30*time.Second, "shortest JWKS refresh interval, whatever the issuer's Cache-Control says")
+	maxRefresh := f.Duration("jwks-max-refresh", time.Hour, "longest JWKS refresh interval")
+	return func() []verify.Option {
+		return []verify.Option{verify.WithClockSkew(*skew), verify.WithRefreshBounds(*minRefresh, *maxRefresh)}
+	}
 }

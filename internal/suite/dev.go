@@ -32,6 +32,9 @@ type DevConfig struct {
 	// Plaintext serves without TLS. By default the suite serves TLS with a
 	// certificate from a local CA kept in DataDir.
 	Plaintext bool
+	// JWKSMaxAge is the issuer's JWKS Cache-Control max-age; a rotated key
+	// signs after twice this (default issuer.DefaultJWKSMaxAge).
+	JWKSMaxAge time.Duration
 	// PublicReflection lets server reflection be called without a token (by
 	// default it needs a valid token, though no particular scope).
 	PublicReflection bool
@@ -97,7 +100,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		caFile, _ = filepath.Abs(ca.CertFile)
 	}
 	issuerURL := tr.Scheme() + "://" + lis[0].Addr().String()
-	iss, err := issuer.New(issuer.Config{Issuer: issuerURL, DataDir: cfg.DataDir, Logger: log.With("service", "issuer")})
+	iss, err := issuer.New(issuer.Config{Issuer: issuerURL, DataDir: cfg.DataDir, JWKSMaxAge: cfg.JWKSMaxAge, Logger: log.With("service", "issuer")})
 	if err != nil {
 		return nil, err
 	}

@@ -17,9 +17,9 @@ const (
 
 // NewVerifier trusts issuerURL, finding its keys by discovery over tr, for
 // tokens addressed to audience.
-func NewVerifier(issuerURL, audience string, tr Transport, log *slog.Logger) (*verify.Verifier, error) {
+func NewVerifier(issuerURL, audience string, tr Transport, log *slog.Logger, opts ...verify.Option) (*verify.Verifier, error) {
 	return verify.New([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{audience}}},
-		verify.WithLogger(log), verify.WithHTTPClient(tr.HTTPClient()))
+		append([]verify.Option{verify.WithLogger(log), verify.WithHTTPClient(tr.HTTPClient())}, opts...)...)
 }
 
 // NewInventoryServer returns a gRPC server for svc behind auth, with an
