@@ -2,7 +2,9 @@ package interceptors
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"google.golang.org/grpc"
@@ -69,43 +71,60 @@ func (a *Authenticator) StreamServerInterceptor() grpc.StreamServerInterceptor {
 }
 
 func (a *Authenticator) authorize(ctx context.Context, method string) (context.Context, error) {
-	ctx, err := a.decide(ctx, method)
+	d := Decision{Method: method}
+	ctx, err := a.decide(ctx, &d)
 	if rec := record(ctx); rec != nil && err != nil {
-		if ei := errorInfoOf(err); ei != "" {
-			rec.reason = ei
-		}
+		rec.reason = errorInfoOf(err)
+	}
+	for _, f := range a.opts.observers {
+		f(d)
 	}
 	return ctx, err
 }
 
-func (a *Authenticator) decide(ctx context.Context, method string) (context.Context, error) {
-	p, ok := a.policy(method)
+// decide applies the method's policy and fills in d.
+func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Context, error) {
+	d.Outcome = "refused"
+	p, ok := a.policy(d.Method)
 	if !ok {
-		return ctx, authError(codes.PermissionDenied, "no access policy for "+method, ReasonNoPolicy, nil)
+		d.Reason = "no_policy"
+		return ctx, authError(codes.PermissionDenied, "no access policy for "+d.Method, ReasonNoPolicy, nil)
 	}
 	if p.Public {
+		d.Outcome, d.Reason = "public", "public"
 		return ctx, nil
 	}
 	token, err := bearerToken(ctx)
 	if err != nil {
+		d.Reason = "missing_token"
+		if errors.Is(err, errMalformedBearer) {
+			d.Reason = string(verify.ReasonMalformed)
+		}
 		return ctx, err
 	}
+	start := time.Now()
 	claims, err := a.verifier.Verify(ctx, token)
+	d.Verify = time.Since(start)
 	if err != nil {
+		d.Reason = string(verify.ReasonOf(err))
 		return ctx, verifyError(err)
 	}
+	d.ClientID = claims.ClientID
 	if rec := record(ctx); rec != nil {
 		rec.principal = claims
 	}
 	if missing := claims.MissingScopes(p.Scopes); len(missing) > 0 {
-		return ctx, scopeError(method, p.Scopes, missing)
+		d.Reason = "insufficient_scope"
+		return ctx, scopeError(d.Method, p.Scopes, missing)
 	}
 	ctx = context.WithValue(ctx, principalKey{}, claims)
 	for _, check := range a.opts.checks {
-		if err := check(ctx, method, claims); err != nil {
+		if err := check(ctx, d.Method, claims); err != nil {
+			d.Reason = "rejected"
 			return ctx, err
 		}
 	}
+	d.Outcome, d.Reason = "ok", "ok"
 	return ctx, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"time"
 )
 
 // Option customises an Authenticator.
@@ -13,6 +14,7 @@ type options struct {
 	overrides map[string]Policy
 	checks    []func(ctx context.Context, method string, p *Principal) error
 	accessLog *slog.Logger
+	observers []func(Decision)
 }
 
 // Well-known services that are not annotated with Tollgate options.
@@ -62,3 +64,25 @@ func WithCheck(check func(ctx context.Context, method string, p *Principal) erro
 // failures): method, client ID, subject, outcome (ok, refused with the auth
 // reason, or error), status code, duration and peer. Never the token.
 func WithAccessLog(l *slog.Logger) Option { return func(o *options) { o.accessLog = l } }
+
+// Decision describes one auth decision, for metrics.
+type Decision struct {
+	Method string
+	// Outcome is "ok", "public" or "refused".
+	Outcome string
+	// Reason is "ok" or "public", or why the call was refused: a
+	// verify.Reason for a token that did not verify (bad_signature, expired,
+	// wrong_audience …), else missing_token, insufficient_scope, no_policy
+	// or rejected (a WithCheck hook).
+	Reason string
+	// ClientID is the verified token's client, "" when no token verified.
+	ClientID string
+	// Verify is how long token verification took (0 when none ran).
+	Verify time.Duration
+}
+
+// WithObserver calls f after every auth decision. It runs on the request
+// path: keep it cheap (a counter increment).
+func WithObserver(f func(Decision)) Option {
+	return func(o *options) { o.observers = append(o.observers, f) }
+}

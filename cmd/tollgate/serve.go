@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,10 +17,12 @@ import (
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
+	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"github.com/tollgate-rpc/tollgate/services/orders"
+	"golang.org/x/sync/errgroup"
 )
 
 func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -33,6 +36,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	alg := f.String("algorithm", "ES256", "signing algorithm for new keys: ES256, RS256 or EdDSA")
 	maxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "JWKS Cache-Control max-age; new keys are published twice this long before use")
 	rotation := f.Duration("key-rotation", issuer.DefaultRotationInterval, "signing key rotation interval (negative: never)")
+	adminAddr := f.String("admin-addr", "", "admin listener for /metrics (empty: none)")
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -50,18 +54,22 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if url == "" {
 		url = tr.Scheme() + "://" + lis.Addr().String()
 	}
+	m := metrics.New()
 	iss, err := issuer.New(issuer.Config{Issuer: url, DataDir: *dataDir, Algorithm: jwa.SignatureAlgorithm(*alg),
-		JWKSMaxAge: *maxAge, RotationInterval: *rotation, Logger: log})
+		JWKSMaxAge: *maxAge, RotationInterval: *rotation, Logger: log, Observe: m.IssuerObserver()})
 	if err != nil {
 		lis.Close()
 		return err
 	}
+	m.WatchIssuer(iss)
 	go iss.WatchFiles(ctx, 2*time.Second)
 	go iss.RunKeyRotation(ctx, time.Minute)
 	if tr.ServerTLS != nil {
 		lis = tls.NewListener(lis, tr.ServerTLS)
 	}
-	return suite.ServeHTTP(ctx, log, "issuer", lis, suite.NewHTTPServer(iss.Handler(), log))
+	return withAdmin(ctx, log, *adminAddr, m, func(ctx context.Context) error {
+		return suite.ServeHTTP(ctx, log, "issuer", lis, suite.NewHTTPServer(iss.Handler(), log))
+	})
 }
 
 // runIssuerKeys handles `tollgate issuer keys rotate`: it rolls a new key
@@ -98,6 +106,7 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 	audience := f.String("audience", suite.InventoryAudience, "audience tokens must name")
 	dataDir := f.String("data-dir", "data", "directory for inventory.db")
 	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
+	adminAddr := f.String("admin-addr", "", "admin listener for /metrics (empty: none)")
 	verifyOpts := f.verifierFlags()
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
@@ -132,12 +141,16 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 		return err
 	}
 	svc := inventory.New(store, log)
-	srv, err := suite.NewInventoryServer(v, svc, tr, log, reflectionOpts(*publicReflection)...)
+	m := metrics.New()
+	srv, err := suite.NewServiceServer(v, svc.Register, suite.ServerConfig{Transport: tr, Log: log, Metrics: m,
+		AuthOptions: reflectionOpts(*publicReflection)})
 	if err != nil {
 		lis.Close()
 		return err
 	}
-	return suite.ServeGRPC(ctx, log, "inventory", lis, srv, svc.Close)
+	return withAdmin(ctx, log, *adminAddr, m, func(ctx context.Context) error {
+		return suite.ServeGRPC(ctx, log, "inventory", lis, srv, svc.Close)
+	})
 }
 
 func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -152,6 +165,7 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	dataDir := f.String("data-dir", "data", "directory for orders.db")
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often open orders are reconciled against inventory")
 	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
+	adminAddr := f.String("admin-addr", "", "admin listener for /metrics (empty: none)")
 	verifyOpts := f.verifierFlags()
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
@@ -176,7 +190,8 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	conn, err := suite.DialInventory(*tokenURL, *clientID, strings.TrimSpace(string(secret)), *inventoryAddr, tr)
+	m := metrics.New()
+	conn, err := suite.DialInventory(*tokenURL, *clientID, strings.TrimSpace(string(secret)), *inventoryAddr, tr, m)
 	if err != nil {
 		lis.Close()
 		return err
@@ -195,13 +210,16 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer store.Close()
 	svc := orders.New(store, inventoryv1.NewInventoryServiceClient(conn), log)
-	srv, err := suite.NewOrdersServer(v, svc, tr, log, reflectionOpts(*publicReflection)...)
+	srv, err := suite.NewServiceServer(v, svc.Register, suite.ServerConfig{Transport: tr, Log: log, Metrics: m,
+		AuthOptions: reflectionOpts(*publicReflection)})
 	if err != nil {
 		lis.Close()
 		return err
 	}
 	go svc.RunReconciler(ctx, *reconcile, nil)
-	return suite.ServeGRPC(ctx, log, "orders", lis, srv, nil)
+	return withAdmin(ctx, log, *adminAddr, m, func(ctx context.Context) error {
+		return suite.ServeGRPC(ctx, log, "orders", lis, srv, nil)
+	})
 }
 
 // transportFlags adds --tls-cert, --tls-key, --ca-file and
@@ -267,4 +285,20 @@ func (f flags) verifierFlags() func() []verify.Option {
 	return func() []verify.Option {
 		return []verify.Option{verify.WithClockSkew(*skew), verify.WithRefreshBounds(*minRefresh, *maxRefresh)}
 	}
+}
+
+// withAdmin runs serve, plus the admin listener for m's /metrics when addr
+// is set; both stop together.
+func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Metrics, serve func(context.Context) error) error {
+	lis, err := suite.ListenAdmin(addr)
+	if err != nil {
+		return err
+	}
+	if lis == nil {
+		return serve(ctx)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return suite.ServeHTTP(gctx, log, "admin", lis, suite.NewHTTPServer(m.Handler(), log)) })
+	g.Go(func() error { return serve(gctx) })
+	return g.Wait()
 }

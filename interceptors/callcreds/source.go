@@ -185,6 +185,14 @@ func (s *Source) Invalidate(t *Token) {
 // current returns the cached token, valid or not.
 func (s *Source) current() *Token { return s.cur.Load() }
 
+// Expiry returns when the cached token expires (zero when there is none).
+func (s *Source) Expiry() time.Time {
+	if t := s.cur.Load(); t != nil {
+		return t.Expiry
+	}
+	return time.Time{}
+}
+
 // Stats counts what a Source has done, for metrics and tests.
 type Stats struct {
 	Fetches  int64 // token requests made

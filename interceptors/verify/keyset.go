@@ -47,8 +47,9 @@ type keySet struct {
 	mu             sync.Mutex
 	lastUnknownKid time.Time // last refetch caused by an unknown kid
 
-	fetches  atomic.Int64 // JWKS fetch attempts, for tests and metrics
-	failures atomic.Int64
+	fetches   atomic.Int64 // JWKS fetch attempts, for tests and metrics
+	failures  atomic.Int64
+	fetchedAt atomic.Int64 // unix nanoseconds of the last successful fetch
 }
 
 func newKeySet(cfg Issuer, opts *options) *keySet {
@@ -148,6 +149,7 @@ func (s *keySet) refresh() (time.Duration, error) {
 		s.failures.Add(1)
 		return 0, err
 	}
+	s.fetchedAt.Store(time.Now().UnixNano())
 	s.once.Do(func() { close(s.ready) })
 	return ttl, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -39,6 +40,8 @@ type Verifier struct {
 	verifiers map[jwa.SignatureAlgorithm]jws.Verifier
 	cache     *tokenCache
 	stop      context.CancelFunc
+
+	hits, misses atomic.Int64
 }
 
 // New returns a Verifier for the given issuers and starts fetching their keys
@@ -115,8 +118,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	now := v.opts.now()
 	if c, ok := v.cache.get(token, now); ok {
+		v.hits.Add(1)
 		return c, nil
 	}
+	v.misses.Add(1)
 	c, key, err := v.verify(ctx, token, now)
 	if err != nil {
 		return nil, err
@@ -238,16 +243,38 @@ func decodeJSON(seg string, v any) error {
 // Stats reports counters for tests and metrics.
 type Stats struct {
 	CachedTokens int
+	CacheHits    int64
+	CacheMisses  int64
 	JWKSFetches  int64 // attempts, all issuers
 	JWKSFailures int64
+	Issuers      map[string]IssuerStats
+}
+
+// IssuerStats are one trusted issuer's key-set counters.
+type IssuerStats struct {
+	JWKSFetches  int64
+	JWKSFailures int64
+	Keys         int
+	// Fetched is when the key set was last fetched successfully (zero:
+	// never).
+	Fetched time.Time
 }
 
 // Stats returns current counters.
 func (v *Verifier) Stats() Stats {
-	s := Stats{CachedTokens: v.cache.len()}
-	for _, ks := range v.issuers {
-		s.JWKSFetches += ks.fetches.Load()
-		s.JWKSFailures += ks.failures.Load()
+	s := Stats{CachedTokens: v.cache.len(), CacheHits: v.hits.Load(), CacheMisses: v.misses.Load(),
+		Issuers: make(map[string]IssuerStats, len(v.issuers))}
+	for iss, ks := range v.issuers {
+		is := IssuerStats{JWKSFetches: ks.fetches.Load(), JWKSFailures: ks.failures.Load()}
+		if m := ks.keys.Load(); m != nil {
+			is.Keys = len(*m)
+		}
+		if t := ks.fetchedAt.Load(); t != 0 {
+			is.Fetched = time.Unix(0, t)
+		}
+		s.Issuers[iss] = is
+		s.JWKSFetches += is.JWKSFetches
+		s.JWKSFailures += is.JWKSFailures
 	}
 	return s
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
+	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
@@ -100,7 +101,19 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		caFile, _ = filepath.Abs(ca.CertFile)
 	}
 	issuerURL := tr.Scheme() + "://" + lis[0].Addr().String()
-	iss, err := issuer.New(issuer.Config{Issuer: issuerURL, DataDir: cfg.DataDir, JWKSMaxAge: cfg.JWKSMaxAge, Logger: log.With("service", "issuer")})
+	// One registry and admin listener per service, as if each ran alone.
+	met := map[string]*metrics.Metrics{"issuer": metrics.New(), "inventory": metrics.New(), "orders": metrics.New()}
+	admin := map[string]net.Listener{}
+	for name := range met {
+		l, err := listenLoopback("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		admin[name] = l
+		closers = append(closers, func() error { l.Close(); return nil })
+	}
+	iss, err := issuer.New(issuer.Config{Issuer: issuerURL, DataDir: cfg.DataDir, JWKSMaxAge: cfg.JWKSMaxAge,
+		Logger: log.With("service", "issuer"), Observe: met["issuer"].IssuerObserver()})
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +136,12 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 			"orders":    lis[2].Addr().String(),
 		},
 		Clients: clients,
+		Metrics: map[string]string{},
 	}
+	for name, l := range admin {
+		info.Metrics[name] = l.Addr().String()
+	}
+	met["issuer"].WatchIssuer(iss)
 
 	invVerifier, err := NewVerifier(issuerURL, InventoryAudience, tr, log.With("service", "inventory"))
 	if err != nil {
@@ -152,7 +170,8 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	if cfg.PublicReflection {
 		authOpts = append(authOpts, interceptors.WithPublicReflection())
 	}
-	invSrv, err := NewInventoryServer(invVerifier, invSvc, tr, log.With("service", "inventory"), authOpts...)
+	invSrv, err := NewServiceServer(invVerifier, invSvc.Register, ServerConfig{Transport: tr, Log: log.With("service", "inventory"),
+		Metrics: met["inventory"], AuthOptions: authOpts})
 	if err != nil {
 		return nil, err
 	}
@@ -162,12 +181,13 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		return nil, err
 	}
 	own, _ := info.Client(OrdersServiceClient)
-	invConn, err := DialInventory(info.TokenEndpoint, own.ClientID, own.ClientSecret, info.Services["inventory"], tr)
+	invConn, err := DialInventory(info.TokenEndpoint, own.ClientID, own.ClientSecret, info.Services["inventory"], tr, met["orders"])
 	if err != nil {
 		return nil, err
 	}
 	ordSvc := orders.New(ordStore, inventoryv1.NewInventoryServiceClient(invConn), log.With("service", "orders"))
-	ordSrv, err := NewOrdersServer(ordVerifier, ordSvc, tr, log.With("service", "orders"), authOpts...)
+	ordSrv, err := NewServiceServer(ordVerifier, ordSvc.Register, ServerConfig{Transport: tr, Log: log.With("service", "orders"),
+		Metrics: met["orders"], AuthOptions: authOpts})
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +201,9 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	for name, l := range admin {
+		g.Go(func() error { return ServeHTTP(gctx, log, name+" admin", l, NewHTTPServer(met[name].Handler(), log)) })
+	}
 	g.Go(func() error { iss.WatchFiles(gctx, 2*time.Second); return nil })
 	g.Go(func() error { iss.RunKeyRotation(gctx, time.Minute); return nil })
 	interval := cfg.ReconcileInterval
@@ -219,13 +242,20 @@ func (d *Dev) Wait() error {
 // DialInventory returns a connection to the inventory service that
 // authenticates as the given client, with its own narrow scope. Tokens go
 // over plaintext only when tr says so explicitly.
-func DialInventory(tokenURL, clientID, secret, addr string, tr Transport) (*grpc.ClientConn, error) {
+func DialInventory(tokenURL, clientID, secret, addr string, tr Transport, m *metrics.Metrics) (*grpc.ClientConn, error) {
+	var srcOpts []callcreds.Option
+	if m != nil {
+		srcOpts = append(srcOpts, callcreds.WithFetchObserver(m.CallerObserver(clientID)))
+	}
 	src, err := callcreds.NewSource(callcreds.Config{
 		TokenURL: tokenURL, ClientID: clientID, ClientSecret: secret,
 		Audience: InventoryAudience, Scopes: []string{"inventory.reserve"}, HTTPClient: tr.HTTPClient(),
-	})
+	}, srcOpts...)
 	if err != nil {
 		return nil, err
+	}
+	if m != nil {
+		m.WatchSource(clientID, src)
 	}
 	var opts []callcreds.CredentialsOption
 	if tr.Plaintext {

@@ -21,6 +21,9 @@ type DevInfo struct {
 	CAFile        string            `json:"ca_file"`
 	Services      map[string]string `json:"services"`
 	Clients       []DevClient       `json:"clients"`
+	// Metrics maps each process (issuer, inventory, orders) to its admin
+	// listener's address; Prometheus metrics are at /metrics there.
+	Metrics map[string]string `json:"metrics"`
 }
 
 // DevClient is one client registered by `tollgate dev`, with its secret.

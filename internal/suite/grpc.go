@@ -34,9 +34,11 @@ type GRPCServer struct {
 // registers the services with register, adds health and reflection, and
 // refuses to return a server with any method lacking an access policy.
 func NewGRPCServer(auth *interceptors.Authenticator, register func(grpc.ServiceRegistrar), log *slog.Logger, opts ...grpc.ServerOption) (*GRPCServer, error) {
-	all := append(RecoveryOptions(log), auth.ServerOptions()...)
-	all = append(all, Limits()...)
-	srv := grpc.NewServer(append(all, opts...)...)
+	// Order: recovery, then opts (metrics interceptors go there, so refused
+	// calls are counted), then auth; then the limits.
+	all := append(RecoveryOptions(log), opts...)
+	all = append(all, auth.ServerOptions()...)
+	srv := grpc.NewServer(append(all, Limits()...)...)
 	register(srv)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)

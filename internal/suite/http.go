@@ -46,3 +46,16 @@ func ServeHTTP(ctx context.Context, log *slog.Logger, name string, lis net.Liste
 	log.Info("stopped", slog.String("service", name))
 	return nil
 }
+
+// ListenAdmin opens an admin listener for m's /metrics, or returns nil when
+// addr is empty.
+func ListenAdmin(addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin listener %s: %w", addr, err)
+	}
+	return l, nil
+}

@@ -5,8 +5,9 @@ import (
 
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
-	"github.com/tollgate-rpc/tollgate/services/orders"
+	"google.golang.org/grpc"
 )
 
 // Audiences of the suite's services: a token must name the service it is for.
@@ -22,18 +23,38 @@ func NewVerifier(issuerURL, audience string, tr Transport, log *slog.Logger, opt
 		append([]verify.Option{verify.WithLogger(log), verify.WithHTTPClient(tr.HTTPClient())}, opts...)...)
 }
 
-// NewInventoryServer returns a gRPC server for svc behind auth, with an
-// access log.
-func NewInventoryServer(v interceptors.TokenVerifier, svc *inventory.Service, tr Transport, log *slog.Logger, authOpts ...interceptors.Option) (*GRPCServer, error) {
-	auth := interceptors.New(v, append([]interceptors.Option{interceptors.WithAccessLog(log)}, authOpts...)...)
-	return NewGRPCServer(auth, svc.Register, log, tr.ServerOptions()...)
+// ServerConfig is what every service's gRPC server is built with.
+type ServerConfig struct {
+	Transport Transport
+	Log       *slog.Logger
+	// Metrics, when set, records RPCs and auth decisions.
+	Metrics *metrics.Metrics
+	// AuthOptions are added to the interceptors' (after the access log and
+	// the metrics observer).
+	AuthOptions []interceptors.Option
 }
 
-// NewOrdersServer returns a gRPC server for svc behind auth, with an access
-// log.
-func NewOrdersServer(v interceptors.TokenVerifier, svc *orders.Service, tr Transport, log *slog.Logger, authOpts ...interceptors.Option) (*GRPCServer, error) {
-	auth := interceptors.New(v, append([]interceptors.Option{interceptors.WithAccessLog(log)}, authOpts...)...)
-	return NewGRPCServer(auth, svc.Register, log, tr.ServerOptions()...)
+// NewServiceServer returns a gRPC server for the services that register
+// adds, behind auth that verifies with v, with an access log, and with RPC
+// and auth metrics when cfg.Metrics is set.
+func NewServiceServer(v interceptors.TokenVerifier, register func(grpc.ServiceRegistrar), cfg ServerConfig) (*GRPCServer, error) {
+	authOpts := []interceptors.Option{interceptors.WithAccessLog(cfg.Log)}
+	opts := cfg.Transport.ServerOptions()
+	if cfg.Metrics != nil {
+		authOpts = append(authOpts, interceptors.WithObserver(cfg.Metrics.AuthObserver()))
+		opts = append(cfg.Metrics.ServerOptions(), opts...)
+	}
+	srv, err := NewGRPCServer(interceptors.New(v, append(authOpts, cfg.AuthOptions...)...), register, cfg.Log, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Metrics != nil {
+		cfg.Metrics.InitializeRPC(srv.Server)
+		if vv, ok := v.(*verify.Verifier); ok {
+			cfg.Metrics.WatchVerifier(vv)
+		}
+	}
+	return srv, nil
 }
 
 // SeedInventory stores a few demo items when the store is empty.

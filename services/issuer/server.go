@@ -34,8 +34,21 @@ type Config struct {
 	// RotationInterval is how often a new signing key is rolled in
 	// (default 7 days; negative disables scheduled rotation).
 	RotationInterval time.Duration
+	// Observe, when set, is called after every token request, for metrics.
+	Observe func(TokenEvent)
 	// Now is the clock, for tests; nil means time.Now.
 	Now func() time.Time
+}
+
+// TokenEvent describes one token request.
+type TokenEvent struct {
+	// ClientID is the registered client the request named, or "" when it
+	// named none that is registered (so unknown IDs never become labels).
+	ClientID string
+	// Outcome is "issued" or the RFC 6749 error code (slow_down when
+	// throttled).
+	Outcome  string
+	Duration time.Duration
 }
 
 // Key rotation defaults.
@@ -95,6 +108,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// KeyTimes reports when the newest signing key was created and when the
+// next scheduled rotation is due (zero when rotation is off).
+func (s *Server) KeyTimes() (newest, next time.Time) {
+	newest = s.keys.Newest()
+	if s.cfg.RotationInterval > 0 {
+		next = newest.Add(s.cfg.RotationInterval)
+	}
+	return newest, next
 }
 
 // RotateKeys rolls in a new signing key now (published ahead of use) and

@@ -40,6 +40,17 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	clientID := ""
 	if client != nil {
 		clientID = client.ID // only registered IDs are logged
+	} else if req != nil {
+		if _, known := s.clients.Lookup(req.clientID); known {
+			clientID = req.clientID
+		}
+	}
+	if s.cfg.Observe != nil {
+		outcome := "issued"
+		if oerr != nil {
+			outcome = oerr.Code
+		}
+		s.cfg.Observe(TokenEvent{ClientID: clientID, Outcome: outcome, Duration: s.now().Sub(start)})
 	}
 	if oerr != nil {
 		s.log.Info("token request refused", slog.String("client_id", clientID), slog.String("error", oerr.Code),
