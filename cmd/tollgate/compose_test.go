@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,7 +43,9 @@ func TestComposeProcesses(t *testing.T) {
 	}
 	dir := t.TempDir()
 	issuerAddr, invAddr, ordAddr := freePort(t), freePort(t), freePort(t)
+	invAdmin := freePort(t)
 	rewrite := strings.NewReplacer(
+		"0.0.0.0:9400", freePort(t), "0.0.0.0:9401", invAdmin, "0.0.0.0:9402", freePort(t),
 		"0.0.0.0:8400", issuerAddr, "issuer:8400", issuerAddr, "localhost:8400", issuerAddr,
 		"0.0.0.0:8401", invAddr, "inventory:8401", invAddr, "localhost:8401", invAddr,
 		"0.0.0.0:8402", ordAddr, "localhost:8402", ordAddr,
@@ -108,6 +112,15 @@ func TestComposeProcesses(t *testing.T) {
 		t.Errorf("GetItem: %v", err)
 	}
 	checkUnauthenticated(t, inv)
+	scraped, err := http.Get("http://" + invAdmin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(scraped.Body)
+	scraped.Body.Close()
+	if !strings.Contains(string(body), `tollgate_auth_decisions_total{client_id="admin",outcome="ok",reason="ok"} 1`) {
+		t.Errorf("inventory /metrics lacks the admin's decision:\n%.2000s", body)
+	}
 	// orders → inventory with the orders-service client the compose file registers.
 	resp, err := ord.PlaceOrder(bearer(token), &ordersv1.PlaceOrderRequest{OrderId: "compose-1",
 		Lines: []*ordersv1.OrderLine{{Sku: "gadget-2", Quantity: 3}}})
