@@ -24,6 +24,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ordersAddr := f.String("orders-addr", "127.0.0.1:8402", "orders listen address (loopback)")
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often orders reconciles open orders against inventory")
 	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
+	traceExporter := f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)")
 	jwksMaxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "issuer JWKS max-age; a rotated key signs after twice this")
 	plaintext := f.Bool("plaintext", false, "serve without TLS (by default a local CA in the data directory signs the suite's certificates)")
 	newLogger := f.logFlags()
@@ -36,7 +37,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	dev, err := suite.StartDev(ctx, suite.DevConfig{
 		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr,
-		Plaintext: *plaintext, ReconcileInterval: *reconcile, PublicReflection: *publicReflection, JWKSMaxAge: *jwksMaxAge, Logger: log,
+		Plaintext: *plaintext, ReconcileInterval: *reconcile, PublicReflection: *publicReflection, JWKSMaxAge: *jwksMaxAge,
+		TraceExporter: *traceExporter, TraceWriter: stdout, Logger: log,
 	})
 	if err != nil {
 		return err

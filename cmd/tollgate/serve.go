@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/tracing"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"github.com/tollgate-rpc/tollgate/services/orders"
@@ -99,7 +100,7 @@ func runIssuerKeys(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error {
+func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("inventory", stderr)
 	addr := f.String("addr", "127.0.0.1:8401", "listen address")
 	issuerURL := f.String("issuer-url", "", "URL of the trusted token issuer (required)")
@@ -107,6 +108,7 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 	dataDir := f.String("data-dir", "data", "directory for inventory.db")
 	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
 	adminAddr := f.String("admin-addr", "", "admin listener for /metrics (empty: none)")
+	traceExporter := f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)")
 	verifyOpts := f.verifierFlags()
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
@@ -142,8 +144,14 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 	}
 	svc := inventory.New(store, log)
 	m := metrics.New()
+	trc, err := tracing.New(ctx, *traceExporter, "inventory", stdout)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	defer trc.Shutdown(context.Background())
 	srv, err := suite.NewServiceServer(v, svc.Register, suite.ServerConfig{Transport: tr, Log: log, Metrics: m,
-		AuthOptions: reflectionOpts(*publicReflection)})
+		Tracing: trc, AuthOptions: reflectionOpts(*publicReflection)})
 	if err != nil {
 		lis.Close()
 		return err
@@ -153,7 +161,7 @@ func runInventory(ctx context.Context, args []string, _, stderr io.Writer) error
 	})
 }
 
-func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
+func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("orders", stderr)
 	addr := f.String("addr", "127.0.0.1:8402", "listen address")
 	issuerURL := f.String("issuer-url", "", "URL of the trusted token issuer (required)")
@@ -166,6 +174,7 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often open orders are reconciled against inventory")
 	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
 	adminAddr := f.String("admin-addr", "", "admin listener for /metrics (empty: none)")
+	traceExporter := f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)")
 	verifyOpts := f.verifierFlags()
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
@@ -191,7 +200,13 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	m := metrics.New()
-	conn, err := suite.DialInventory(*tokenURL, *clientID, strings.TrimSpace(string(secret)), *inventoryAddr, tr, m)
+	trc, err := tracing.New(ctx, *traceExporter, "orders", stdout)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	defer trc.Shutdown(context.Background())
+	conn, err := suite.DialInventory(*tokenURL, *clientID, strings.TrimSpace(string(secret)), *inventoryAddr, tr, m, trc.DialOptions()...)
 	if err != nil {
 		lis.Close()
 		return err
@@ -211,7 +226,7 @@ func runOrders(ctx context.Context, args []string, _, stderr io.Writer) error {
 	defer store.Close()
 	svc := orders.New(store, inventoryv1.NewInventoryServiceClient(conn), log)
 	srv, err := suite.NewServiceServer(v, svc.Register, suite.ServerConfig{Transport: tr, Log: log, Metrics: m,
-		AuthOptions: reflectionOpts(*publicReflection)})
+		Tracing: trc, AuthOptions: reflectionOpts(*publicReflection)})
 	if err != nil {
 		lis.Close()
 		return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
+	"github.com/tollgate-rpc/tollgate/internal/tracing"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"github.com/tollgate-rpc/tollgate/services/orders"
@@ -33,6 +35,9 @@ type DevConfig struct {
 	// Plaintext serves without TLS. By default the suite serves TLS with a
 	// certificate from a local CA kept in DataDir.
 	Plaintext bool
+	// TraceExporter is none (default), stdout (to TraceWriter) or otlp.
+	TraceExporter string
+	TraceWriter   io.Writer
 	// JWKSMaxAge is the issuer's JWKS Cache-Control max-age; a rotated key
 	// signs after twice this (default issuer.DefaultJWKSMaxAge).
 	JWKSMaxAge time.Duration
@@ -166,12 +171,21 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		return nil, err
 	}
 	invSvc := inventory.New(invStore, log.With("service", "inventory"))
+	trc := map[string]*tracing.Tracing{}
+	for _, name := range []string{"inventory", "orders"} {
+		t, err := tracing.New(ctx, cfg.TraceExporter, name, cfg.TraceWriter)
+		if err != nil {
+			return nil, err
+		}
+		trc[name] = t
+		closers = append(closers, func() error { return t.Shutdown(context.Background()) })
+	}
 	var authOpts []interceptors.Option
 	if cfg.PublicReflection {
 		authOpts = append(authOpts, interceptors.WithPublicReflection())
 	}
 	invSrv, err := NewServiceServer(invVerifier, invSvc.Register, ServerConfig{Transport: tr, Log: log.With("service", "inventory"),
-		Metrics: met["inventory"], AuthOptions: authOpts})
+		Metrics: met["inventory"], Tracing: trc["inventory"], AuthOptions: authOpts})
 	if err != nil {
 		return nil, err
 	}
@@ -181,13 +195,14 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		return nil, err
 	}
 	own, _ := info.Client(OrdersServiceClient)
-	invConn, err := DialInventory(info.TokenEndpoint, own.ClientID, own.ClientSecret, info.Services["inventory"], tr, met["orders"])
+	invConn, err := DialInventory(info.TokenEndpoint, own.ClientID, own.ClientSecret, info.Services["inventory"], tr, met["orders"],
+		trc["orders"].DialOptions()...)
 	if err != nil {
 		return nil, err
 	}
 	ordSvc := orders.New(ordStore, inventoryv1.NewInventoryServiceClient(invConn), log.With("service", "orders"))
 	ordSrv, err := NewServiceServer(ordVerifier, ordSvc.Register, ServerConfig{Transport: tr, Log: log.With("service", "orders"),
-		Metrics: met["orders"], AuthOptions: authOpts})
+		Metrics: met["orders"], Tracing: trc["orders"], AuthOptions: authOpts})
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +257,7 @@ func (d *Dev) Wait() error {
 // DialInventory returns a connection to the inventory service that
 // authenticates as the given client, with its own narrow scope. Tokens go
 // over plaintext only when tr says so explicitly.
-func DialInventory(tokenURL, clientID, secret, addr string, tr Transport, m *metrics.Metrics) (*grpc.ClientConn, error) {
+func DialInventory(tokenURL, clientID, secret, addr string, tr Transport, m *metrics.Metrics, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	var srcOpts []callcreds.Option
 	if m != nil {
 		srcOpts = append(srcOpts, callcreds.WithFetchObserver(m.CallerObserver(clientID)))
@@ -261,7 +276,7 @@ func DialInventory(tokenURL, clientID, secret, addr string, tr Transport, m *met
 	if tr.Plaintext {
 		opts = append(opts, callcreds.AllowPlaintext())
 	}
-	return callcreds.New(src, opts...).NewClient(addr, grpc.WithTransportCredentials(tr.DialCredentials()))
+	return callcreds.New(src, opts...).NewClient(addr, append(extra, grpc.WithTransportCredentials(tr.DialCredentials()))...)
 }
 
 // listenLoopback listens on addr, refusing addresses that are not loopback:

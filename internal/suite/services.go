@@ -6,6 +6,7 @@ import (
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
+	"github.com/tollgate-rpc/tollgate/internal/tracing"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"google.golang.org/grpc"
 )
@@ -29,6 +30,8 @@ type ServerConfig struct {
 	Log       *slog.Logger
 	// Metrics, when set, records RPCs and auth decisions.
 	Metrics *metrics.Metrics
+	// Tracing, when on, traces every call.
+	Tracing *tracing.Tracing
 	// AuthOptions are added to the interceptors' (after the access log and
 	// the metrics observer).
 	AuthOptions []interceptors.Option
@@ -38,8 +41,8 @@ type ServerConfig struct {
 // adds, behind auth that verifies with v, with an access log, and with RPC
 // and auth metrics when cfg.Metrics is set.
 func NewServiceServer(v interceptors.TokenVerifier, register func(grpc.ServiceRegistrar), cfg ServerConfig) (*GRPCServer, error) {
-	authOpts := []interceptors.Option{interceptors.WithAccessLog(cfg.Log)}
-	opts := cfg.Transport.ServerOptions()
+	authOpts := append([]interceptors.Option{interceptors.WithAccessLog(cfg.Log)}, cfg.Tracing.AuthOptions()...)
+	opts := append(cfg.Transport.ServerOptions(), cfg.Tracing.ServerOptions()...)
 	if cfg.Metrics != nil {
 		authOpts = append(authOpts, interceptors.WithObserver(cfg.Metrics.AuthObserver()))
 		opts = append(cfg.Metrics.ServerOptions(), opts...)
