@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
@@ -75,8 +77,9 @@ func callerConn(t *testing.T, tokenURL, caFile, clientID, secret string) (*callc
 		t.Fatal(err)
 	}
 	tr := suite.Transport{RootCAs: pool}
+	// No audience: the client's default audiences.
 	src, err := callcreds.NewSource(callcreds.Config{TokenURL: tokenURL, ClientID: clientID, ClientSecret: secret,
-		Audience: "inventory", HTTPClient: tr.HTTPClient()})
+		HTTPClient: tr.HTTPClient()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,4 +225,86 @@ func kidOf(token string) string {
 	}
 	_ = decodeJWTSegment(seg, &h)
 	return h.Kid
+}
+
+// The suite is killed (SIGKILL, no graceful stop) while orders are being
+// placed, then restarted on the same data directory. Callers retry every
+// order they could not confirm, with the same order ID: afterwards every
+// order is recorded once, and inventory holds exactly one reservation per
+// order, never two.
+func TestFaultKilledMidPlaceOrder(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"dev", "--data-dir", dir, "--issuer-addr", freePort(t), "--inventory-addr", freePort(t), "--orders-addr", freePort(t)}
+	first := start(t, "dev", nil, args...)
+	var info *suite.DevInfo
+	jwtest.Eventually(t, "dev.json", func() bool {
+		var err error
+		info, err = suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
+		return err == nil && strings.Contains(first.out.String(), "serving gRPC")
+	})
+	admin := mustClient(t, info, "admin")
+	_, dial := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret)
+	ord := ordersv1.NewOrdersServiceClient(dial(info.Services["orders"]))
+	inv := inventoryv1.NewInventoryServiceClient(dial(info.Services["inventory"]))
+	before, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	place := func(id string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := ord.PlaceOrder(ctx, &ordersv1.PlaceOrderRequest{OrderId: id, Lines: []*ordersv1.OrderLine{{Sku: "widget-1", Quantity: 1}}})
+		return err
+	}
+	var mu sync.Mutex
+	var attempted []string
+	var failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("kill-%d-%d", w, i)
+				mu.Lock()
+				attempted = append(attempted, id)
+				mu.Unlock()
+				if place(id) != nil {
+					failed.Add(1)
+					return // this worker's caller saw an error; it retries below
+				}
+			}
+		}()
+	}
+	time.Sleep(400 * time.Millisecond)
+	_ = first.cmd.Process.Kill()
+	<-first.done
+	close(stop)
+	wg.Wait()
+
+	start(t, "dev (after kill)", nil, args...)
+	for _, id := range attempted {
+		jwtest.Eventually(t, "order "+id+" placed after the restart", func() bool { return place(id) == nil })
+	}
+	after, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reserved := after.GetItem().GetQuantityReserved() - before.GetItem().GetQuantityReserved()
+	t.Logf("%d orders attempted, %d callers saw the kill, %d units reserved", len(attempted), failed.Load(), reserved)
+	if reserved != int64(len(attempted)) {
+		t.Errorf("%d units reserved for %d orders of one unit each", reserved, len(attempted))
+	}
+	for _, id := range attempted {
+		if o, err := ord.GetOrder(context.Background(), &ordersv1.GetOrderRequest{OrderId: id}); err != nil || len(o.GetOrder().GetLines()) != 1 {
+			t.Errorf("order %s after the restart: %v, %v", id, o, err)
+		}
+	}
 }

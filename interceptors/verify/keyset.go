@@ -45,7 +45,8 @@ type keySet struct {
 	flight  singleflight.Group
 
 	mu             sync.Mutex
-	lastUnknownKid time.Time // last refetch caused by an unknown kid
+	lastUnknownKid time.Time     // last refetch caused by an unknown kid
+	pending        chan struct{} // closed when that refetch ends; nil when none runs
 
 	fetches   atomic.Int64 // JWKS fetch attempts, for tests and metrics
 	failures  atomic.Int64
@@ -62,49 +63,65 @@ func newKeySet(cfg Issuer, opts *options) *keySet {
 }
 
 // lookup returns the key for kid. An unknown kid causes one refetch, unless
-// another unknown kid caused one within the cooldown.
+// another unknown kid caused one within the cooldown; callers that arrive
+// while that refetch is running wait for it rather than fail.
 func (s *keySet) lookup(ctx context.Context, kid string) (*publicKey, error) {
-	m := s.keys.Load()
-	if m != nil {
-		if k := (*m)[kid]; k != nil {
-			return k, nil
-		}
+	if k := s.key(kid); k != nil {
+		return k, nil
 	}
-	if !s.claimUnknownKidFetch() {
-		if m == nil {
+	done, ok := s.unknownKidFetch()
+	if !ok {
+		if s.keys.Load() == nil {
 			return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available yet", nil)
 		}
 		return nil, refuse(ReasonUnknownKey, "token signed with an unknown key", nil)
 	}
-	ch := s.flight.DoChan("fetch", func() (any, error) {
-		_, err := s.refresh()
-		return nil, err
-	})
 	select {
-	case res := <-ch:
-		if res.Err != nil && s.keys.Load() == nil {
-			return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available", res.Err)
-		}
+	case <-done:
 	case <-ctx.Done():
 		return nil, refuse(ReasonKeysUnavailable, "waiting for issuer keys", ctx.Err())
 	}
-	if m := s.keys.Load(); m != nil {
-		if k := (*m)[kid]; k != nil {
-			return k, nil
-		}
+	if k := s.key(kid); k != nil {
+		return k, nil
+	}
+	if s.keys.Load() == nil {
+		return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available", nil)
 	}
 	return nil, refuse(ReasonUnknownKey, "token signed with an unknown key", nil)
 }
 
-func (s *keySet) claimUnknownKidFetch() bool {
+func (s *keySet) key(kid string) *publicKey {
+	if m := s.keys.Load(); m != nil {
+		return (*m)[kid]
+	}
+	return nil
+}
+
+// unknownKidFetch returns a channel closed when a refetch for an unknown kid
+// has finished: one it starts now, or the one still running. It refuses
+// (false) when the cooldown since the last one has not passed and none is
+// running.
+func (s *keySet) unknownKidFetch() (<-chan struct{}, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.pending != nil {
+		return s.pending, true
+	}
 	now := time.Now()
 	if !s.lastUnknownKid.IsZero() && now.Sub(s.lastUnknownKid) < s.opts.unknownKidCooldown {
-		return false
+		return nil, false
 	}
 	s.lastUnknownKid = now
-	return true
+	done := make(chan struct{})
+	s.pending = done
+	go func() {
+		<-s.flight.DoChan("fetch", func() (any, error) { return s.refresh() })
+		s.mu.Lock()
+		s.pending = nil
+		s.mu.Unlock()
+		close(done)
+	}()
+	return done, true
 }
 
 // run keeps the key set fresh until ctx ends: on the JWKS's max-age (within

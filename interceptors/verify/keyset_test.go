@@ -162,3 +162,30 @@ func TestDiscoveryMustNameTheIssuer(t *testing.T) {
 		t.Errorf("the JWKS named by a lying discovery document was fetched %d times", n)
 	}
 }
+
+// Callers that present a new key's tokens while the refetch it caused is
+// still running wait for it, instead of failing because of the cooldown.
+func TestNewKidCallersShareTheRefetch(t *testing.T) {
+	ti := jwtest.NewIssuer(t)
+	ti.AddKey(jwa.ES256)
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}}, WithUnknownKidCooldown(time.Hour))
+	ready(t, v)
+	next := ti.AddKey(jwa.ES256)
+	ti.Delay.Store(int64(200 * time.Millisecond))
+	before := ti.JWKSFetches.Load()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok := ti.Sign(next, nil, ti.Claims("inventory", map[string]any{"jti": fmt.Sprint(i)}))
+			if err := verifyErr(v, tok); err != nil {
+				t.Errorf("caller %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := ti.JWKSFetches.Load() - before; n != 1 {
+		t.Errorf("%d JWKS fetches for 20 concurrent callers, want 1", n)
+	}
+}

@@ -43,6 +43,7 @@ type Issuer struct {
 	Down        atomic.Bool  // answer 503
 	Hang        atomic.Bool  // never answer until the test ends
 	Garbage     atomic.Bool  // answer 200 with junk
+	Delay       atomic.Int64 // nanoseconds to wait before answering
 	stop        chan struct{}
 }
 
@@ -57,6 +58,7 @@ func NewIssuer(tb testing.TB) *Issuer {
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
 		ti.JWKSFetches.Add(1)
+		time.Sleep(time.Duration(ti.Delay.Load()))
 		switch {
 		case ti.Hang.Load():
 			select {
