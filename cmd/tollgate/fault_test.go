@@ -179,16 +179,8 @@ func freshToken(src *callcreds.Source) error {
 // A key rotation in the middle of sustained load: callers holding tokens of
 // the old key and callers with tokens of the new key all keep succeeding.
 func TestFaultKeyRotationUnderLoad(t *testing.T) {
-	dir := t.TempDir()
-	args := []string{"dev", "--data-dir", dir, "--issuer-addr", freePort(t), "--inventory-addr", freePort(t),
-		"--orders-addr", freePort(t), "--jwks-max-age", "1s"}
-	dev := start(t, "dev", nil, args...)
-	var info *suite.DevInfo
-	jwtest.Eventually(t, "dev.json", func() bool {
-		var err error
-		info, err = suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
-		return err == nil && strings.Contains(dev.out.String(), "serving gRPC")
-	})
+	dev := startDevProcess(t, "--jwks-max-age", "1s")
+	dir, info := dev.dir, dev.info
 	admin := mustClient(t, info, "admin")
 	oldSrc, dialOld := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret)
 	oldClient := inventoryv1.NewInventoryServiceClient(dialOld(info.Services["inventory"]))
@@ -242,15 +234,8 @@ func kidOf(token string) string {
 // order is recorded once, and inventory holds exactly one reservation per
 // order, never two.
 func TestFaultKilledMidPlaceOrder(t *testing.T) {
-	dir := t.TempDir()
-	args := []string{"dev", "--data-dir", dir, "--issuer-addr", freePort(t), "--inventory-addr", freePort(t), "--orders-addr", freePort(t)}
-	first := start(t, "dev", nil, args...)
-	var info *suite.DevInfo
-	jwtest.Eventually(t, "dev.json", func() bool {
-		var err error
-		info, err = suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
-		return err == nil && strings.Contains(first.out.String(), "serving gRPC")
-	})
+	first := startDevProcess(t)
+	args, info := first.args, first.info
 	admin := mustClient(t, info, "admin")
 	_, dial := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret)
 	ord := ordersv1.NewOrdersServiceClient(dial(info.Services["orders"]))
@@ -323,15 +308,8 @@ func TestFaultKilledMidPlaceOrder(t *testing.T) {
 // caller keeps calling: JWKS fetches stay bounded and good calls keep
 // succeeding. Latencies are logged for the note, not asserted.
 func TestFaultUnknownKidFlood(t *testing.T) {
-	dir := t.TempDir()
-	args := []string{"dev", "--data-dir", dir, "--issuer-addr", freePort(t), "--inventory-addr", freePort(t), "--orders-addr", freePort(t)}
-	dev := start(t, "dev", nil, args...)
-	var info *suite.DevInfo
-	jwtest.Eventually(t, "dev.json", func() bool {
-		var err error
-		info, err = suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
-		return err == nil && strings.Contains(dev.out.String(), "serving gRPC")
-	})
+	dev := startDevProcess(t)
+	dir, info := dev.dir, dev.info
 	key := issuerSigningKey(t, filepath.Join(dir, "keys.json"))
 	admin := mustClient(t, info, "admin")
 	_, dial := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret)
@@ -445,15 +423,8 @@ func scrapeValue(t *testing.T, addr, name string) float64 {
 // Brute force on the token endpoint from one address: the guesses are
 // throttled, while another client on the same host keeps getting tokens.
 func TestFaultTokenEndpointBruteForce(t *testing.T) {
-	dir := t.TempDir()
-	args := []string{"dev", "--data-dir", dir, "--issuer-addr", freePort(t), "--inventory-addr", freePort(t), "--orders-addr", freePort(t)}
-	dev := start(t, "dev", nil, args...)
-	var info *suite.DevInfo
-	jwtest.Eventually(t, "dev.json", func() bool {
-		var err error
-		info, err = suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
-		return err == nil && strings.Contains(dev.out.String(), "serving HTTP")
-	})
+	dev := startDevProcess(t)
+	info := dev.info
 	pool, err := devtls.LoadPool(info.CAFile)
 	if err != nil {
 		t.Fatal(err)

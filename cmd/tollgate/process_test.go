@@ -181,15 +181,8 @@ func tlsConn(t *testing.T, caFile, addr string) *grpc.ClientConn {
 }
 
 func TestDevProcess(t *testing.T) {
-	dir := t.TempDir()
-	args := []string{"dev", "--data-dir", dir, "--issuer-addr", freePort(t), "--inventory-addr", freePort(t), "--orders-addr", freePort(t)}
-	dev := start(t, "dev", nil, args...)
-	var info *suite.DevInfo
-	jwtest.Eventually(t, "dev.json and the banner", func() bool {
-		var err error
-		info, err = suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
-		return err == nil && strings.Contains(dev.out.String(), "grpcurl -cacert")
-	})
+	dev := startDevProcess(t)
+	dir, args, info := dev.dir, dev.args, dev.info
 	token := strings.TrimSpace(runTo(t, nil, "token", "--client", "admin", "--data-dir", dir, "--audience", "inventory"))
 	otoken := strings.TrimSpace(runTo(t, nil, "token", "--client", "admin", "--data-dir", dir))
 	inv := inventoryv1.NewInventoryServiceClient(tlsConn(t, info.CAFile, info.Services["inventory"]))
@@ -250,6 +243,30 @@ func TestDevProcess(t *testing.T) {
 	if !strings.Contains(logs, `msg=rpc`) || !strings.Contains(logs, "client_id=dev-admin") {
 		t.Errorf("no access-log lines in the dev logs:\n%s", logs)
 	}
+}
+
+// devRun is a `tollgate dev` process on free loopback ports.
+type devRun struct {
+	*proc
+	dir  string
+	args []string // the command line, to restart it the same way
+	info *suite.DevInfo
+}
+
+// startDevProcess starts `tollgate dev` in a new data directory, with extra
+// flags, and waits for its banner (printed once every listener is open).
+func startDevProcess(t *testing.T, extra ...string) *devRun {
+	t.Helper()
+	dir := t.TempDir()
+	args := append([]string{"dev", "--data-dir", dir, "--issuer-addr", freePort(t), "--inventory-addr", freePort(t),
+		"--orders-addr", freePort(t)}, extra...)
+	d := &devRun{proc: start(t, "dev", nil, args...), dir: dir, args: args}
+	jwtest.Eventually(t, "dev.json and the banner", func() bool {
+		var err error
+		d.info, err = suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
+		return err == nil && strings.Contains(d.out.String(), "grpcurl -cacert")
+	})
+	return d
 }
 
 func mustClient(t *testing.T, info *suite.DevInfo, name string) suite.DevClient {

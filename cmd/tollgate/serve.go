@@ -24,6 +24,7 @@ import (
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"github.com/tollgate-rpc/tollgate/services/orders"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 )
 
 func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -100,92 +101,128 @@ func runIssuerKeys(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
+// service is what the inventory and orders commands share: the flags every
+// service takes, and the parts built from them.
+type service struct {
+	name string
+	// flag values
+	addr, issuerURL, audience, dataDir, adminAddr, traceExporter *string
+	publicReflection                                             *bool
+	verifyOpts                                                   func() []verify.Option
+	transport                                                    func(string) (suite.Transport, net.Listener, error)
+	newLogger                                                    func(io.Writer) (*slog.Logger, error)
+
+	// built by start
+	log      *slog.Logger
+	tr       suite.Transport
+	lis      net.Listener
+	verifier *verify.Verifier
+	metrics  *metrics.Metrics
+	tracing  *tracing.Tracing
+	closers  []func()
+}
+
+// serviceFlags adds the flags of a service listening on addr by default
+// and accepting tokens for audience.
+func serviceFlags(f flags, name, addr, audience string) *service {
+	return &service{
+		name:             name,
+		addr:             f.String("addr", addr, "listen address"),
+		issuerURL:        f.String("issuer-url", "", "URL of the trusted token issuer (required)"),
+		audience:         f.String("audience", audience, "audience tokens must name"),
+		dataDir:          f.String("data-dir", "data", "directory for "+name+".db"),
+		adminAddr:        f.String("admin-addr", "", "admin listener for /metrics (empty: none)"),
+		traceExporter:    f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)"),
+		publicReflection: f.Bool("public-reflection", false, "allow server reflection without a token"),
+		verifyOpts:       f.verifierFlags(),
+		transport:        f.transportFlags(),
+		newLogger:        f.logFlags(),
+	}
+}
+
+// start validates the flags and builds the logger, listener, verifier,
+// metrics and tracing. Call close when done, whatever happens next.
+func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
+	if *s.issuerURL == "" {
+		return fmt.Errorf("%w: --issuer-url (or TOLLGATE_ISSUER_URL) is required", errUsage)
+	}
+	var err error
+	if s.log, err = s.newLogger(stderr); err != nil {
+		return err
+	}
+	if s.tr, s.lis, err = s.transport(*s.addr); err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() { s.lis.Close() })
+	if s.verifier, err = suite.NewVerifier(*s.issuerURL, *s.audience, s.tr, s.log, s.verifyOpts()...); err != nil {
+		return err
+	}
+	s.closers = append(s.closers, s.verifier.Close)
+	s.metrics = metrics.New()
+	if s.tracing, err = tracing.New(ctx, *s.traceExporter, s.name, stdout); err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() { _ = s.tracing.Shutdown(context.Background()) })
+	return nil
+}
+
+func (s *service) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+}
+
+// serve runs the gRPC server for the services register adds, with the admin
+// listener, until ctx ends.
+func (s *service) serve(ctx context.Context, register func(grpc.ServiceRegistrar), beforeStop func()) error {
+	srv, err := suite.NewServiceServer(s.verifier, register, suite.ServerConfig{Transport: s.tr, Log: s.log,
+		Metrics: s.metrics, Tracing: s.tracing, AuthOptions: reflectionOpts(*s.publicReflection)})
+	if err != nil {
+		return err
+	}
+	return withAdmin(ctx, s.log, *s.adminAddr, s.metrics, func(ctx context.Context) error {
+		return suite.ServeGRPC(ctx, s.log, s.name, s.lis, srv, beforeStop)
+	})
+}
+
 func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("inventory", stderr)
-	addr := f.String("addr", "127.0.0.1:8401", "listen address")
-	issuerURL := f.String("issuer-url", "", "URL of the trusted token issuer (required)")
-	audience := f.String("audience", suite.InventoryAudience, "audience tokens must name")
-	dataDir := f.String("data-dir", "data", "directory for inventory.db")
-	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
-	adminAddr := f.String("admin-addr", "", "admin listener for /metrics (empty: none)")
-	traceExporter := f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)")
-	verifyOpts := f.verifierFlags()
-	transport := f.transportFlags()
-	newLogger := f.logFlags()
+	s := serviceFlags(f, "inventory", "127.0.0.1:8401", suite.InventoryAudience)
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *issuerURL == "" {
-		return fmt.Errorf("%w: --issuer-url (or TOLLGATE_ISSUER_URL) is required", errUsage)
-	}
-	log, err := newLogger(stderr)
-	if err != nil {
+	defer s.close()
+	if err := s.start(ctx, stdout, stderr); err != nil {
 		return err
 	}
-	tr, lis, err := transport(*addr)
+	store, err := inventory.OpenSQLite(ctx, filepath.Join(*s.dataDir, "inventory.db"))
 	if err != nil {
-		return err
-	}
-	v, err := suite.NewVerifier(*issuerURL, *audience, tr, log, verifyOpts()...)
-	if err != nil {
-		lis.Close()
-		return err
-	}
-	defer v.Close()
-	store, err := inventory.OpenSQLite(ctx, filepath.Join(*dataDir, "inventory.db"))
-	if err != nil {
-		lis.Close()
 		return err
 	}
 	defer store.Close()
 	if err := suite.SeedInventory(store); err != nil {
-		lis.Close()
 		return err
 	}
-	svc := inventory.New(store, log)
-	m := metrics.New()
-	trc, err := tracing.New(ctx, *traceExporter, "inventory", stdout)
-	if err != nil {
-		lis.Close()
-		return err
-	}
-	defer trc.Shutdown(context.Background())
-	srv, err := suite.NewServiceServer(v, svc.Register, suite.ServerConfig{Transport: tr, Log: log, Metrics: m,
-		Tracing: trc, AuthOptions: reflectionOpts(*publicReflection)})
-	if err != nil {
-		lis.Close()
-		return err
-	}
-	return withAdmin(ctx, log, *adminAddr, m, func(ctx context.Context) error {
-		return suite.ServeGRPC(ctx, log, "inventory", lis, srv, svc.Close)
-	})
+	svc := inventory.New(store, s.log)
+	return s.serve(ctx, svc.Register, svc.Close)
 }
 
 func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("orders", stderr)
-	addr := f.String("addr", "127.0.0.1:8402", "listen address")
-	issuerURL := f.String("issuer-url", "", "URL of the trusted token issuer (required)")
-	audience := f.String("audience", suite.OrdersAudience, "audience tokens must name")
+	s := serviceFlags(f, "orders", "127.0.0.1:8402", suite.OrdersAudience)
 	inventoryAddr := f.String("inventory-addr", "127.0.0.1:8401", "address of the inventory service")
 	tokenURL := f.String("token-url", "", "token endpoint for the service's own client (default <issuer-url>/oauth/token)")
 	clientID := f.String("client-id", "orders-service", "the orders service's own client ID")
 	secretFile := f.String("client-secret-file", "", "file holding the service's client secret (required)")
-	dataDir := f.String("data-dir", "data", "directory for orders.db")
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often open orders are reconciled against inventory")
-	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
-	adminAddr := f.String("admin-addr", "", "admin listener for /metrics (empty: none)")
-	traceExporter := f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)")
-	verifyOpts := f.verifierFlags()
-	transport := f.transportFlags()
-	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *issuerURL == "" || *secretFile == "" {
-		return fmt.Errorf("%w: --issuer-url and --client-secret-file (or TOLLGATE_ISSUER_URL, TOLLGATE_CLIENT_SECRET_FILE) are required", errUsage)
+	if *secretFile == "" {
+		return fmt.Errorf("%w: --client-secret-file (or TOLLGATE_CLIENT_SECRET_FILE) is required", errUsage)
 	}
-	log, err := newLogger(stderr)
-	if err != nil {
+	defer s.close()
+	if err := s.start(ctx, stdout, stderr); err != nil {
 		return err
 	}
 	secret, err := os.ReadFile(*secretFile)
@@ -193,48 +230,22 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("read client secret: %w", err)
 	}
 	if *tokenURL == "" {
-		*tokenURL = strings.TrimSuffix(*issuerURL, "/") + "/oauth/token"
+		*tokenURL = strings.TrimSuffix(*s.issuerURL, "/") + "/oauth/token"
 	}
-	tr, lis, err := transport(*addr)
+	conn, err := suite.DialInventory(*tokenURL, *clientID, strings.TrimSpace(string(secret)), *inventoryAddr, s.tr, s.metrics,
+		s.tracing.DialOptions()...)
 	if err != nil {
-		return err
-	}
-	m := metrics.New()
-	trc, err := tracing.New(ctx, *traceExporter, "orders", stdout)
-	if err != nil {
-		lis.Close()
-		return err
-	}
-	defer trc.Shutdown(context.Background())
-	conn, err := suite.DialInventory(*tokenURL, *clientID, strings.TrimSpace(string(secret)), *inventoryAddr, tr, m, trc.DialOptions()...)
-	if err != nil {
-		lis.Close()
 		return err
 	}
 	defer conn.Close()
-	v, err := suite.NewVerifier(*issuerURL, *audience, tr, log, verifyOpts()...)
+	store, err := orders.OpenSQLite(ctx, filepath.Join(*s.dataDir, "orders.db"))
 	if err != nil {
-		lis.Close()
-		return err
-	}
-	defer v.Close()
-	store, err := orders.OpenSQLite(ctx, filepath.Join(*dataDir, "orders.db"))
-	if err != nil {
-		lis.Close()
 		return err
 	}
 	defer store.Close()
-	svc := orders.New(store, inventoryv1.NewInventoryServiceClient(conn), log)
-	srv, err := suite.NewServiceServer(v, svc.Register, suite.ServerConfig{Transport: tr, Log: log, Metrics: m,
-		Tracing: trc, AuthOptions: reflectionOpts(*publicReflection)})
-	if err != nil {
-		lis.Close()
-		return err
-	}
+	svc := orders.New(store, inventoryv1.NewInventoryServiceClient(conn), s.log)
 	go svc.RunReconciler(ctx, *reconcile, nil)
-	return withAdmin(ctx, log, *adminAddr, m, func(ctx context.Context) error {
-		return suite.ServeGRPC(ctx, log, "orders", lis, srv, nil)
-	})
+	return s.serve(ctx, svc.Register, nil)
 }
 
 // transportFlags adds --tls-cert, --tls-key, --ca-file and
