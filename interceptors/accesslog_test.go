@@ -1,30 +1,18 @@
 package interceptors
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
 func TestAccessLog(t *testing.T) {
-	var buf lockedBuffer
+	var buf jwtest.Buffer
 	f := serve(t, WithAccessLog(slog.New(slog.NewJSONHandler(&buf, nil))))
 	good := f.token(t, nil, nil)
 	noScope := f.token(t, nil, map[string]any{"scope": "orders.read"})
@@ -33,9 +21,7 @@ func TestAccessLog(t *testing.T) {
 	_, _ = f.inv.GetItem(callWith("Bearer "+noScope), &inventoryv1.GetItemRequest{})
 	_, _ = f.inv.GetItem(callWith("Bearer garbage"), &inventoryv1.GetItemRequest{})
 
-	buf.mu.Lock()
-	out := buf.b.String()
-	buf.mu.Unlock()
+	out := buf.String()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	want := []struct{ outcome, code, reason, client string }{
 		{"ok", "OK", "", "client-1"},

@@ -65,25 +65,8 @@ func binary(t *testing.T) string {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *jwtest.Buffer
 	done chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // cleanEnv is the test's environment without TOLLGATE_ variables.
@@ -100,7 +83,7 @@ func cleanEnv() []string {
 func start(t *testing.T, name string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := execTollgate(t, env, args...)
-	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{name: name, cmd: cmd, out: &jwtest.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,10 +1,12 @@
-// Package jwtest is a real token issuer for tests: an HTTP server on
-// 127.0.0.1 with OpenID discovery and a JWKS whose keys can be added,
-// withdrawn or made unavailable, and helpers that sign arbitrary (also
-// deliberately broken) tokens.
+// Package jwtest holds test helpers, chiefly a real token issuer: an HTTP
+// server on 127.0.0.1 with OpenID discovery and a JWKS whose keys can be
+// added, withdrawn or made unavailable, and functions that sign arbitrary
+// (also deliberately broken) tokens. Also: Eventually, for waiting on
+// background work, and Buffer, for capturing output.
 package jwtest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -235,4 +237,25 @@ func Eventually(tb testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// Buffer is a bytes.Buffer that goroutines may write while a test reads it,
+// for capturing logs and exporter output.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

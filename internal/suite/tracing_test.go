@@ -1,32 +1,20 @@
 package suite
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
 
 // A PlaceOrder is one trace: the orders server span carries the caller's
 // client ID, and inventory's Reserve span, in the same trace, carries the
 // orders service's own.
 func TestTracesCarryClientIDs(t *testing.T) {
-	var buf syncBuf
+	var buf jwtest.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	dev, err := StartDev(ctx, DevConfig{DataDir: t.TempDir(), IssuerAddr: "127.0.0.1:0", InventoryAddr: "127.0.0.1:0",
 		OrdersAddr: "127.0.0.1:0", TraceExporter: "stdout", TraceWriter: &buf})
@@ -54,7 +42,7 @@ func TestTracesCarryClientIDs(t *testing.T) {
 	}
 	clientOf := map[string]string{}
 	traceOf := map[string]string{}
-	dec := json.NewDecoder(strings.NewReader(buf.b.String()))
+	dec := json.NewDecoder(strings.NewReader(buf.String()))
 	for dec.More() {
 		var s span
 		if err := dec.Decode(&s); err != nil {
