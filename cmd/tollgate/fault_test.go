@@ -240,7 +240,8 @@ func TestFaultKilledMidPlaceOrder(t *testing.T) {
 	_, dial := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret)
 	ord := ordersv1.NewOrdersServiceClient(dial(info.Services["orders"]))
 	inv := inventoryv1.NewInventoryServiceClient(dial(info.Services["inventory"]))
-	before, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+	// Enough stock that no order fails for want of it.
+	before, err := inv.AdjustStock(context.Background(), &inventoryv1.AdjustStockRequest{Sku: "widget-1", Delta: 100_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,6 +285,10 @@ func TestFaultKilledMidPlaceOrder(t *testing.T) {
 	wg.Wait()
 
 	start(t, "dev (after kill)", nil, args...)
+	// New connections: the old ones are in reconnect backoff, which a real
+	// caller would wait out.
+	ord = ordersv1.NewOrdersServiceClient(dial(info.Services["orders"]))
+	inv = inventoryv1.NewInventoryServiceClient(dial(info.Services["inventory"]))
 	for _, id := range attempted {
 		jwtest.Eventually(t, "order "+id+" placed after the restart", func() bool { return place(id) == nil })
 	}
