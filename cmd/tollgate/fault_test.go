@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -106,7 +107,14 @@ func callerConn(t *testing.T, tokenURL, caFile, clientID, secret string) (*callc
 // The issuer goes away for longer than the services' JWKS refresh interval
 // while callers keep calling: no RPC fails while tokens are valid, and
 // everything works again when it returns.
-func TestFaultIssuerDown(t *testing.T) {
+func TestFaultIssuerDown(t *testing.T) { testIssuerOutage(t, false) }
+
+// The issuer's address keeps accepting connections but never answers, as a
+// wedged load balancer would: JWKS fetches time out on their own, and known
+// keys keep verifying.
+func TestFaultIssuerHanging(t *testing.T) { testIssuerOutage(t, true) }
+
+func testIssuerOutage(t *testing.T, hang bool) {
 	dir := t.TempDir()
 	issuerAddr, invAddr := freePort(t), freePort(t)
 	certs := filepath.Join(dir, "certs")
@@ -119,7 +127,7 @@ func TestFaultIssuerDown(t *testing.T) {
 	issuerArgs := []string{"issuer", "--addr", issuerAddr, "--data-dir", dir, "--jwks-max-age", "1s"}
 	iss := start(t, "issuer", tlsEnv, issuerArgs...)
 	inv := start(t, "inventory", tlsEnv, "inventory", "--addr", invAddr, "--issuer-url", "https://"+issuerAddr,
-		"--data-dir", dir, "--jwks-min-refresh", "200ms", "--jwks-max-refresh", "1s")
+		"--data-dir", dir, "--jwks-min-refresh", "200ms", "--jwks-max-refresh", "1s", "--jwks-fetch-timeout", "300ms")
 	jwtest.Eventually(t, "inventory healthy", func() bool {
 		return execTollgate(t, nil, "health", invAddr, "--ca-file", filepath.Join(certs, "ca.pem")).Run() == nil
 	})
@@ -138,11 +146,19 @@ func TestFaultIssuerDown(t *testing.T) {
 	l := runLoad(client, 4, stop)
 	time.Sleep(500 * time.Millisecond)
 	iss.stop(t)
-	// Down for three of the inventory's refresh intervals (and then some).
+	want, closeHole := "jwks refresh failed", func() {}
+	if hang {
+		want, closeHole = "context deadline exceeded", blackHole(t, issuerAddr)
+	}
+	// Out for three of the inventory's refresh intervals (and then some).
 	jwtest.Eventually(t, "inventory to notice the issuer is gone", func() bool {
-		return strings.Contains(inv.out.String(), "jwks refresh failed")
+		return strings.Contains(inv.out.String(), want)
 	})
 	time.Sleep(3 * time.Second)
+	if hang {
+		t.Logf("JWKS fetches that timed out while the issuer hung: %d", strings.Count(inv.out.String(), want))
+	}
+	closeHole()
 	restarted := start(t, "issuer (restarted)", tlsEnv, issuerArgs...)
 	jwtest.Eventually(t, "the issuer back", func() bool {
 		return execTollgate(t, nil, "health", "https://"+issuerAddr+"/healthz", "--ca-file", filepath.Join(certs, "ca.pem")).Run() == nil
@@ -155,12 +171,43 @@ func TestFaultIssuerDown(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	close(stop)
 	l.wg.Wait()
-	l.report(t, "issuer down for >3 JWKS refresh intervals")
+	l.report(t, map[bool]string{false: "issuer down", true: "issuer hanging"}[hang]+" for >3 JWKS refresh intervals")
 	if src.Stats().Fetches <= before {
 		t.Error("no token was fetched from the restarted issuer")
 	}
 	restarted.stop(t)
 	inv.stop(t)
+}
+
+// blackHole listens on addr and holds every connection without a word; the
+// returned function closes it all.
+func blackHole(t *testing.T, addr string) func() {
+	t.Helper()
+	hole, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := hole.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	return func() {
+		hole.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}
 }
 
 // freshToken forces the caller to fetch a new token now.

@@ -308,8 +308,10 @@ func (f flags) verifierFlags() func() []verify.Option {
 	skew := f.Duration("clock-skew", 60*time.Second, "allowed clock difference for exp, nbf and iat")
 	minRefresh := f.Duration("jwks-min-refresh", 30*time.Second, "shortest JWKS refresh interval, whatever the issuer's Cache-Control says")
 	maxRefresh := f.Duration("jwks-max-refresh", time.Hour, "longest JWKS refresh interval")
+	fetchTimeout := f.Duration("jwks-fetch-timeout", 10*time.Second, "give up on a discovery or JWKS fetch after this long")
 	return func() []verify.Option {
-		return []verify.Option{verify.WithClockSkew(*skew), verify.WithRefreshBounds(*minRefresh, *maxRefresh)}
+		return []verify.Option{verify.WithClockSkew(*skew), verify.WithRefreshBounds(*minRefresh, *maxRefresh),
+			verify.WithFetchTimeout(*fetchTimeout)}
 	}
 }
 
