@@ -18,7 +18,6 @@ import (
 	"github.com/lestrrat-go/httpcc"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"golang.org/x/sync/singleflight"
 )
 
 // publicKey is one verification key of an issuer. The same *publicKey stays
@@ -42,7 +41,6 @@ type keySet struct {
 	once  sync.Once
 
 	jwksURL atomic.Pointer[string] // explicit, or found by discovery
-	flight  singleflight.Group
 
 	mu             sync.Mutex
 	lastUnknownKid time.Time     // last refetch caused by an unknown kid
@@ -115,7 +113,9 @@ func (s *keySet) unknownKidFetch() (<-chan struct{}, bool) {
 	done := make(chan struct{})
 	s.pending = done
 	go func() {
-		<-s.flight.DoChan("fetch", func() (any, error) { return s.refresh() })
+		// A fetch of its own, not one already running: that one may have
+		// started before the new key was published.
+		_, _ = s.refresh()
 		s.mu.Lock()
 		s.pending = nil
 		s.mu.Unlock()
@@ -129,16 +129,16 @@ func (s *keySet) unknownKidFetch() (<-chan struct{}, bool) {
 func (s *keySet) run(ctx context.Context) {
 	backoff := s.opts.retryMin
 	for {
-		res := <-s.flight.DoChan("fetch", func() (any, error) { return s.refresh() })
+		ttl, err := s.refresh()
 		wait := s.opts.refreshDefault
-		if res.Err != nil {
+		if err != nil {
 			s.opts.logger.Warn("jwks refresh failed; keeping known keys",
-				slog.String("issuer", s.cfg.Issuer), slog.Any("error", res.Err), slog.Duration("retry_in", backoff))
+				slog.String("issuer", s.cfg.Issuer), slog.Any("error", err), slog.Duration("retry_in", backoff))
 			wait = backoff
 			backoff = min(backoff*2, s.opts.refreshMax)
 		} else {
 			backoff = s.opts.retryMin
-			if ttl, _ := res.Val.(time.Duration); ttl > 0 {
+			if ttl > 0 {
 				wait = ttl
 			}
 			wait = min(max(wait, s.opts.refreshMin), s.opts.refreshMax)
