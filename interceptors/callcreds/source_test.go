@@ -25,10 +25,10 @@ func plaintextClient(t *testing.T, src *Source, addr string) inventoryv1.Invento
 	return inventoryv1.NewInventoryServiceClient(conn)
 }
 
-// 200 goroutines call for three token lifetimes: refreshes happen in the
+// 200 goroutines call for three token lifetimes (3 s tokens): refreshes happen in the
 // background, one at a time, and nobody waits after the first token.
 func TestConcurrentCallersShareProactiveRefreshes(t *testing.T) {
-	const lifetime = 2 * time.Second
+	const lifetime = 3 * time.Second
 	ts := newTokenServer(t, lifetime)
 	addr, impl, _ := serveInventory(t, ts, nil)
 	src := ts.source(t)
