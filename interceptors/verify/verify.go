@@ -3,9 +3,9 @@ package verify
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
-	json "github.com/goccy/go-json"
 	"slices"
 	"strings"
 	"sync/atomic"
