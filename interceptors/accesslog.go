@@ -11,11 +11,11 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// callRecord is filled in by authorize for the access log, which sits
-// outside the auth interceptors and so cannot see the principal's context.
+// callRecord carries authorize's decision out to the access log, which sits
+// outside the auth interceptors and so cannot see the context they build.
 type callRecord struct {
-	principal *Principal
-	reason    string // ErrorInfo reason of a refusal
+	decision Decision
+	decided  bool
 }
 
 type recordKey struct{}
@@ -45,17 +45,18 @@ func (l accessLog) write(ctx context.Context, method string, start time.Time, re
 		slog.String("code", code.String()),
 		slog.Duration("duration", time.Since(start)),
 	}
+	d := rec.decision
 	outcome := "ok"
 	switch {
-	case rec.reason != "":
+	case rec.decided && d.Outcome == "refused":
 		outcome = "refused"
-		attrs = append(attrs, slog.String("auth_reason", rec.reason))
+		attrs = append(attrs, slog.String("auth_reason", d.Reason))
 	case err != nil:
 		outcome = "error"
 	}
 	attrs = append(attrs, slog.String("outcome", outcome))
-	if p := rec.principal; p != nil {
-		attrs = append(attrs, slog.String("client_id", p.ClientID), slog.String("subject", p.Subject))
+	if d.ClientID != "" {
+		attrs = append(attrs, slog.String("client_id", d.ClientID), slog.String("subject", d.Subject))
 	}
 	if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
 		attrs = append(attrs, slog.String("peer", pr.Addr.String()))

@@ -25,9 +25,9 @@ func TestAccessLog(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	want := []struct{ outcome, code, reason, client string }{
 		{"ok", "OK", "", "client-1"},
-		{"refused", "Unauthenticated", ReasonMissingToken, ""},
-		{"refused", "PermissionDenied", ReasonInsufficientScope, "client-1"},
-		{"refused", "Unauthenticated", ReasonInvalidToken, ""},
+		{"refused", "Unauthenticated", "missing_token", ""},
+		{"refused", "PermissionDenied", "insufficient_scope", "client-1"},
+		{"refused", "Unauthenticated", "malformed", ""},
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("%d access-log lines, want %d:\n%s", len(lines), len(want), out)

@@ -73,9 +73,9 @@ func (a *Authenticator) StreamServerInterceptor() grpc.StreamServerInterceptor {
 func (a *Authenticator) authorize(ctx context.Context, method string) (context.Context, error) {
 	d := Decision{Method: method}
 	ctx, err := a.decide(ctx, &d)
-	if a.opts.accessLog != nil && err != nil {
+	if a.opts.accessLog != nil {
 		if rec := record(ctx); rec != nil {
-			rec.reason = errorInfoOf(err)
+			rec.decision, rec.decided = d, true
 		}
 	}
 	for _, f := range a.opts.observers {
@@ -116,12 +116,7 @@ func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Contex
 		d.Reason = string(verify.ReasonOf(err))
 		return ctx, verifyError(err)
 	}
-	d.ClientID = claims.ClientID
-	if a.opts.accessLog != nil {
-		if rec := record(ctx); rec != nil {
-			rec.principal = claims
-		}
-	}
+	d.ClientID, d.Subject = claims.ClientID, claims.Subject
 	if missing := claims.MissingScopes(p.Scopes); len(missing) > 0 {
 		d.Reason = "insufficient_scope"
 		return ctx, scopeError(d.Method, p.Scopes, missing)

@@ -60,13 +60,3 @@ func scopeError(method string, required, missing []string) error {
 		ReasonInsufficientScope,
 		map[string]string{"required_scopes": strings.Join(required, " "), "missing_scopes": strings.Join(missing, " ")})
 }
-
-// errorInfoOf returns the ErrorInfo reason of one of our refusals, or "".
-func errorInfoOf(err error) string {
-	for _, d := range status.Convert(err).Details() {
-		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetDomain() == ErrorDomain {
-			return ei.GetReason()
-		}
-	}
-	return "REFUSED"
-}

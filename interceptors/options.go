@@ -75,8 +75,10 @@ type Decision struct {
 	// wrong_audience …), else missing_token, insufficient_scope, no_policy
 	// or rejected (a WithCheck hook).
 	Reason string
-	// ClientID is the verified token's client, "" when no token verified.
+	// ClientID and Subject are the verified token's, "" when no token
+	// verified.
 	ClientID string
+	Subject  string
 	// Verify is how long token verification took (0 when none ran).
 	Verify time.Duration
 }
