@@ -34,11 +34,11 @@ func tokenRejected(err error) bool {
 	return false
 }
 
-// staleAfterRejection drops the token a rejected call used: the current one,
-// if it was fetched before the call began.
+// staleAfterRejection drops the token a rejected call used: the one that was
+// current when the call began (or, for a first call, the one fetched for it).
+// A token refreshed meanwhile is newer than the rejected one and stays.
 func (c *Credentials) staleAfterRejection(callStart *Token) {
-	t := c.src.current()
-	if t != nil && (callStart == nil || t == callStart || t.fetched.Before(callStart.fetched)) {
+	if t := c.src.current(); t != nil && (callStart == nil || t == callStart) {
 		c.src.Invalidate(t)
 	}
 }

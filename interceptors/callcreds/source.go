@@ -20,7 +20,6 @@ type Token struct {
 	Expiry time.Time
 
 	header    string    // "Bearer " + Value, built once
-	fetched   time.Time // when the request for it started
 	refreshAt time.Time // when a background refresh should start
 	usableTil time.Time // after this the token is too close to expiry to send
 }
@@ -168,7 +167,6 @@ func (s *Source) newToken(value string, expiry, fetched time.Time) *Token {
 		Value:     value,
 		Expiry:    expiry,
 		header:    "Bearer " + value,
-		fetched:   fetched,
 		refreshAt: fetched.Add(time.Duration(float64(life) * share)),
 		usableTil: expiry.Add(-margin),
 	}
