@@ -75,36 +75,43 @@ func (s *Source) Token(ctx context.Context) (*Token, error) {
 	now := s.opts.now()
 	if t := s.cur.Load(); t != nil && now.Before(t.usableTil) {
 		if !now.Before(t.refreshAt) {
-			s.refreshInBackground(now)
+			s.refreshInBackground(now, t)
 		}
 		return t, nil
 	}
 	return s.wait(ctx, now)
 }
 
-// refreshInBackground starts one refresh unless one is running or a recent
-// failure asks to wait.
-func (s *Source) refreshInBackground(now time.Time) {
+// refreshInBackground starts one refresh of old unless one is running, a
+// recent failure asks to wait, or old has already been replaced (a caller
+// that loaded it just before a refresh finished must not start another).
+// refresh stores new tokens under s.mu, and DoChan only starts (or joins) a
+// goroutine, so holding s.mu across the check and the start is exact.
+func (s *Source) refreshInBackground(now time.Time, old *Token) {
 	s.mu.Lock()
-	wait := now.Before(s.nextTry)
-	s.mu.Unlock()
-	if !wait {
-		s.flight.DoChan("token", s.refresh) // runs in its own goroutine; result unused
+	defer s.mu.Unlock()
+	if now.Before(s.nextTry) || s.cur.Load() != old {
+		return
 	}
+	s.flight.DoChan("token", s.refresh) // runs in its own goroutine; result unused
 }
 
 // wait gets a token for a caller that has none to use.
 func (s *Source) wait(ctx context.Context, now time.Time) (*Token, error) {
 	s.waits.Add(1)
 	s.mu.Lock()
+	if t := s.cur.Load(); t != nil && now.Before(t.usableTil) {
+		s.mu.Unlock() // a refresh finished since the caller looked
+		return t, nil
+	}
 	if now.Before(s.nextTry) && s.lastErr != nil {
 		err := s.lastErr
 		retry := s.nextTry.Sub(now).Round(time.Millisecond)
 		s.mu.Unlock()
 		return nil, fmt.Errorf("no valid access token (next attempt in %s): %w", retry, err)
 	}
+	ch := s.flight.DoChan("token", s.refresh) // under s.mu: joins a running refresh or starts one
 	s.mu.Unlock()
-	ch := s.flight.DoChan("token", s.refresh)
 	select {
 	case res := <-ch:
 		if res.Err != nil {
