@@ -67,6 +67,22 @@ func (s *keySet) lookup(ctx context.Context, kid string) (*publicKey, error) {
 	if k := s.key(kid); k != nil {
 		return k, nil
 	}
+	if s.keys.Load() == nil {
+		// Keys not loaded yet (start-up): wait for the first fetch, bounded,
+		// rather than spend the unknown-kid refetch on it.
+		t := time.NewTimer(s.opts.fetchTimeout)
+		defer t.Stop()
+		select {
+		case <-s.ready:
+		case <-t.C:
+			return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available yet", nil)
+		case <-ctx.Done():
+			return nil, refuse(ReasonKeysUnavailable, "waiting for issuer keys", ctx.Err())
+		}
+		if k := s.key(kid); k != nil {
+			return k, nil
+		}
+	}
 	done, ok := s.unknownKidFetch()
 	if !ok {
 		if s.keys.Load() == nil {

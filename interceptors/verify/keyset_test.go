@@ -153,7 +153,7 @@ func TestDiscoveryMustNameTheIssuer(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": "https://someone-else", "jwks_uri": ti.URL + "/jwks"})
 	}))
 	t.Cleanup(liar.Close)
-	v := newTestVerifier(t, []Issuer{{Issuer: liar.URL, Audiences: []string{"inventory"}}})
+	v := newTestVerifier(t, []Issuer{{Issuer: liar.URL, Audiences: []string{"inventory"}}}, WithFetchTimeout(500*time.Millisecond))
 	tok := ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"iss": liar.URL}))
 	if got := ReasonOf(verifyErr(v, tok)); got != ReasonKeysUnavailable {
 		t.Errorf("reason %q, want %q", got, ReasonKeysUnavailable)
