@@ -145,7 +145,16 @@ func (c *countingInventory) ListItems(_ *inventoryv1.ListItemsRequest, s grpc.Se
 // issuer, optionally with TLS.
 func serveInventory(t testing.TB, ts *tokenServer, tlsCfg *tls.Config, vopts ...verify.Option) (string, *countingInventory, *verify.Verifier) {
 	t.Helper()
-	v, err := verify.New([]verify.Issuer{{Issuer: ts.iss.URL, Audiences: []string{"inventory"}}}, vopts...)
+	impl := &countingInventory{}
+	addr, v := serve(t, ts, "inventory", tlsCfg, func(s *grpc.Server) { inventoryv1.RegisterInventoryServiceServer(s, impl) }, vopts...)
+	return addr, impl, v
+}
+
+// serve starts a real gRPC server on 127.0.0.1:0 whose interceptors trust
+// ts's issuer for audience, with the services that register adds.
+func serve(t testing.TB, ts *tokenServer, audience string, tlsCfg *tls.Config, register func(*grpc.Server), vopts ...verify.Option) (string, *verify.Verifier) {
+	t.Helper()
+	v, err := verify.New([]verify.Issuer{{Issuer: ts.iss.URL, Audiences: []string{audience}}}, vopts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,15 +164,14 @@ func serveInventory(t testing.TB, ts *tokenServer, tlsCfg *tls.Config, vopts ...
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
 	srv := grpc.NewServer(opts...)
-	impl := &countingInventory{}
-	inventoryv1.RegisterInventoryServiceServer(srv, impl)
+	register(srv)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
-	return lis.Addr().String(), impl, v
+	return lis.Addr().String(), v
 }
 
 // selfSignedTLS returns a server config for 127.0.0.1 and a pool trusting it.

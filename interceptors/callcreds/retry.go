@@ -3,10 +3,14 @@ package callcreds
 import (
 	"context"
 	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -59,8 +63,10 @@ func (c *Credentials) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 }
 
 // StreamClientInterceptor retries a stream once with a fresh token when the
-// server rejected the token before sending anything. Messages sent before the
-// rejection are replayed (up to 16; past that the stream is not retried).
+// server rejected the token before answering. Messages sent before the
+// rejection are replayed on the new stream (up to 16; past that the stream is
+// not retried). SendMsg and RecvMsg may run on different goroutines, as gRPC
+// allows.
 func (c *Credentials) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		before := c.src.current()
@@ -73,63 +79,119 @@ func (c *Credentials) StreamClientInterceptor() grpc.StreamClientInterceptor {
 		if err != nil {
 			return nil, err
 		}
-		return &retryStream{ClientStream: cs, creds: c, before: before, open: open}, nil
+		s := &retryStream{creds: c, before: before, open: open}
+		s.cs.Store(&clientStream{cs})
+		return s, nil
 	}
 }
 
+// retryStream is a client stream that may be replaced once, by RecvMsg, when
+// the server rejects its token. Until the stream settles (a message or a
+// final status arrived, or too much was sent to replay), mu orders every send
+// against the replacement: a message is either recorded before it and
+// replayed, or sent after it on the new stream. Once settled, the stream never
+// changes and sends take one atomic load.
 type retryStream struct {
-	grpc.ClientStream
 	creds  *Credentials
 	before *Token
 	open   func() (grpc.ClientStream, error)
 
-	sent    []any
-	closed  bool
-	settled bool // a message arrived, or a retry happened, or too much was sent
+	cs      atomic.Pointer[clientStream] // replaced at most once, before settled is set
+	settled atomic.Bool
+
+	mu     sync.Mutex // held by sends and CloseSend until settled, and by the replacement
+	sent   []any      // messages sent so far, for the replay
+	closed bool       // CloseSend was called
 }
 
+// clientStream boxes the interface for atomic.Pointer.
+type clientStream struct{ grpc.ClientStream }
+
+func (s *retryStream) stream() grpc.ClientStream { return s.cs.Load().ClientStream }
+
+func (s *retryStream) Header() (metadata.MD, error) { return s.stream().Header() }
+func (s *retryStream) Trailer() metadata.MD         { return s.stream().Trailer() }
+func (s *retryStream) Context() context.Context     { return s.stream().Context() }
+
 func (s *retryStream) SendMsg(m any) error {
-	if !s.settled {
-		if len(s.sent) == maxReplayedMessages {
-			s.settled, s.sent = true, nil
-		} else {
-			s.sent = append(s.sent, m)
-		}
+	if s.settled.Load() {
+		return s.stream().SendMsg(m)
 	}
-	return s.ClientStream.SendMsg(m)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.settled.Load() {
+		return s.stream().SendMsg(m)
+	}
+	if len(s.sent) == maxReplayedMessages {
+		// Too much to replay: this stream can no longer be retried.
+		s.sent = nil
+		s.settled.Store(true)
+		return s.stream().SendMsg(m)
+	}
+	s.sent = append(s.sent, m)
+	err := s.stream().SendMsg(m)
+	if errors.Is(err, io.EOF) {
+		// The stream ended, perhaps because the token was refused: the
+		// message is recorded for a replay, and RecvMsg reports the status
+		// if there is none.
+		return nil
+	}
+	return err
 }
 
 func (s *retryStream) CloseSend() error {
+	if s.settled.Load() {
+		return s.stream().CloseSend()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.closed = true
-	return s.ClientStream.CloseSend()
+	return s.stream().CloseSend()
 }
 
 func (s *retryStream) RecvMsg(m any) error {
-	err := s.ClientStream.RecvMsg(m)
-	if s.settled {
+	err := s.stream().RecvMsg(m)
+	if s.settled.Load() {
 		return err
 	}
 	if err == nil || !tokenRejected(err) {
-		s.settled, s.sent = true, nil
+		s.settled.Store(true) // the recorded messages are dropped with the stream
 		return err
 	}
-	s.settled = true
+	return s.retry(m)
+}
+
+// retry replaces the rejected stream with one opened with a fresh token,
+// replays what was sent, and receives m from it. Only RecvMsg calls it, and
+// gRPC never runs two RecvMsg at once, so the stream is replaced at most once.
+func (s *retryStream) retry(m any) error {
+	cs, err := s.replace()
+	if err != nil {
+		return err
+	}
+	return cs.RecvMsg(m) // outside the lock: the server may wait for the next send
+}
+
+func (s *retryStream) replace() (grpc.ClientStream, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.settled.Store(true)
 	s.creds.staleAfterRejection(s.before)
-	cs, openErr := s.open()
-	if openErr != nil {
-		return openErr
+	cs, err := s.open()
+	if err != nil {
+		return nil, err
 	}
 	for _, msg := range s.sent {
-		if sendErr := cs.SendMsg(msg); sendErr != nil {
+		if cs.SendMsg(msg) != nil {
 			break // the status arrives through RecvMsg
 		}
 	}
 	s.sent = nil
 	if s.closed {
-		if cerr := cs.CloseSend(); cerr != nil && !errors.Is(cerr, context.Canceled) {
-			return cerr
+		if err := cs.CloseSend(); err != nil {
+			return nil, err
 		}
 	}
-	s.ClientStream = cs
-	return cs.RecvMsg(m)
+	s.cs.Store(&clientStream{cs})
+	return cs, nil
 }
