@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"maps"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -206,28 +207,37 @@ func OpenRegistry(path string) (*Registry, error) {
 
 // Reload rereads the registry file. On error the registry keeps its clients.
 func (r *Registry) Reload() error {
-	data, err := securefile.Read(r.path)
+	next, err := r.read()
 	if err != nil {
 		return err
-	}
-	var f registryFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return fmt.Errorf("client registry %s: %w", r.path, err)
-	}
-	next := make(map[string]*Client, len(f.Clients))
-	for _, c := range f.Clients {
-		if err := c.Validate(); err != nil {
-			return fmt.Errorf("client registry %s: %w", r.path, err)
-		}
-		if _, dup := next[c.ID]; dup {
-			return fmt.Errorf("client registry %s: client %s listed twice", r.path, c.ID)
-		}
-		next[c.ID] = c
 	}
 	r.mu.Lock()
 	r.clients = next
 	r.mu.Unlock()
 	return nil
+}
+
+// read loads and validates the registry file.
+func (r *Registry) read() (map[string]*Client, error) {
+	data, err := securefile.Read(r.path)
+	if err != nil {
+		return nil, err
+	}
+	var f registryFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("client registry %s: %w", r.path, err)
+	}
+	next := make(map[string]*Client, len(f.Clients))
+	for _, c := range f.Clients {
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("client registry %s: %w", r.path, err)
+		}
+		if _, dup := next[c.ID]; dup {
+			return nil, fmt.Errorf("client registry %s: client %s listed twice", r.path, c.ID)
+		}
+		next[c.ID] = c
+	}
+	return next, nil
 }
 
 // Lookup returns the client with id.
@@ -247,15 +257,25 @@ func (r *Registry) List() []*Client {
 	return out
 }
 
-// Update applies fn to a copy of the registry's clients and saves the result
-// atomically; the registry changes only when both succeed.
+// Update applies fn to the latest clients and saves the result atomically;
+// the registry changes only when both succeed. It rereads the file under the
+// data directory's lock, so that processes sharing the directory (a running
+// issuer, several `tollgate client` commands) never lose each other's
+// changes.
 func (r *Registry) Update(fn func(clients map[string]*Client) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	next := make(map[string]*Client, len(r.clients))
-	for id, c := range r.clients {
-		cp := *c
-		next[id] = &cp
+	unlock, err := securefile.Lock(filepath.Dir(r.path))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	next, err := r.read()
+	if errors.Is(err, fs.ErrNotExist) {
+		next, err = map[string]*Client{}, nil
+	}
+	if err != nil {
+		return err
 	}
 	if err := fn(next); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -61,18 +62,18 @@ func OpenKeyStore(path string, alg jwa.SignatureAlgorithm, now time.Time) (*KeyS
 		return nil, fmt.Errorf("signing algorithm %q not supported (use one of %v)", alg, SupportedAlgorithms)
 	}
 	ks := &KeyStore{path: path, alg: alg}
-	err := ks.load()
-	if errors.Is(err, fs.ErrNotExist) {
-		k, err := newSigningKey(alg, now, now)
-		if err != nil {
-			return nil, err
-		}
-		ks.keys = []*signingKey{k}
-		if err := ks.save(); err != nil {
-			return nil, err
-		}
-		return ks, ks.rebuild()
+	if err := ks.load(); !errors.Is(err, fs.ErrNotExist) {
+		return ks, err
 	}
+	// The first key is created under the lock: two processes starting on a
+	// new data directory agree on one.
+	err := ks.update(func(keys []*signingKey) ([]*signingKey, bool, error) {
+		if len(keys) > 0 {
+			return keys, false, nil
+		}
+		k, err := newSigningKey(alg, now, now)
+		return []*signingKey{k}, true, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -86,43 +87,68 @@ func (ks *KeyStore) Reload() error {
 }
 
 func (ks *KeyStore) load() error {
-	data, err := securefile.Read(ks.path)
+	keys, err := ks.read()
 	if err != nil {
 		return err
+	}
+	return ks.install(keys)
+}
+
+// read loads and parses the key file.
+func (ks *KeyStore) read() ([]*signingKey, error) {
+	data, err := securefile.Read(ks.path)
+	if err != nil {
+		return nil, err
 	}
 	var f keyFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return fmt.Errorf("key file %s: %w", ks.path, err)
+		return nil, fmt.Errorf("key file %s: %w", ks.path, err)
 	}
 	if len(f.Keys) == 0 {
-		return fmt.Errorf("key file %s: no keys", ks.path)
+		return nil, fmt.Errorf("key file %s: no keys", ks.path)
 	}
 	for _, k := range f.Keys {
 		if err := k.parse(); err != nil {
-			return fmt.Errorf("key file %s: key %s: %w", ks.path, k.Kid, err)
+			return nil, fmt.Errorf("key file %s: key %s: %w", ks.path, k.Kid, err)
 		}
 	}
-	ks.mu.Lock()
-	ks.keys = f.Keys
-	ks.mu.Unlock()
-	return ks.rebuild()
+	return f.Keys, nil
 }
 
-func (ks *KeyStore) save() error {
-	ks.mu.RLock()
-	data, err := json.MarshalIndent(keyFile{Keys: ks.keys}, "", "  ")
-	ks.mu.RUnlock()
+// update applies fn to the latest keys in the file and saves what it
+// returns, under the data directory's lock, so that a running issuer and
+// `tollgate issuer keys rotate` never lose each other's keys. The file is
+// written only when fn reports a change.
+func (ks *KeyStore) update(fn func(keys []*signingKey) (next []*signingKey, changed bool, err error)) error {
+	unlock, err := securefile.Lock(filepath.Dir(ks.path))
 	if err != nil {
 		return err
 	}
-	return securefile.Write(ks.path, data)
+	defer unlock()
+	keys, err := ks.read()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	next, changed, err := fn(keys)
+	if err != nil {
+		return err
+	}
+	if changed {
+		data, err := json.MarshalIndent(keyFile{Keys: next}, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := securefile.Write(ks.path, data); err != nil {
+			return err
+		}
+	}
+	return ks.install(next)
 }
 
-func (ks *KeyStore) rebuild() error {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
+// install makes keys the ones served and used for signing.
+func (ks *KeyStore) install(keys []*signingKey) error {
 	set := jwk.NewSet()
-	for _, k := range ks.keys {
+	for _, k := range keys {
 		if err := set.AddKey(k.pub); err != nil {
 			return err
 		}
@@ -131,7 +157,9 @@ func (ks *KeyStore) rebuild() error {
 	if err != nil {
 		return err
 	}
-	ks.jwks = doc
+	ks.mu.Lock()
+	ks.keys, ks.jwks = keys, doc
+	ks.mu.Unlock()
 	return nil
 }
 
@@ -164,40 +192,32 @@ func (ks *KeyStore) Rotate(now time.Time, publishAhead, retention time.Duration)
 	if err != nil {
 		return "", err
 	}
-	ks.mu.Lock()
-	for _, k := range ks.keys {
-		if k.RetiredAt.IsZero() || k.RetiredAt.After(next.SignFrom) {
-			k.RetiredAt = next.SignFrom
+	err = ks.update(func(keys []*signingKey) ([]*signingKey, bool, error) {
+		for _, k := range keys {
+			if k.RetiredAt.IsZero() || k.RetiredAt.After(next.SignFrom) {
+				k.RetiredAt = next.SignFrom
+			}
 		}
-	}
-	ks.keys = append(ks.pruned(now, retention), next)
-	ks.mu.Unlock()
-	if err := ks.save(); err != nil {
+		return append(pruned(keys, now, retention), next), true, nil
+	})
+	if err != nil {
 		return "", err
 	}
-	return next.Kid, ks.rebuild()
+	return next.Kid, nil
 }
 
 // Prune drops keys whose tokens have all expired, and saves when it did.
 func (ks *KeyStore) Prune(now time.Time, retention time.Duration) error {
-	ks.mu.Lock()
-	before := len(ks.keys)
-	ks.keys = ks.pruned(now, retention)
-	changed := len(ks.keys) != before
-	ks.mu.Unlock()
-	if !changed {
-		return nil
-	}
-	if err := ks.save(); err != nil {
-		return err
-	}
-	return ks.rebuild()
+	return ks.update(func(keys []*signingKey) ([]*signingKey, bool, error) {
+		keep := pruned(keys, now, retention)
+		return keep, len(keep) != len(keys), nil
+	})
 }
 
-// pruned returns the keys still needed; ks.mu must be held.
-func (ks *KeyStore) pruned(now time.Time, retention time.Duration) []*signingKey {
-	keep := ks.keys[:0:0]
-	for _, k := range ks.keys {
+// pruned returns the keys still needed, in a new slice.
+func pruned(keys []*signingKey, now time.Time, retention time.Duration) []*signingKey {
+	keep := keys[:0:0]
+	for _, k := range keys {
 		if k.RetiredAt.IsZero() || now.Before(k.RetiredAt.Add(retention)) {
 			keep = append(keep, k)
 		}
