@@ -19,6 +19,10 @@ const (
 	ReasonTokenExpired      = "TOKEN_EXPIRED"      // the token verified but has expired
 	ReasonInsufficientScope = "INSUFFICIENT_SCOPE" // a valid token without a required scope
 	ReasonNoPolicy          = "NO_POLICY"          // the method has no access policy
+	// ReasonKeysUnavailable comes with codes.Unavailable: the service could
+	// not fetch its issuer's keys, so it cannot tell whether the token is
+	// good. The token is not at fault: retry later with the same token.
+	ReasonKeysUnavailable = "KEYS_UNAVAILABLE"
 )
 
 func authError(code codes.Code, msg, reason string, meta map[string]string) error {
@@ -45,6 +49,9 @@ var (
 // messages never quote the token, so they are safe to return.
 func verifyError(err error) error {
 	r := verify.ReasonOf(err)
+	if r == verify.ReasonKeysUnavailable {
+		return authError(codes.Unavailable, "issuer keys unavailable; retry later with the same token", ReasonKeysUnavailable, map[string]string{"cause": string(r)})
+	}
 	if r == verify.ReasonExpired {
 		return authError(codes.Unauthenticated, "access token expired", ReasonTokenExpired, map[string]string{"cause": string(r)})
 	}

@@ -162,3 +162,25 @@ func BenchmarkGetRequestMetadataWarm(b *testing.B) {
 		}
 	}
 }
+
+// A service that cannot fetch its issuer's keys answers Unavailable with
+// KEYS_UNAVAILABLE: the caller keeps its token instead of fetching another.
+func TestKeysUnavailableKeepsTheToken(t *testing.T) {
+	ts := newTokenServer(t, time.Hour)
+	ts.iss.Down.Store(true) // the service's JWKS fetches fail; tokens are still issued
+	addr, impl, _ := serveInventory(t, ts, nil)
+	src := ts.source(t)
+	inv := plaintextClient(t, src, addr)
+	for range 3 {
+		_, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "x"})
+		if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "keys unavailable") {
+			t.Fatalf("GetItem while the service has no keys: %v, want Unavailable naming the keys", err)
+		}
+	}
+	if f := src.Stats().Fetches; f != 1 {
+		t.Errorf("%d token fetches, want 1: an unavailable key set is not the token's fault", f)
+	}
+	if n := impl.calls.Load(); n != 0 {
+		t.Errorf("handler ran %d times without a verified token", n)
+	}
+}

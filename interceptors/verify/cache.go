@@ -26,6 +26,7 @@ type cacheShard struct {
 type cacheEntry struct {
 	claims *Claims
 	key    *publicKey
+	until  time.Time // exp plus the verifier's clock skew
 }
 
 func newTokenCache(size int) *tokenCache {
@@ -40,27 +41,27 @@ func (c *tokenCache) shard(token string) *cacheShard {
 	return &c.shards[maphash.String(c.seed, token)%cacheShards]
 }
 
-// get returns the cached claims of token while it is unexpired and its key
+// get returns the cached claims of token while it is valid and its key
 // is still published.
 func (c *tokenCache) get(token string, now time.Time) (*Claims, bool) {
 	sh := c.shard(token)
 	sh.mu.RLock()
 	e, ok := sh.m[token]
 	sh.mu.RUnlock()
-	if !ok || !now.Before(e.claims.Expiry) || e.key.revoked.Load() {
+	if !ok || !now.Before(e.until) || e.key.revoked.Load() {
 		return nil, false
 	}
 	return e.claims, true
 }
 
-func (c *tokenCache) put(token string, claims *Claims, key *publicKey, now time.Time) {
+func (c *tokenCache) put(token string, claims *Claims, key *publicKey, until, now time.Time) {
 	sh := c.shard(token)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if len(sh.m) >= c.perShard {
 		sh.evict(now)
 	}
-	sh.m[token] = cacheEntry{claims: claims, key: key}
+	sh.m[token] = cacheEntry{claims: claims, key: key, until: until}
 }
 
 // evict makes room for one entry. It looks at a few entries (Go's map
@@ -74,7 +75,7 @@ func (sh *cacheShard) evict(now time.Time) {
 		if n == 0 {
 			first = tok
 		}
-		if !now.Before(e.claims.Expiry) || e.key.revoked.Load() {
+		if !now.Before(e.until) || e.key.revoked.Load() {
 			delete(sh.m, tok)
 			dropped = true
 		}

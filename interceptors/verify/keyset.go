@@ -36,9 +36,12 @@ type keySet struct {
 	cfg  Issuer
 	opts *options
 
-	keys  atomic.Pointer[map[string]*publicKey]
-	ready chan struct{} // closed after the first successful fetch
-	once  sync.Once
+	keys      atomic.Pointer[map[string]*publicKey]
+	ready     chan struct{} // closed after the first successful fetch
+	once      sync.Once
+	attempted chan struct{} // closed when the first fetch ends, however it ended
+	attempt   sync.Once
+	life      context.Context // the verifier's lifetime (set before run): Close cancels every fetch
 
 	jwksURL atomic.Pointer[string] // explicit, or found by discovery
 
@@ -52,7 +55,7 @@ type keySet struct {
 }
 
 func newKeySet(cfg Issuer, opts *options) *keySet {
-	s := &keySet{cfg: cfg, opts: opts, ready: make(chan struct{})}
+	s := &keySet{cfg: cfg, opts: opts, ready: make(chan struct{}), attempted: make(chan struct{}), life: context.Background()}
 	if cfg.JWKSURL != "" {
 		u := cfg.JWKSURL
 		s.jwksURL.Store(&u)
@@ -68,16 +71,17 @@ func (s *keySet) lookup(ctx context.Context, kid string) (*publicKey, error) {
 		return k, nil
 	}
 	if s.keys.Load() == nil {
-		// Keys not loaded yet (start-up): wait for the first fetch, bounded,
-		// rather than spend the unknown-kid refetch on it.
-		t := time.NewTimer(s.opts.fetchTimeout)
-		defer t.Stop()
+		// Keys not loaded yet (start-up): wait for the first fetch to end,
+		// bounded by the caller's deadline, rather than spend the unknown-kid
+		// refetch on it. If it failed, the keys are unavailable: the caller
+		// learns so at once, and its token is not blamed.
 		select {
-		case <-s.ready:
-		case <-t.C:
-			return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available yet", nil)
+		case <-s.attempted:
 		case <-ctx.Done():
 			return nil, refuse(ReasonKeysUnavailable, "waiting for issuer keys", ctx.Err())
+		}
+		if s.keys.Load() == nil {
+			return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available", nil)
 		}
 		if k := s.key(kid); k != nil {
 			return k, nil
@@ -85,9 +89,6 @@ func (s *keySet) lookup(ctx context.Context, kid string) (*publicKey, error) {
 	}
 	done, ok := s.unknownKidFetch()
 	if !ok {
-		if s.keys.Load() == nil {
-			return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available yet", nil)
-		}
 		return nil, refuse(ReasonUnknownKey, "token signed with an unknown key", nil)
 	}
 	select {
@@ -97,9 +98,6 @@ func (s *keySet) lookup(ctx context.Context, kid string) (*publicKey, error) {
 	}
 	if k := s.key(kid); k != nil {
 		return k, nil
-	}
-	if s.keys.Load() == nil {
-		return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available", nil)
 	}
 	return nil, refuse(ReasonUnknownKey, "token signed with an unknown key", nil)
 }
@@ -121,7 +119,7 @@ func (s *keySet) unknownKidFetch() (<-chan struct{}, bool) {
 	if s.pending != nil {
 		return s.pending, true
 	}
-	now := time.Now()
+	now := s.opts.now()
 	if !s.lastUnknownKid.IsZero() && now.Sub(s.lastUnknownKid) < s.opts.unknownKidCooldown {
 		return nil, false
 	}
@@ -148,8 +146,13 @@ func (s *keySet) run(ctx context.Context) {
 		ttl, err := s.refresh()
 		wait := s.opts.refreshDefault
 		if err != nil {
-			s.opts.logger.Warn("jwks refresh failed; keeping known keys",
-				slog.String("issuer", s.cfg.Issuer), slog.Any("error", err), slog.Duration("retry_in", backoff))
+			msg := "jwks refresh failed; keeping known keys"
+			if s.keys.Load() == nil {
+				msg = "jwks fetch failed; no keys yet, tokens of this issuer cannot be verified"
+			}
+			if ctx.Err() == nil {
+				s.opts.logger.Warn(msg, slog.String("issuer", s.cfg.Issuer), slog.Any("error", err), slog.Duration("retry_in", backoff))
+			}
 			wait = backoff
 			backoff = min(backoff*2, s.opts.refreshMax)
 		} else {
@@ -175,14 +178,15 @@ func (s *keySet) run(ctx context.Context) {
 // server asked for, or 0.
 func (s *keySet) refresh() (time.Duration, error) {
 	s.fetches.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.fetchTimeout)
+	defer s.attempt.Do(func() { close(s.attempted) })
+	ctx, cancel := context.WithTimeout(s.life, s.opts.fetchTimeout)
 	defer cancel()
 	ttl, err := s.fetchAndInstall(ctx)
 	if err != nil {
 		s.failures.Add(1)
 		return 0, err
 	}
-	s.fetchedAt.Store(time.Now().UnixNano())
+	s.fetchedAt.Store(s.opts.now().UnixNano())
 	s.once.Do(func() { close(s.ready) })
 	return ttl, nil
 }

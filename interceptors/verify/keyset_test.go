@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -187,5 +188,123 @@ func TestNewKidCallersShareTheRefetch(t *testing.T) {
 	wg.Wait()
 	if n := ti.JWKSFetches.Load() - before; n != 1 {
 		t.Errorf("%d JWKS fetches for 20 concurrent callers, want 1", n)
+	}
+}
+
+// A service whose issuer is down when it starts learns so from the first
+// failed fetch: callers get ReasonKeysUnavailable at once (not after the
+// fetch timeout, and not as a fault of their token).
+func TestKeysUnavailableAfterFailedFetch(t *testing.T) {
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
+	ti.Down.Store(true)
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
+		WithFetchTimeout(time.Hour), WithRefreshBounds(time.Hour, time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := v.Verify(ctx, ti.Sign(kid, nil, ti.Claims("inventory", nil)))
+	if got := ReasonOf(err); got != ReasonKeysUnavailable {
+		t.Fatalf("reason %q, want %q", got, ReasonKeysUnavailable)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the caller waited out its deadline although the first fetch had failed: %v", err)
+	}
+	if n := ti.JWKSFetches.Load(); n != 1 {
+		t.Errorf("%d JWKS fetches, want 1 (the failed first fetch is not retried per call)", n)
+	}
+}
+
+// While the first fetch hangs, a caller waits no longer than its deadline.
+func TestKeysUnavailableBoundedByDeadline(t *testing.T) {
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
+	ti.Hang.Store(true)
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}}, WithFetchTimeout(time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := v.Verify(ctx, ti.Sign(kid, nil, ti.Claims("inventory", nil)))
+	if got := ReasonOf(err); got != ReasonKeysUnavailable || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v (reason %q), want %q after the caller's deadline", err, got, ReasonKeysUnavailable)
+	}
+}
+
+// Close cancels a fetch in flight instead of leaving it to its timeout.
+func TestCloseCancelsFetchInFlight(t *testing.T) {
+	ti := jwtest.NewIssuer(t)
+	ti.AddKey(jwa.ES256)
+	ti.Hang.Store(true)
+	v, err := New([]Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}}, WithFetchTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwtest.Eventually(t, "the first fetch to start", func() bool { return ti.JWKSFetches.Load() == 1 })
+	v.Close()
+	ks := v.issuers[ti.URL]
+	select {
+	case <-ks.attempted:
+	case <-time.After(time.Minute): // a hang guard, not a timing assertion
+		t.Fatal("the fetch in flight outlived Close")
+	}
+}
+
+// The unknown-kid cooldown runs on the verifier's clock.
+func TestUnknownKidCooldownUsesTheClock(t *testing.T) {
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
+	clock := jwtest.NewClock(time.Now())
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
+		WithClock(clock.Now), WithUnknownKidCooldown(30*time.Second), WithRefreshBounds(time.Hour, time.Hour))
+	ready(t, v)
+	n := 0
+	unknown := func() { // a kid the issuer never publishes
+		n++
+		tok := ti.Sign(kid, map[string]any{"kid": fmt.Sprint("unpublished-", n)}, ti.Claims("inventory", nil))
+		if got := ReasonOf(verifyErr(v, tok)); got != ReasonUnknownKey {
+			t.Errorf("unknown kid %d: reason %q, want %q", n, got, ReasonUnknownKey)
+		}
+	}
+	base := ti.JWKSFetches.Load()
+	unknown()
+	unknown()
+	if n := ti.JWKSFetches.Load() - base; n != 1 {
+		t.Fatalf("%d fetches for two unknown kids inside the cooldown, want 1", n)
+	}
+	clock.Add(31 * time.Second)
+	unknown()
+	if n := ti.JWKSFetches.Load() - base; n != 2 {
+		t.Errorf("%d fetches after the verifier's clock passed the cooldown, want 2", n)
+	}
+}
+
+// A token inside the clock-skew window after exp still verifies, and does
+// so from the cache: the cache agrees with the time checks.
+func TestCacheAgreesWithClockSkew(t *testing.T) {
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
+	now := time.Now()
+	clock := jwtest.NewClock(now)
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
+		WithClock(clock.Now), WithClockSkew(time.Minute))
+	tok := ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"exp": now.Add(10 * time.Second).Unix()}))
+	for _, at := range []time.Duration{0, 5 * time.Second, 30 * time.Second, 60 * time.Second} {
+		clock.Set(now.Add(at))
+		if err := verifyErr(v, tok); err != nil {
+			t.Fatalf("at +%s: %v", at, err)
+		}
+	}
+	if s := v.Stats(); s.CacheMisses != 1 || s.CacheHits != 3 {
+		t.Errorf("%d misses and %d hits, want 1 and 3", s.CacheMisses, s.CacheHits)
+	}
+	clock.Set(now.Add(71 * time.Second)) // exp + skew + 1s
+	if got := ReasonOf(verifyErr(v, tok)); got != ReasonExpired {
+		t.Errorf("past exp+skew: reason %q, want %q", got, ReasonExpired)
+	}
+}
+
+func TestDefaultAlgorithmsAreImmutable(t *testing.T) {
+	algs := DefaultAlgorithms()
+	algs[0] = jwa.HS256
+	if DefaultAlgorithms()[0] == jwa.HS256 {
+		t.Error("changing the returned slice changed the defaults")
 	}
 }

@@ -29,19 +29,22 @@ type options struct {
 	logger             *slog.Logger
 }
 
-// DefaultAlgorithms are the signature algorithms accepted unless
-// WithAlgorithms says otherwise: asymmetric only, never "none" or HMAC.
-var DefaultAlgorithms = []jwa.SignatureAlgorithm{
-	jwa.ES256, jwa.ES384, jwa.ES512,
-	jwa.RS256, jwa.RS384, jwa.RS512,
-	jwa.PS256, jwa.PS384, jwa.PS512,
-	jwa.EdDSA,
+// DefaultAlgorithms returns the signature algorithms accepted unless
+// WithAlgorithms says otherwise: asymmetric only, never "none" or HMAC. Each
+// call returns a new slice, so no importer can change another's defaults.
+func DefaultAlgorithms() []jwa.SignatureAlgorithm {
+	return []jwa.SignatureAlgorithm{
+		jwa.ES256, jwa.ES384, jwa.ES512,
+		jwa.RS256, jwa.RS384, jwa.RS512,
+		jwa.PS256, jwa.PS384, jwa.PS512,
+		jwa.EdDSA,
+	}
 }
 
 func defaultOptions() options {
 	return options{
 		skew:               60 * time.Second,
-		algorithms:         DefaultAlgorithms,
+		algorithms:         DefaultAlgorithms(),
 		cacheSize:          10_000,
 		maxTokenBytes:      8 << 10,
 		httpClient:         &http.Client{Timeout: 10 * time.Second},

@@ -90,12 +90,13 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	v.stop = cancel
 	for _, ks := range v.issuers {
+		ks.life = ctx
 		go ks.run(ctx)
 	}
 	return v, nil
 }
 
-// Close stops background key refreshes.
+// Close stops background key refreshes and cancels fetches in flight.
 func (v *Verifier) Close() { v.stop() }
 
 // Ready waits until every issuer's keys have been fetched once, or ctx ends.
@@ -126,7 +127,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.cache.put(token, c, key, now)
+	v.cache.put(token, c, key, v.validUntil(c), now)
 	return c, nil
 }
 
@@ -204,13 +205,17 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	return c, key, nil
 }
 
+// validUntil is the first instant at which c no longer verifies: exp plus
+// the clock skew. The cache and checkTimes both use it, so they agree.
+func (v *Verifier) validUntil(c *Claims) time.Time { return c.Expiry.Add(v.opts.skew) }
+
 // checkTimes applies exp (required), nbf and iat, each with the clock skew.
 func (v *Verifier) checkTimes(c *Claims, now time.Time) error {
 	skew := v.opts.skew
 	switch {
 	case c.Expiry.IsZero():
 		return refuse(ReasonClaims, "token has no exp", nil)
-	case !now.Before(c.Expiry.Add(skew)):
+	case !now.Before(v.validUntil(c)):
 		return refuse(ReasonExpired, "token expired", nil)
 	case !c.NotBefore.IsZero() && now.Add(skew).Before(c.NotBefore):
 		return refuse(ReasonNotYetValid, "token not valid yet (nbf)", nil)

@@ -172,9 +172,9 @@ func TestCacheNeverOutlivesExpiry(t *testing.T) {
 	ti := jwtest.NewIssuer(t)
 	kid := ti.AddKey(jwa.ES256)
 	now := time.Now()
-	clock := now
+	clock := jwtest.NewClock(now)
 	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
-		WithClock(func() time.Time { return clock }), WithClockSkew(0))
+		WithClock(clock.Now), WithClockSkew(0))
 	tok := ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"exp": now.Add(time.Minute).Unix()}))
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Fatal(err)
@@ -182,12 +182,12 @@ func TestCacheNeverOutlivesExpiry(t *testing.T) {
 	if v.Stats().CachedTokens != 1 {
 		t.Fatalf("cached tokens = %d, want 1", v.Stats().CachedTokens)
 	}
-	clock = now.Add(time.Minute + time.Second)
+	clock.Set(now.Add(time.Minute + time.Second))
 	if got := ReasonOf(verifyErr(v, tok)); got != ReasonExpired {
 		t.Errorf("after exp: reason %q, want %q", got, ReasonExpired)
 	}
 	// A token that differs in one signature byte never hits the cached entry.
-	clock = now
+	clock.Set(now)
 	forged := tok[:len(tok)-2] + flip(tok[len(tok)-2]) + tok[len(tok)-1:]
 	if got := ReasonOf(verifyErr(v, forged)); got != ReasonSignature {
 		t.Errorf("forged twin of a cached token: reason %q, want %q", got, ReasonSignature)
