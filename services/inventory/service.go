@@ -3,9 +3,9 @@ package inventory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"sync"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
@@ -106,8 +106,8 @@ func (s *Service) AdjustStock(_ context.Context, req *inventoryv1.AdjustStockReq
 	if !rpcerr.ValidSKU(req.GetSku()) {
 		f.Add("sku", "must be 1-64 characters of [A-Za-z0-9._-]")
 	}
-	if req.GetDelta() == 0 {
-		f.Add("delta", "must not be zero")
+	if d := req.GetDelta(); d == 0 || d > MaxOnHand || d < -MaxOnHand {
+		f.Add("delta", fmt.Sprintf("must be non-zero, between %d and %d", -MaxOnHand, MaxOnHand))
 	}
 	if len(req.GetName()) > 200 {
 		f.Add("name", "must be at most 200 bytes")
@@ -129,17 +129,9 @@ func (s *Service) Reserve(_ context.Context, req *inventoryv1.ReserveRequest) (*
 	if req.GetOrderId() == "" || len(req.GetOrderId()) > 128 {
 		f.Add("order_id", "must be 1-128 bytes")
 	}
-	if len(req.GetLines()) == 0 {
-		f.Add("lines", "must not be empty")
-	}
+	rpcerr.CheckLines(&f, req.GetLines())
 	lines := make([]Line, 0, len(req.GetLines()))
-	for i, l := range req.GetLines() {
-		if !rpcerr.ValidSKU(l.GetSku()) {
-			f.Add(fieldIndex("lines", i, "sku"), "must be 1-64 characters of [A-Za-z0-9._-]")
-		}
-		if l.GetQuantity() < 1 {
-			f.Add(fieldIndex("lines", i, "quantity"), "must be at least 1")
-		}
+	for _, l := range req.GetLines() {
 		lines = append(lines, Line{SKU: l.GetSku(), Quantity: l.GetQuantity()})
 	}
 	if err := f.Err(); err != nil {
@@ -216,8 +208,8 @@ func (s *Service) ImportItems(stream grpc.ClientStreamingServer[inventoryv1.Impo
 		case !rpcerr.ValidSKU(it.GetSku()):
 			fail("sku must be 1-64 characters of [A-Za-z0-9._-]")
 			continue
-		case it.GetQuantityOnHand() < 0:
-			fail("quantity_on_hand must not be negative")
+		case it.GetQuantityOnHand() < 0 || it.GetQuantityOnHand() > MaxOnHand:
+			fail(fmt.Sprintf("quantity_on_hand must be between 0 and %d", MaxOnHand))
 			continue
 		}
 		stored, err := s.store.Upsert(it)
@@ -269,6 +261,8 @@ func (s *Service) storeError(err error) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, ErrQuantityLimit):
+		return rpcerr.Precondition("QUANTITY", "", err.Error())
 	case errors.Is(err, ErrInsufficientStock):
 		return rpcerr.Precondition("STOCK", "", err.Error())
 	case errors.Is(err, ErrReservationDiffer):
@@ -277,8 +271,4 @@ func (s *Service) storeError(err error) error {
 		s.log.Error("inventory store", slog.Any("error", err))
 		return status.Error(codes.Internal, "internal error")
 	}
-}
-
-func fieldIndex(field string, i int, sub string) string {
-	return field + "[" + strconv.Itoa(i) + "]." + sub
 }

@@ -108,9 +108,9 @@ func (s *SQLiteStore) Adjust(sku, name string, delta int64) (*inventoryv1.Item, 
 		if err != nil {
 			return err
 		}
-		next := it.GetQuantityOnHand() + delta
-		if next < 0 || next < it.GetQuantityReserved() {
-			return ErrInsufficientStock
+		next, err := adjusted(it, delta)
+		if err != nil {
+			return err
 		}
 		it.QuantityOnHand = next
 		if _, err := tx.Exec(`INSERT INTO items (sku, name, on_hand) VALUES (?, ?, ?)
@@ -134,8 +134,8 @@ func (s *SQLiteStore) Upsert(item *inventoryv1.Item) (*inventoryv1.Item, error) 
 		if err != nil {
 			return err
 		}
-		if item.GetQuantityOnHand() < it.GetQuantityReserved() {
-			return ErrInsufficientStock
+		if err := settable(it, item.GetQuantityOnHand()); err != nil {
+			return err
 		}
 		it.Name, it.QuantityOnHand = item.GetName(), item.GetQuantityOnHand()
 		if _, err := tx.Exec(`INSERT INTO items (sku, name, on_hand) VALUES (?, ?, ?)
@@ -170,13 +170,9 @@ func (s *SQLiteStore) Reserve(orderID string, lines []Line) ([]*inventoryv1.Item
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		need := map[string]int64{}
-		var order []string
-		for _, l := range lines {
-			if _, seen := need[l.SKU]; !seen {
-				order = append(order, l.SKU)
-			}
-			need[l.SKU] += l.Quantity
+		need, order, err := needs(lines)
+		if err != nil {
+			return err
 		}
 		for _, sku := range order {
 			it, err := getItem(tx, sku)

@@ -16,7 +16,62 @@ var (
 	ErrNotFound          = errors.New("item not found")
 	ErrInsufficientStock = errors.New("insufficient stock")
 	ErrReservationDiffer = errors.New("order already reserved with different lines")
+	ErrQuantityLimit     = fmt.Errorf("quantity outside [0, %d]", MaxOnHand)
 )
+
+// MaxOnHand bounds an item's on-hand (and so its reserved) quantity. The
+// stores keep 0 ≤ reserved ≤ on hand ≤ MaxOnHand whatever they are asked.
+const MaxOnHand = 1_000_000_000_000
+
+// adjusted returns on-hand stock after adding delta, or why it cannot be.
+func adjusted(it *inventoryv1.Item, delta int64) (int64, error) {
+	next, ok := add(it.GetQuantityOnHand(), delta)
+	switch {
+	case !ok || next > MaxOnHand:
+		return 0, ErrQuantityLimit
+	case next < 0 || next < it.GetQuantityReserved():
+		return 0, ErrInsufficientStock
+	}
+	return next, nil
+}
+
+// needs sums the lines per SKU, in the order SKUs first appear, refusing a
+// non-positive quantity or a sum beyond MaxOnHand.
+func needs(lines []Line) (need map[string]int64, order []string, err error) {
+	need = make(map[string]int64, len(lines))
+	for _, l := range lines {
+		if l.Quantity < 1 {
+			return nil, nil, fmt.Errorf("sku %s: %w", l.SKU, ErrQuantityLimit)
+		}
+		prev, seen := need[l.SKU]
+		if !seen {
+			order = append(order, l.SKU)
+		}
+		sum, ok := add(prev, l.Quantity)
+		if !ok || sum > MaxOnHand {
+			return nil, nil, fmt.Errorf("sku %s: %w", l.SKU, ErrQuantityLimit)
+		}
+		need[l.SKU] = sum
+	}
+	return need, order, nil
+}
+
+// settable reports whether it's on-hand stock may be set to onHand.
+func settable(it *inventoryv1.Item, onHand int64) error {
+	switch {
+	case onHand < 0 || onHand > MaxOnHand:
+		return ErrQuantityLimit
+	case onHand < it.GetQuantityReserved():
+		return ErrInsufficientStock
+	}
+	return nil
+}
+
+// add returns a+b and whether it did not overflow.
+func add(a, b int64) (int64, bool) {
+	s := a + b
+	return s, (s > a) == (b > 0)
+}
 
 // Line is a quantity of one SKU.
 type Line struct {
@@ -85,9 +140,9 @@ func (m *MemoryStore) Adjust(sku, name string, delta int64) (*inventoryv1.Item, 
 	if !ok {
 		it = &inventoryv1.Item{Sku: sku, Name: name}
 	}
-	next := it.GetQuantityOnHand() + delta
-	if next < 0 || next < it.GetQuantityReserved() {
-		return nil, ErrInsufficientStock
+	next, err := adjusted(it, delta)
+	if err != nil {
+		return nil, err
 	}
 	it.QuantityOnHand = next
 	m.items[sku] = it
@@ -102,8 +157,8 @@ func (m *MemoryStore) Upsert(item *inventoryv1.Item) (*inventoryv1.Item, error) 
 	if !ok {
 		it = &inventoryv1.Item{Sku: item.GetSku()}
 	}
-	if item.GetQuantityOnHand() < it.GetQuantityReserved() {
-		return nil, ErrInsufficientStock
+	if err := settable(it, item.GetQuantityOnHand()); err != nil {
+		return nil, err
 	}
 	it.Name, it.QuantityOnHand = item.GetName(), item.GetQuantityOnHand()
 	m.items[it.Sku] = it
@@ -120,23 +175,23 @@ func (m *MemoryStore) Reserve(orderID string, lines []Line) ([]*inventoryv1.Item
 		}
 		return nil, true, nil
 	}
-	need := map[string]int64{}
-	for _, l := range lines {
-		need[l.SKU] += l.Quantity
+	need, order, err := needs(lines)
+	if err != nil {
+		return nil, false, err
 	}
-	for sku, q := range need {
+	for _, sku := range order {
 		it, ok := m.items[sku]
 		if !ok {
 			return nil, false, fmt.Errorf("sku %s: %w", sku, ErrNotFound)
 		}
-		if it.GetQuantityOnHand()-it.GetQuantityReserved() < q {
+		if it.GetQuantityOnHand()-it.GetQuantityReserved() < need[sku] {
 			return nil, false, fmt.Errorf("sku %s: %w", sku, ErrInsufficientStock)
 		}
 	}
 	changed := make([]*inventoryv1.Item, 0, len(need))
-	for sku, q := range need {
+	for _, sku := range order {
 		it := m.items[sku]
-		it.QuantityReserved += q
+		it.QuantityReserved += need[sku]
 		changed = append(changed, clone(it))
 	}
 	m.reservations[orderID] = slices.Clone(lines)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"strconv"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
@@ -45,17 +44,9 @@ func (s *Service) PlaceOrder(ctx context.Context, req *ordersv1.PlaceOrderReques
 	if req.GetOrderId() == "" || len(req.GetOrderId()) > 128 {
 		f.Add("order_id", "must be 1-128 bytes")
 	}
-	if len(req.GetLines()) == 0 {
-		f.Add("lines", "must not be empty")
-	}
+	rpcerr.CheckLines(&f, req.GetLines())
 	reserve := &inventoryv1.ReserveRequest{OrderId: req.GetOrderId()}
-	for i, l := range req.GetLines() {
-		if !rpcerr.ValidSKU(l.GetSku()) {
-			f.Add("lines["+strconv.Itoa(i)+"].sku", "must be 1-64 characters of [A-Za-z0-9._-]")
-		}
-		if l.GetQuantity() < 1 {
-			f.Add("lines["+strconv.Itoa(i)+"].quantity", "must be at least 1")
-		}
+	for _, l := range req.GetLines() {
 		reserve.Lines = append(reserve.Lines, &inventoryv1.ReserveLine{Sku: l.GetSku(), Quantity: l.GetQuantity()})
 	}
 	if err := f.Err(); err != nil {
