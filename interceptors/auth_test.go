@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // inventoryStub answers GetItem with the caller's client ID as the item name.
@@ -62,11 +63,11 @@ func serve(t *testing.T, opts ...Option) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(v.Close)
-	auth := New(v, opts...)
+	desc, files := streamTestService(t)
+	auth := New(v, append([]Option{WithDescriptors(descriptorChain{files, protoregistry.GlobalFiles})}, opts...)...)
 	srv := grpc.NewServer(auth.ServerOptions()...)
 	inventoryv1.RegisterInventoryServiceServer(srv, inventoryStub{})
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	desc := streamTestService(t)
 	srv.RegisterService(&desc, struct{}{})
 	if err := auth.Check(srv); err != nil {
 		t.Fatal(err)
@@ -87,12 +88,9 @@ func serve(t *testing.T, opts ...Option) *fixture {
 
 // streamTestService is a server-streaming service (scope "stream.read")
 // whose handler sends back the client ID it finds in the stream's context.
-func streamTestService(t *testing.T) grpc.ServiceDesc {
-	streamDescOnce.Do(func() {
-		streamDesc = registerTestService(t, "tollgate.streamtest.v1",
-			&authv1.AccessPolicy{Scopes: []string{"stream.read"}}, map[string]*authv1.AccessPolicy{"Watch": nil})
-	})
-	desc := streamDesc
+func streamTestService(t *testing.T) (grpc.ServiceDesc, *protoregistry.Files) {
+	desc, files := registerTestService(t, "tollgate.streamtest.v1",
+		&authv1.AccessPolicy{Scopes: []string{"stream.read"}}, map[string]*authv1.AccessPolicy{"Watch": nil})
 	desc.Methods = nil
 	desc.Streams = []grpc.StreamDesc{{
 		StreamName:    "Watch",
@@ -105,13 +103,20 @@ func streamTestService(t *testing.T) grpc.ServiceDesc {
 			return ss.SendMsg(&inventoryv1.Item{Name: p.ClientID})
 		},
 	}}
-	return desc
+	return desc, files
 }
 
-var (
-	streamDescOnce sync.Once
-	streamDesc     grpc.ServiceDesc
-)
+// descriptorChain finds a descriptor in the first registry that has it.
+type descriptorChain []Descriptors
+
+func (c descriptorChain) FindDescriptorByName(name protoreflect.FullName) (protoreflect.Descriptor, error) {
+	for _, d := range c {
+		if found, err := d.FindDescriptorByName(name); err == nil {
+			return found, nil
+		}
+	}
+	return nil, protoregistry.NotFound
+}
 
 func (f *fixture) token(t *testing.T, header, claims map[string]any) string {
 	t.Helper()

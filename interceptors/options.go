@@ -5,12 +5,16 @@ import (
 	"log/slog"
 	"slices"
 	"time"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Option customises an Authenticator.
 type Option func(*options)
 
 type options struct {
+	descriptors Descriptors
 	overrides map[string]Policy
 	checks    []func(ctx context.Context, method string, p *Principal) error
 	accessLog *slog.Logger
@@ -25,7 +29,7 @@ const (
 )
 
 func defaultOptions() options {
-	return options{overrides: map[string]Policy{
+	return options{descriptors: protoregistry.GlobalFiles, overrides: map[string]Policy{
 		// Health checks are public: load balancers and orchestrators call
 		// them without tokens.
 		HealthService: {Public: true},
@@ -33,6 +37,18 @@ func defaultOptions() options {
 		ReflectionService:    {},
 		ReflectionServiceV1a: {},
 	}}
+}
+
+// Descriptors finds service descriptors by full name, as
+// *protoregistry.Files does.
+type Descriptors interface {
+	FindDescriptorByName(protoreflect.FullName) (protoreflect.Descriptor, error)
+}
+
+// WithDescriptors reads the policy options of services from d instead of
+// protoregistry.GlobalFiles, where generated code registers them.
+func WithDescriptors(d Descriptors) Option {
+	return func(o *options) { o.descriptors = d }
 }
 
 // WithMethodPolicy sets the policy of a method ("/pkg.Service/Method") or of

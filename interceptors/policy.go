@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Policy is what a caller needs to call one method.
@@ -40,7 +39,7 @@ func (a *Authenticator) resolvePolicy(fullMethod string) (Policy, error) {
 	if p, ok := a.opts.overrides[service]; ok {
 		return p, nil
 	}
-	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(service))
+	d, err := a.opts.descriptors.FindDescriptorByName(protoreflect.FullName(service))
 	if err != nil {
 		return Policy{}, fmt.Errorf("%s: service descriptor not registered", fullMethod)
 	}

@@ -16,9 +16,10 @@ import (
 	_ "google.golang.org/protobuf/types/known/emptypb" // registers google/protobuf/empty.proto
 )
 
-// registerTestService adds a service descriptor to the global registry, as
-// generated code would, with the given policies per method ("" = none).
-func registerTestService(t *testing.T, pkg string, servicePolicy *authv1.AccessPolicy, methods map[string]*authv1.AccessPolicy) grpc.ServiceDesc {
+// registerTestService adds a service descriptor to a registry of the test's
+// own (not the process-global one, so the test can run repeatedly), as
+// generated code would, with the given policies per method (nil = none).
+func registerTestService(t *testing.T, pkg string, servicePolicy *authv1.AccessPolicy, methods map[string]*authv1.AccessPolicy) (grpc.ServiceDesc, *protoregistry.Files) {
 	t.Helper()
 	sopts := &descriptorpb.ServiceOptions{}
 	if servicePolicy != nil {
@@ -47,10 +48,11 @@ func registerTestService(t *testing.T, pkg string, servicePolicy *authv1.AccessP
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := protoregistry.GlobalFiles.RegisterFile(fd); err != nil {
+	files := new(protoregistry.Files)
+	if err := files.RegisterFile(fd); err != nil {
 		t.Fatal(err)
 	}
-	return desc
+	return desc, files
 }
 
 type noVerifier struct{}
@@ -61,13 +63,13 @@ func (noVerifier) Verify(context.Context, string) (*verify.Claims, error) {
 
 func TestCheckNamesEveryMethodWithoutPolicy(t *testing.T) {
 	read := &authv1.AccessPolicy{Scopes: []string{"x.read"}}
-	desc := registerTestService(t, "tollgate.policytest.v1", nil, map[string]*authv1.AccessPolicy{
+	desc, files := registerTestService(t, "tollgate.policytest.v1", nil, map[string]*authv1.AccessPolicy{
 		"Covered": read, "Open": nil, "AlsoOpen": nil,
 		"Empty": {}, "Contradictory": {Public: true, Scopes: []string{"x.read"}},
 	})
 	srv := grpc.NewServer()
 	srv.RegisterService(&desc, struct{}{})
-	err := New(noVerifier{}).Check(srv)
+	err := New(noVerifier{}, WithDescriptors(files)).Check(srv)
 	if !errors.Is(err, ErrNoPolicy) {
 		t.Fatalf("Check = %v, want ErrNoPolicy", err)
 	}
@@ -82,7 +84,7 @@ func TestCheckNamesEveryMethodWithoutPolicy(t *testing.T) {
 }
 
 func TestPolicyResolution(t *testing.T) {
-	desc := registerTestService(t, "tollgate.policytest.v2",
+	desc, files := registerTestService(t, "tollgate.policytest.v2",
 		&authv1.AccessPolicy{Scopes: []string{"svc.read"}},
 		map[string]*authv1.AccessPolicy{
 			"Inherit":  nil,
@@ -91,7 +93,7 @@ func TestPolicyResolution(t *testing.T) {
 		})
 	srv := grpc.NewServer()
 	srv.RegisterService(&desc, struct{}{})
-	a := New(noVerifier{})
+	a := New(noVerifier{}, WithDescriptors(files))
 	if err := a.Check(srv); err != nil {
 		t.Fatal(err)
 	}
