@@ -15,10 +15,10 @@ type Option func(*options)
 
 type options struct {
 	descriptors Descriptors
-	overrides map[string]Policy
-	checks    []func(ctx context.Context, method string, p *Principal) error
-	accessLog *slog.Logger
-	observers []func(Decision)
+	overrides   map[string]Policy
+	checks      []func(ctx context.Context, method string, p *Principal) error
+	accessLog   *slog.Logger
+	observers   []func(Decision)
 }
 
 // Well-known services that are not annotated with Tollgate options.
