@@ -20,6 +20,10 @@ import (
 // may be, so that the replay cache stays small.
 const maxAssertionLifetime = 10 * time.Minute
 
+// assertionSkew is the clock skew allowed on an assertion's exp, nbf and iat.
+// Its jti is remembered until exp plus this, the last moment it validates.
+const assertionSkew = 30 * time.Second
+
 // authenticateAssertion checks a private_key_jwt client assertion (RFC 7523
 // §3, OpenID Connect Core §9): signed by a key the client registered, iss and
 // sub naming the client, aud naming this issuer or its token endpoint, a
@@ -52,7 +56,7 @@ func (s *Server) authenticateAssertion(req *tokenRequest) (*Client, *oauthError)
 	tok, err := jwt.Parse([]byte(req.assertion),
 		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true)),
 		jwt.WithClock(jwt.ClockFunc(func() time.Time { return now })),
-		jwt.WithAcceptableSkew(30*time.Second),
+		jwt.WithAcceptableSkew(assertionSkew),
 		jwt.WithIssuer(id),
 		jwt.WithSubject(id),
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
@@ -64,10 +68,13 @@ func (s *Server) authenticateAssertion(req *tokenRequest) (*Client, *oauthError)
 	if !slices.ContainsFunc(tok.Audience(), func(a string) bool { return a == s.cfg.Issuer || a == s.TokenEndpoint() }) {
 		return nil, errInvalidClient(false)
 	}
+	if tok.JwtID() == "" {
+		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client assertion has an empty jti"}
+	}
 	if tok.Expiration().After(now.Add(maxAssertionLifetime)) {
 		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client assertion lives longer than 10 minutes"}
 	}
-	if !s.assertions.firstUse(id+"\x00"+tok.JwtID(), tok.Expiration(), now) {
+	if !s.assertions.firstUse(id+"\x00"+tok.JwtID(), tok.Expiration().Add(assertionSkew), now) {
 		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client assertion already used"}
 	}
 	if c.Disabled {
@@ -76,7 +83,8 @@ func (s *Server) authenticateAssertion(req *tokenRequest) (*Client, *oauthError)
 	return c, nil
 }
 
-// replayCache remembers the jti of each accepted assertion until it expires.
+// replayCache remembers the jti of each accepted assertion until the
+// assertion can no longer validate (exp plus the allowed skew).
 type replayCache struct {
 	mu   sync.Mutex
 	seen map[string]time.Time

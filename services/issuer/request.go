@@ -1,12 +1,14 @@
 package issuer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -113,11 +115,55 @@ func parseForm(body []byte) (*tokenRequest, *oauthError) {
 	return req, nil
 }
 
+// jsonNames are the parameter names a JSON token request may carry, spelt
+// exactly so.
+var jsonNames = []string{"grant_type", "client_id", "client_secret", "audience", "resource", "scope",
+	"client_assertion_type", "client_assertion"}
+
+// checkJSONObject refuses what encoding/json would quietly accept: a body
+// that is not one JSON object, trailing data, a repeated name (where the last
+// would win) and a parameter name in another case (which encoding/json would
+// match). Unknown names are ignored, as RFC 6749 §3.1 asks.
+func checkJSONObject(body []byte) *oauthError {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errInvalidRequest("malformed JSON body: not an object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return errInvalidRequest("malformed JSON body")
+		}
+		name, _ := t.(string)
+		if seen[name] {
+			return errInvalidRequest("parameter " + name + " repeated")
+		}
+		seen[name] = true
+		if i := slices.IndexFunc(jsonNames, func(n string) bool { return strings.EqualFold(n, name) }); i >= 0 && jsonNames[i] != name {
+			return errInvalidRequest("parameter names are case-sensitive: use " + jsonNames[i])
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return errInvalidRequest("malformed JSON body")
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return errInvalidRequest("malformed JSON body")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errInvalidRequest("malformed JSON body: data after the object")
+	}
+	return nil
+}
+
 func parseJSON(body []byte) (*tokenRequest, *oauthError) {
+	if oerr := checkJSONObject(body); oerr != nil {
+		return nil, oerr
+	}
 	var j jsonTokenRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	if err := dec.Decode(&j); err != nil {
-		return nil, errInvalidRequest("malformed JSON body")
+	if err := json.Unmarshal(body, &j); err != nil {
+		return nil, errInvalidRequest("malformed JSON body: a parameter has the wrong type")
 	}
 	req := &tokenRequest{
 		grantType:     j.GrantType,
