@@ -39,7 +39,7 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 		scopes = f.String("scopes", "", "space-separated allowed scopes")
 		defScopes = f.String("default-scopes", "", "space-separated default scopes (default: all allowed)")
 		auds = f.String("audiences", "", "space-separated allowed audiences (required)")
-		defAuds = f.String("default-audiences", "", "space-separated default audiences (default: all allowed)")
+		defAuds = f.String("default-audience", "", "audience of tokens requested without one (default: the only allowed audience; with several, callers must ask)")
 		lifetime = f.String("token-lifetime", "", "token lifetime, such as 5m (default 15m)")
 		claims = f.String("extra-claims", "", `JSON object of static claims added to every token, such as {"tenant":"a"}`)
 		secretFile = f.String("secret-file", "", "write the new secret to this file (mode 0600) instead of stdout")
@@ -90,7 +90,9 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 			c.Name = c.ID
 		}
 		c.DefaultScopes = orAll(strings.Fields(*defScopes), c.AllowedScopes)
-		c.DefaultAudiences = orAll(strings.Fields(*defAuds), c.AllowedAudiences)
+		if *defAuds != "" {
+			c.DefaultAudiences = []string{*defAuds}
+		}
 		if *lifetime != "" {
 			d, err := time.ParseDuration(*lifetime)
 			if err != nil {

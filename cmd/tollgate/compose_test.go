@@ -12,6 +12,8 @@ import (
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"gopkg.in/yaml.v3"
 )
 
@@ -122,6 +124,13 @@ func TestComposeProcesses(t *testing.T) {
 		t.Errorf("inventory /metrics lacks the admin's decision:\n%.2000s", body)
 	}
 	// orders → inventory with the orders-service client the compose file registers.
+	// A token is valid at one service: the inventory token is refused by
+	// orders, which gets one of its own.
+	_, err = ord.GetOrder(bearer(token), &ordersv1.GetOrderRequest{OrderId: "compose-1"})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Errorf("orders with the inventory token: %v, want Unauthenticated", err)
+	}
+	token = strings.TrimSpace(runTo(t, append(env, "TOLLGATE_AUDIENCE=orders"), args...))
 	resp, err := ord.PlaceOrder(bearer(token), &ordersv1.PlaceOrderRequest{OrderId: "compose-1",
 		Lines: []*ordersv1.OrderLine{{Sku: "gadget-2", Quantity: 3}}})
 	if err != nil {

@@ -57,9 +57,12 @@ var banner = template.Must(template.New("banner").Parse(`Tollgate dev suite is r
   clients    admin (every scope), reader (read-only), orders-service; secrets in {{.InfoPath}}
 
 Call it from another terminal in this directory:
-  TOKEN=$(go run ./cmd/tollgate token --client admin{{.DataDirFlag}})
+  TOKEN=$(go run ./cmd/tollgate token --client admin --audience inventory{{.DataDirFlag}})
   go tool -modfile=tools/go.mod grpcurl {{.GRPCurlTLS}} -H "authorization: Bearer $TOKEN" \
     -d '{"sku":"widget-1"}' {{index .Info.Services "inventory"}} tollgate.inventory.v1.InventoryService/GetItem
+  ORDERS_TOKEN=$(go run ./cmd/tollgate token --client admin --audience orders{{.DataDirFlag}})   # one token per service
+  go tool -modfile=tools/go.mod grpcurl {{.GRPCurlTLS}} -H "authorization: Bearer $ORDERS_TOKEN" \
+    -d '{"order_id":"o-1","lines":[{"sku":"widget-1","quantity":2}]}' {{index .Info.Services "orders"}} tollgate.orders.v1.OrdersService/PlaceOrder
   go tool -modfile=tools/go.mod ghz {{.GhzTLS}} --proto proto/tollgate/inventory/v1/inventory.proto -i proto \
     --call tollgate.inventory.v1.InventoryService.GetItem -d '{"sku":"widget-1"}' \
     --metadata "{\"authorization\":\"Bearer $TOKEN\"}" -n 2000 -c 16 {{index .Info.Services "inventory"}}

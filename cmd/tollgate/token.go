@@ -22,7 +22,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	clientID := f.String("client-id", "", "client ID (instead of --client)")
 	secretFile := f.String("client-secret-file", "", "file holding the client secret (instead of --client)")
 	scope := f.String("scope", "", "space-separated scopes to request (default: the client's default scopes)")
-	audience := f.String("audience", "", "audience to request (default: the client's default audiences)")
+	audience := f.String("audience", "", "audience to request (default: the client's default audience)")
 	caFile := f.String("ca-file", "", "CA bundle to trust for the token endpoint (default: dev.json's, or system roots)")
 	if err := f.parse(args); err != nil {
 		return err

@@ -106,7 +106,7 @@ func ensureDevClients(reg *issuer.Registry, previous *DevInfo, now time.Time) ([
 				ID: c.ClientID, Name: c.Name,
 				SecretHashes:  []string{issuer.HashSecret(c.ClientSecret)},
 				AllowedScopes: c.Scopes, DefaultScopes: c.Scopes,
-				AllowedAudiences: c.Audiences, DefaultAudiences: c.Audiences,
+				AllowedAudiences: c.Audiences, // no default: a token names its one service
 				Created: created,
 			}
 			out = append(out, c)

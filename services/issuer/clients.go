@@ -106,6 +106,9 @@ func (c *Client) Validate() error {
 	if d := subtract(c.DefaultScopes, c.AllowedScopes); len(d) > 0 {
 		return fmt.Errorf("client %s: default scopes %v are not allowed scopes", c.ID, d)
 	}
+	if len(c.DefaultAudiences) > 1 {
+		return fmt.Errorf("client %s: %d default audiences; at most one, so that a token is valid at one service unless several are asked for", c.ID, len(c.DefaultAudiences))
+	}
 	if d := subtract(c.DefaultAudiences, c.AllowedAudiences); len(d) > 0 {
 		return fmt.Errorf("client %s: default audiences %v are not allowed audiences", c.ID, d)
 	}
@@ -229,6 +232,11 @@ func (r *Registry) read() (map[string]*Client, error) {
 	}
 	next := make(map[string]*Client, len(f.Clients))
 	for _, c := range f.Clients {
+		if len(c.DefaultAudiences) > 1 {
+			// Written before tokens were audience-restricted: such a client
+			// now names the audience it wants.
+			c.DefaultAudiences = nil
+		}
 		if err := c.Validate(); err != nil {
 			return nil, fmt.Errorf("client registry %s: %w", r.path, err)
 		}

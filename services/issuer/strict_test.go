@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,45 @@ func TestAssertionReplayRememberedUntilItCannotValidate(t *testing.T) {
 	clock.Set(start)
 	if r := send(sign("", exp)); r.status != http.StatusUnauthorized || !strings.Contains(r.raw, "empty jti") {
 		t.Errorf("empty jti: %d %s, want 401 naming the empty jti", r.status, r.raw)
+	}
+}
+
+// A token is valid at one service unless the caller asks for several: a
+// request without audience gets the client's one default (or its only
+// allowed audience); several allowed and no default is invalid_target
+// naming them. Before, such a token carried every allowed audience.
+func TestTokensAreAudienceRestricted(t *testing.T) {
+	ts := newTestServer(t)
+	multi := basicClient("svc-multi")
+	multi.DefaultAudiences = nil
+	multiSecret := ts.addClient(t, multi)
+	single := basicClient("svc-single")
+	single.AllowedAudiences, single.DefaultAudiences = []string{"orders"}, nil
+	singleSecret := ts.addClient(t, single)
+	cc := form("grant_type", "client_credentials")
+
+	r := ts.post(t, cc, basicAuth("svc-multi", multiSecret))
+	if r.status != http.StatusBadRequest || r.body["error"] != "invalid_target" ||
+		!strings.Contains(r.raw, "inventory") || !strings.Contains(r.raw, "orders") {
+		t.Errorf("no audience, several allowed: %d %s, want 400 invalid_target naming inventory and orders", r.status, r.raw)
+	}
+	r = ts.post(t, cc, basicAuth("svc-single", singleSecret))
+	if r.status != http.StatusOK {
+		t.Fatalf("no audience, one allowed: %d %s", r.status, r.raw)
+	}
+	if aud := ts.verified(t, r.body["access_token"].(string), "orders").Audience; !slices.Equal(aud, []string{"orders"}) {
+		t.Errorf("aud %v, want [orders]", aud)
+	}
+	r = ts.post(t, form("grant_type", "client_credentials", "resource", "inventory", "resource", "orders"), basicAuth("svc-multi", multiSecret))
+	if r.status != http.StatusOK {
+		t.Fatalf("two resources asked for: %d %s", r.status, r.raw)
+	}
+	if aud := ts.verified(t, r.body["access_token"].(string), "orders").Audience; !slices.Equal(aud, []string{"inventory", "orders"}) {
+		t.Errorf("aud %v, want [inventory orders] when both are asked for", aud)
+	}
+	two := basicClient("svc-two-defaults")
+	two.DefaultAudiences = []string{"inventory", "orders"}
+	if err := two.Validate(); err == nil {
+		t.Error("a client with two default audiences validated")
 	}
 }

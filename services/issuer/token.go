@@ -105,7 +105,13 @@ func (s *Server) issue(c *Client, req *tokenRequest, now time.Time) (*tokenRespo
 		}
 	}
 	scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
+	// Without audience or resource a token gets one audience (RFC 9700
+	// §2.3, RFC 8707): the client's default, or its only allowed one.
+	// Several audiences only when asked for.
 	aud := c.DefaultAudiences
+	if len(aud) == 0 && len(c.AllowedAudiences) == 1 {
+		aud = c.AllowedAudiences
+	}
 	if len(req.audiences) > 0 {
 		aud = slices.Compact(slices.Sorted(slices.Values(req.audiences)))
 		if denied := subtract(aud, c.AllowedAudiences); len(denied) > 0 {
@@ -114,7 +120,8 @@ func (s *Server) issue(c *Client, req *tokenRequest, now time.Time) (*tokenRespo
 		}
 	}
 	if len(aud) == 0 {
-		return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_target", Desc: "no audience requested and the client has no default"}
+		return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_target",
+			Desc: "no audience requested and the client has no default; ask for one of: " + strings.Join(c.AllowedAudiences, " ")}
 	}
 	lifetime := c.lifetime()
 	token, err := s.sign(c, scopes, aud, now, lifetime)
