@@ -107,7 +107,7 @@ func ensureDevClients(reg *issuer.Registry, previous *DevInfo, now time.Time) ([
 				SecretHashes:  []string{issuer.HashSecret(c.ClientSecret)},
 				AllowedScopes: c.Scopes, DefaultScopes: c.Scopes,
 				AllowedAudiences: c.Audiences, // no default: a token names its one service
-				Created: created,
+				Created:          created,
 			}
 			out = append(out, c)
 		}
