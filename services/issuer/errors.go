@@ -3,6 +3,8 @@ package issuer
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // oauthError is an RFC 6749 §5.2 error response.
@@ -11,6 +13,8 @@ type oauthError struct {
 	Code   string `json:"error"`
 	Desc   string `json:"error_description,omitempty"`
 	basic  bool   // the client tried HTTP Basic: answer 401 with a challenge
+
+	retryAfter time.Duration // for 429: when a retry may succeed
 }
 
 func (e *oauthError) Error() string { return e.Code + ": " + e.Desc }
@@ -39,7 +43,8 @@ func noStore(w http.ResponseWriter) {
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	noStore(w)
 	if e.status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "10")
+		secs := max(int64((e.retryAfter+time.Second-1)/time.Second), 1) // whole seconds, rounded up
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	if e.status == http.StatusUnauthorized && e.basic {
 		w.Header().Set("WWW-Authenticate", `Basic realm="tollgate", charset="UTF-8"`)

@@ -9,18 +9,20 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Failed client authentication is limited three ways. Secrets are 256-bit
-// random values, so guessing one is hopeless anyway; the limits exist to
-// shape abuse without ever letting an attacker lock a legitimate client out:
+// Failed client authentication is limited per (source address, client
+// ID), per source address and per client ID. Credentials are always checked
+// first, as Fosite and Hydra do: a valid credential gets its token whatever
+// the budgets say, so no flood of failures — from an attacker, or from
+// another client behind the same proxy, ingress or host — locks a client
+// out. Secrets are 256-bit random values, so guessing is hopeless anyway;
+// the budgets shape load and log floods: failures beyond them are answered
+// 429 slow_down with Retry-After instead of 401.
 //
-//   - per (source address, client ID): over budget, requests are refused with
-//     429 before the credentials are even looked at;
-//   - per source address and per client ID: over budget, failures are
-//     answered 429 instead of 401, but valid credentials still get a token,
-//     so a flood against a client ID from elsewhere does not stop the real
-//     client, and another client on the attacker's host keeps working.
-//
-// Successful requests never consume budget.
+// The accounting is atomic: each request reserves one unit of every budget
+// before its credentials are checked (a check may be slow, such as a client
+// JWKS fetch), keeps them if it fails and gives them back if it succeeds. So
+// N concurrent failures against a budget of B get exactly B answers of 401
+// and N−B of 429, however long their checks take.
 type failureLimiter struct {
 	pairRate, wideRate   rate.Limit
 	pairBurst, wideBurst int
@@ -39,11 +41,11 @@ func newFailureLimiter() *failureLimiter {
 	}
 }
 
-func (l *failureLimiter) limiter(key string, r rate.Limit, burst int) *rate.Limiter {
+func (l *failureLimiter) limiter(key string, r rate.Limit, burst int, now time.Time) *rate.Limiter {
 	lim, ok := l.keys[key]
 	if !ok {
 		if len(l.keys) >= l.maxKeys {
-			l.sweep()
+			l.sweep(now)
 		}
 		lim = rate.NewLimiter(r, burst)
 		l.keys[key] = lim
@@ -53,8 +55,7 @@ func (l *failureLimiter) limiter(key string, r rate.Limit, burst int) *rate.Limi
 
 // sweep drops limiters that have refilled completely (they hold no state
 // worth keeping); l.mu must be held.
-func (l *failureLimiter) sweep() {
-	now := time.Now()
+func (l *failureLimiter) sweep(now time.Time) {
 	for k, lim := range l.keys {
 		if lim.TokensAt(now) >= float64(lim.Burst()) {
 			delete(l.keys, k)
@@ -65,32 +66,52 @@ func (l *failureLimiter) sweep() {
 	}
 }
 
-// blocked reports whether this (address, client) pair is over its budget.
-func (l *failureLimiter) blocked(addr, clientID string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := l.keys["p\x00"+addr+"\x00"+clientID]
-	return ok && lim.TokensAt(time.Now()) < 1
+// attempt is one authentication's hold on the failure budgets.
+type attempt struct {
+	l     *failureLimiter
+	held  []*rate.Reservation
+	retry time.Duration // > 0: a budget was exhausted; a failure answers 429
 }
 
-// failed records a failed authentication and reports whether the address or
-// the client is now over its budget.
-func (l *failureLimiter) failed(addr, clientID string) (throttled bool) {
+// begin reserves one unit of each budget this request could spend.
+func (l *failureLimiter) begin(addr, clientID string, now time.Time) *attempt {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
-	l.limiter("p\x00"+addr+"\x00"+clientID, l.pairRate, l.pairBurst).AllowN(now, 1)
-	okAddr := l.limiter("a\x00"+addr, l.wideRate, l.wideBurst).AllowN(now, 1)
-	okClient := true
-	if clientID != "" {
-		okClient = l.limiter("c\x00"+clientID, l.wideRate, l.wideBurst).AllowN(now, 1)
+	a := &attempt{l: l}
+	take := func(lim *rate.Limiter) {
+		r := lim.ReserveN(now, 1)
+		if d := r.DelayFrom(now); d > 0 || !r.OK() {
+			r.CancelAt(now)
+			a.retry = max(a.retry, d, time.Second)
+			return
+		}
+		a.held = append(a.held, r)
 	}
-	return !okAddr || !okClient
+	take(l.limiter("p\x00"+addr+"\x00"+clientID, l.pairRate, l.pairBurst, now))
+	take(l.limiter("a\x00"+addr, l.wideRate, l.wideBurst, now))
+	if clientID != "" {
+		take(l.limiter("c\x00"+clientID, l.wideRate, l.wideBurst, now))
+	}
+	return a
 }
 
-func errSlowDown() *oauthError {
+// succeeded gives the reserved units back: valid credentials cost nothing.
+func (a *attempt) succeeded(now time.Time) {
+	a.l.mu.Lock()
+	defer a.l.mu.Unlock()
+	for _, r := range a.held {
+		r.CancelAt(now)
+	}
+}
+
+// failed keeps the reserved units and returns the error to answer: the
+// authentication failure itself, or slow_down when a budget was exhausted.
+func (a *attempt) failed(oerr *oauthError) *oauthError {
+	if a.retry <= 0 {
+		return oerr
+	}
 	return &oauthError{status: http.StatusTooManyRequests, Code: "slow_down",
-		Desc: "too many failed client authentications; retry later"}
+		Desc: "too many failed client authentications; retry later", retryAfter: a.retry}
 }
 
 // sourceAddr is the request's peer IP, without the port.

@@ -24,13 +24,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	addr := sourceAddr(r)
 	req, oerr := parseTokenRequest(w, r)
 	var client *Client
-	if oerr == nil && s.limiter.blocked(addr, req.clientID) {
-		oerr = errSlowDown()
-	}
 	if oerr == nil {
+		budget := s.limiter.begin(addr, req.clientID, start)
 		client, oerr = s.authenticate(req)
-		if oerr != nil && oerr.Code == "invalid_client" && s.limiter.failed(addr, req.clientID) {
-			oerr = errSlowDown()
+		if oerr != nil && oerr.Code == "invalid_client" {
+			oerr = budget.failed(oerr)
+		} else {
+			budget.succeeded(s.now())
 		}
 	}
 	var resp *tokenResponse

@@ -1,0 +1,92 @@
+package issuer
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+)
+
+// Forty concurrent forged assertions whose check is slow (the client's
+// jwks_uri answers only once all forty are waiting on it), with the clock
+// frozen: the pair budget of 10 is spent exactly once — 10 answers of 401
+// and 30 of 429 with a whole-second Retry-After. Check-then-record let all
+// forty through as 401.
+func TestThrottleAccountingIsAtomic(t *testing.T) {
+	const n = 40
+	clock := jwtest.NewClock(time.Now())
+	ts := newTestServer(t, func(c *Config) { c.Now = clock.Now })
+
+	key := func() jwk.Key {
+		raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _ := jwk.FromRaw(raw)
+		_ = k.Set(jwk.KeyIDKey, "k1")
+		return k
+	}
+	registered, forger := key(), key()
+	pub, _ := registered.PublicKey()
+	set := jwk.NewSet()
+	_ = set.AddKey(pub)
+	setJSON, _ := json.Marshal(set)
+
+	var mu sync.Mutex
+	arrived, all := 0, make(chan struct{})
+	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		if arrived++; arrived == n {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-time.After(10 * time.Second): // a guard, should fewer checks ever fetch
+		}
+		_, _ = w.Write(setJSON)
+	}))
+	t.Cleanup(keys.Close)
+	c := basicClient("slow-keys")
+	c.JWKSURI = keys.URL
+	ts.addClient(t, c)
+
+	b := jwt.New()
+	for k, v := range map[string]any{"iss": "slow-keys", "sub": "slow-keys", "aud": ts.URL + "/oauth/token",
+		"exp": clock.Now().Add(time.Minute).Unix(), "jti": "forged"} {
+		_ = b.Set(k, v)
+	}
+	forged, err := jwt.Sign(b, jwt.WithKey(jwa.ES256, forger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses := make([]response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			statuses[i] = ts.post(t, form("grant_type", "client_credentials", "client_id", "slow-keys",
+				"client_assertion_type", assertionTypeJWT, "client_assertion", string(forged)), nil)
+		})
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for _, r := range statuses {
+		counts[r.status]++
+		if r.status == http.StatusTooManyRequests && r.header.Get("Retry-After") != "6" {
+			t.Errorf("Retry-After %q, want 6 (one pair unit refills every 6 s)", r.header.Get("Retry-After"))
+		}
+	}
+	if counts[http.StatusUnauthorized] != 10 || counts[http.StatusTooManyRequests] != n-10 {
+		t.Errorf("answers %v, want exactly 10×401 and %d×429", counts, n-10)
+	}
+}
