@@ -289,10 +289,18 @@ func (s *keySet) jwksLocation(ctx context.Context) (string, error) {
 		if meta.JWKSURI == "" {
 			return "", fmt.Errorf("discovery %s: no jwks_uri", base+wk)
 		}
+		if downgrades(s.cfg.Issuer, meta.JWKSURI) {
+			return "", fmt.Errorf("discovery %s: jwks_uri %s is not https although the issuer is: refusing keys that anyone on the path could replace", base+wk, meta.JWKSURI)
+		}
 		s.jwksURL.Store(&meta.JWKSURI)
 		return meta.JWKSURI, nil
 	}
 	return "", fmt.Errorf("discover jwks of %s: %w", s.cfg.Issuer, errors.Join(errs...))
+}
+
+// downgrades reports whether jwksURI drops the https of an https issuer.
+func downgrades(issuer, jwksURI string) bool {
+	return strings.HasPrefix(strings.ToLower(issuer), "https://") && !strings.HasPrefix(strings.ToLower(jwksURI), "https://")
 }
 
 func (s *keySet) get(ctx context.Context, url string) ([]byte, http.Header, error) {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -307,4 +309,28 @@ func TestDefaultAlgorithmsAreImmutable(t *testing.T) {
 	if DefaultAlgorithms()[0] == jwa.HS256 {
 		t.Error("changing the returned slice changed the defaults")
 	}
+}
+
+// An https issuer whose discovery document points at a JWKS on plain http is
+// not trusted: anyone on the path could swap the keys.
+func TestJWKSDowngradeRefused(t *testing.T) {
+	ti := jwtest.NewIssuer(t) // plain http: serves the keys
+	kid := ti.AddKey(jwa.ES256)
+	var issuerURL string
+	meta := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": issuerURL, "jwks_uri": ti.URL + "/jwks"})
+	}))
+	t.Cleanup(meta.Close)
+	issuerURL = meta.URL
+	var logs jwtest.Buffer
+	v := newTestVerifier(t, []Issuer{{Issuer: issuerURL, Audiences: []string{"inventory"}}},
+		WithHTTPClient(meta.Client()), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	tok := ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"iss": issuerURL}))
+	if got := ReasonOf(verifyErr(v, tok)); got != ReasonKeysUnavailable {
+		t.Errorf("reason %q, want %q", got, ReasonKeysUnavailable)
+	}
+	if n := ti.JWKSFetches.Load(); n != 0 {
+		t.Errorf("the http JWKS of an https issuer was fetched %d times", n)
+	}
+	jwtest.Eventually(t, "the refusal to be logged", func() bool { return strings.Contains(logs.String(), "is not https although the issuer is") })
 }
