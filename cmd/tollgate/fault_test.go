@@ -80,16 +80,16 @@ func (l *load) report(t *testing.T, what string) {
 }
 
 // callerConn dials with caller credentials for a client of the issuer.
-func callerConn(t *testing.T, tokenURL, caFile, clientID, secret string) (*callcreds.Source, func(addr string) *grpc.ClientConn) {
+func callerConn(t *testing.T, tokenURL, caFile, clientID, secret, audience string) (*callcreds.Source, func(addr string) *grpc.ClientConn) {
 	t.Helper()
 	pool, err := devtls.LoadPool(caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := suite.Transport{RootCAs: pool}
-	// No audience: the client's default audiences.
+	// A token is valid at one service: one source per audience.
 	src, err := callcreds.NewSource(callcreds.Config{TokenURL: tokenURL, ClientID: clientID, ClientSecret: secret,
-		HTTPClient: tr.HTTPClient()})
+		Audience: audience, HTTPClient: tr.HTTPClient()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func testIssuerOutage(t *testing.T, hang bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, dial := callerConn(t, "https://"+issuerAddr+"/oauth/token", filepath.Join(certs, "ca.pem"), "caller", strings.TrimSpace(string(secret)))
+	src, dial := callerConn(t, "https://"+issuerAddr+"/oauth/token", filepath.Join(certs, "ca.pem"), "caller", strings.TrimSpace(string(secret)), "inventory")
 	client := inventoryv1.NewInventoryServiceClient(dial(invAddr))
 	jwtest.Eventually(t, "a first successful call", func() bool {
 		_, err := client.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "widget-1"})
@@ -229,7 +229,7 @@ func TestFaultKeyRotationUnderLoad(t *testing.T) {
 	dev := startDevProcess(t, "--jwks-max-age", "1s")
 	dir, info := dev.dir, dev.info
 	admin := mustClient(t, info, "admin")
-	oldSrc, dialOld := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret)
+	oldSrc, dialOld := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret, "inventory")
 	oldClient := inventoryv1.NewInventoryServiceClient(dialOld(info.Services["inventory"]))
 	stop := make(chan struct{})
 	lOld := runLoad(oldClient, 4, stop)
@@ -243,7 +243,7 @@ func TestFaultKeyRotationUnderLoad(t *testing.T) {
 	t.Log(strings.TrimSpace(out))
 	// A new caller gets a token signed by the new key once it may sign (after
 	// the publish-ahead, and once the running issuer has reloaded the file).
-	newSrc, dialNew := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret)
+	newSrc, dialNew := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret, "inventory")
 	jwtest.Eventually(t, "a token signed by the rotated key", func() bool {
 		tok, err := newSrc.Token(context.Background())
 		if err != nil {
@@ -284,9 +284,10 @@ func TestFaultKilledMidPlaceOrder(t *testing.T) {
 	first := startDevProcess(t)
 	args, info := first.args, first.info
 	admin := mustClient(t, info, "admin")
-	_, dial := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret)
-	ord := ordersv1.NewOrdersServiceClient(dial(info.Services["orders"]))
-	inv := inventoryv1.NewInventoryServiceClient(dial(info.Services["inventory"]))
+	_, dialOrders := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret, "orders")
+	_, dialInventory := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret, "inventory")
+	ord := ordersv1.NewOrdersServiceClient(dialOrders(info.Services["orders"]))
+	inv := inventoryv1.NewInventoryServiceClient(dialInventory(info.Services["inventory"]))
 	// Enough stock that no order fails for want of it.
 	before, err := inv.AdjustStock(context.Background(), &inventoryv1.AdjustStockRequest{Sku: "widget-1", Delta: 100_000})
 	if err != nil {
@@ -334,8 +335,8 @@ func TestFaultKilledMidPlaceOrder(t *testing.T) {
 	start(t, "dev (after kill)", nil, args...)
 	// New connections: the old ones are in reconnect backoff, which a real
 	// caller would wait out.
-	ord = ordersv1.NewOrdersServiceClient(dial(info.Services["orders"]))
-	inv = inventoryv1.NewInventoryServiceClient(dial(info.Services["inventory"]))
+	ord = ordersv1.NewOrdersServiceClient(dialOrders(info.Services["orders"]))
+	inv = inventoryv1.NewInventoryServiceClient(dialInventory(info.Services["inventory"]))
 	for _, id := range attempted {
 		jwtest.Eventually(t, "order "+id+" placed after the restart", func() bool { return place(id) == nil })
 	}
@@ -364,7 +365,7 @@ func TestFaultUnknownKidFlood(t *testing.T) {
 	dir, info := dev.dir, dev.info
 	key := issuerSigningKey(t, filepath.Join(dir, "keys.json"))
 	admin := mustClient(t, info, "admin")
-	_, dial := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret)
+	_, dial := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret, "inventory")
 	good := inventoryv1.NewInventoryServiceClient(dial(info.Services["inventory"]))
 	measure := func(n int) (p50, p99 time.Duration) {
 		var d []time.Duration
@@ -483,7 +484,7 @@ func TestFaultTokenEndpointBruteForce(t *testing.T) {
 	}
 	hc := suite.Transport{RootCAs: pool}.HTTPClient()
 	post := func(id, secret string) int {
-		req, _ := http.NewRequest(http.MethodPost, info.TokenEndpoint, strings.NewReader("grant_type=client_credentials"))
+		req, _ := http.NewRequest(http.MethodPost, info.TokenEndpoint, strings.NewReader("grant_type=client_credentials&audience=inventory"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(id, secret)
 		resp, err := hc.Do(req)
@@ -511,6 +512,12 @@ func TestFaultTokenEndpointBruteForce(t *testing.T) {
 	}
 	if legitOK != 10 {
 		t.Errorf("the legitimate client got %d of 10 tokens during the attack", legitOK)
+	}
+	// The attacked client itself, on the attacker's address (one host, one
+	// proxy), still gets its token: credentials are checked first.
+	admin := mustClient(t, info, "admin")
+	if got := post(admin.ClientID, admin.ClientSecret); got != http.StatusOK {
+		t.Errorf("dev-admin with its secret from the attacking address: %d, want 200", got)
 	}
 	if n := scrapeValue(t, info.Metrics["issuer"], `tollgate_issuer_token_requests_total{client_id="dev-admin",outcome="slow_down"}`); n != float64(codes[http.StatusTooManyRequests]) {
 		t.Errorf("issuer metrics count %v throttled requests, the test saw %d", n, codes[http.StatusTooManyRequests])

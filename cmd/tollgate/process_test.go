@@ -167,7 +167,7 @@ func TestDevProcess(t *testing.T) {
 	dev := startDevProcess(t)
 	dir, args, info := dev.dir, dev.args, dev.info
 	token := strings.TrimSpace(runTo(t, nil, "token", "--client", "admin", "--data-dir", dir, "--audience", "inventory"))
-	otoken := strings.TrimSpace(runTo(t, nil, "token", "--client", "admin", "--data-dir", dir))
+	otoken := strings.TrimSpace(runTo(t, nil, "token", "--client", "admin", "--data-dir", dir, "--audience", "orders"))
 	inv := inventoryv1.NewInventoryServiceClient(tlsConn(t, info.CAFile, info.Services["inventory"]))
 	ord := ordersv1.NewOrdersServiceClient(tlsConn(t, info.CAFile, info.Services["orders"]))
 	if _, err := inv.GetItem(bearer(token), &inventoryv1.GetItemRequest{Sku: "widget-1"}); err != nil {
