@@ -8,9 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bojand/ghz/runner"
 	"github.com/google/pprof/profile"
-	"google.golang.org/grpc/metadata"
 )
 
 // profileResult is what the CPU profile of the auth server says about auth.
@@ -54,18 +52,10 @@ func profileAuth(ctx context.Context, sc scenario, scale float64, out string) (*
 	if err != nil {
 		return nil, err
 	}
-	src, err := tokenSource(p.info.Dev)
+	md, err := bearer(ctx, p.info.Dev, sc.service())
 	if err != nil {
 		return nil, err
 	}
-	md := runner.WithMetadataProvider(func(*runner.CallData) (*metadata.MD, error) {
-		t, err := src.Token(ctx)
-		if err != nil {
-			return nil, err
-		}
-		m := metadata.Pairs("authorization", "Bearer "+t.Value)
-		return &m, nil
-	})
 	if _, err := ghz(sc, p.addr(sc.service()), max(uint(float64(sc.Total)*scale), 50), md); err != nil {
 		return nil, err
 	}

@@ -127,21 +127,12 @@ func runComparison(ctx context.Context, args []string) error {
 		return err
 	}
 	defer base.stop()
-	src, err := tokenSource(auth.info.Dev)
-	if err != nil {
-		return err
-	}
-	authMD := runner.WithMetadataProvider(func(*runner.CallData) (*metadata.MD, error) {
-		t, err := src.Token(ctx)
-		if err != nil {
-			return nil, err
-		}
-		md := metadata.Pairs("authorization", "Bearer "+t.Value)
-		return &md, nil
-	})
-
 	var results []result
 	for _, sc := range scenarios {
+		authMD, err := bearer(ctx, auth.info.Dev, sc.service())
+		if err != nil {
+			return err
+		}
 		total := max(uint(float64(sc.Total)**scale), 50)
 		// Warm up both servers (connections, caches, the verified token).
 		for _, p := range []*proc{auth, base} {
@@ -198,14 +189,32 @@ func loadScenarios(dir string) ([]scenario, error) {
 	return out, nil
 }
 
-// tokenSource gets the admin dev client's tokens with caller credentials, so
-// runs longer than a token's lifetime keep working.
-func tokenSource(dev *suite.DevInfo) (*callcreds.Source, error) {
+// tokenSource gets the admin dev client's tokens for one service (a token
+// is valid at one service) with caller credentials, so runs longer than a
+// token's lifetime keep working.
+func tokenSource(dev *suite.DevInfo, audience string) (*callcreds.Source, error) {
 	admin, ok := dev.Client(suite.AdminClient)
 	if !ok {
 		return nil, fmt.Errorf("no admin client")
 	}
-	return callcreds.NewSource(callcreds.Config{TokenURL: dev.TokenEndpoint, ClientID: admin.ClientID, ClientSecret: admin.ClientSecret})
+	return callcreds.NewSource(callcreds.Config{TokenURL: dev.TokenEndpoint, ClientID: admin.ClientID,
+		ClientSecret: admin.ClientSecret, Audience: audience})
+}
+
+// bearer is a ghz option sending the admin's current token for audience.
+func bearer(ctx context.Context, dev *suite.DevInfo, audience string) (runner.Option, error) {
+	src, err := tokenSource(dev, audience)
+	if err != nil {
+		return nil, err
+	}
+	return runner.WithMetadataProvider(func(*runner.CallData) (*metadata.MD, error) {
+		t, err := src.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		md := metadata.Pairs("authorization", "Bearer "+t.Value)
+		return &md, nil
+	}), nil
 }
 
 func ghz(sc scenario, host string, total uint, opts ...runner.Option) (*runner.Report, error) {

@@ -103,7 +103,7 @@ func serveAuth(ctx context.Context, dataDir string) error {
 
 // addStock gives widget-1 enough stock for any run, through the real API.
 func addStock(addr string, dev *suite.Dev) error {
-	src, err := tokenSource(&dev.Info)
+	src, err := tokenSource(&dev.Info, suite.InventoryAudience)
 	if err != nil {
 		return err
 	}
