@@ -269,10 +269,10 @@ func (r *Registry) List() []*Client {
 // the registry changes only when both succeed. It rereads the file under the
 // data directory's lock, so that processes sharing the directory (a running
 // issuer, several `tollgate client` commands) never lose each other's
-// changes.
+// changes. The file lock also orders writers within this process; the
+// memory copy is locked only to swap it, so token requests never wait on
+// the file.
 func (r *Registry) Update(fn func(clients map[string]*Client) error) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	unlock, err := securefile.Lock(filepath.Dir(r.path))
 	if err != nil {
 		return err
@@ -303,7 +303,9 @@ func (r *Registry) Update(fn func(clients map[string]*Client) error) error {
 	if err := securefile.Write(r.path, data); err != nil {
 		return err
 	}
+	r.mu.Lock()
 	r.clients = next
+	r.mu.Unlock()
 	return nil
 }
 

@@ -26,6 +26,10 @@ func FuzzTokenRequest(f *testing.F) {
 	f.Add("application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=fz&client_secret="+secret+"&scope=inventory.write", "")
 	f.Add("application/json", `{"grant_type":"client_credentials","client_id":"fz","client_secret":"`+secret+`","audience":"orders"}`, "")
 	f.Add("application/json", `{"resource":["inventory",7]}`, basic)
+	// What strict JSON parsing refuses: repeated names (also escaped), another case, trailing data.
+	f.Add("application/json", `{"grant_type":"client_credentials","client_id":"x","client_i\u0064":"fz"}`, basic)
+	f.Add("application/json", `{"Grant_Type":"client_credentials"}`, basic)
+	f.Add("application/json", `{"grant_type":"client_credentials"}{"client_id":"fz"}`, basic)
 	f.Add("application/x-www-form-urlencoded", "grant_type=client_credentials&client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=e30.e30.", "")
 	f.Add("text/plain", "%%%", "Basic !!!")
 	h := ts.Handler()

@@ -1,6 +1,9 @@
 package issuer
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -11,6 +14,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 type testServer struct {
@@ -128,3 +135,53 @@ func jwksServer(t testing.TB, srv *Server) string {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// clientKey returns a new ES256 private JWK (kid k1) for private_key_jwt and
+// the JWKS document of its public half, as a client would register it.
+func clientKey(t testing.TB) (jwk.Key, []byte) {
+	t.Helper()
+	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := jwk.FromRaw(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = priv.Set(jwk.KeyIDKey, "k1")
+	_ = priv.Set(jwk.AlgorithmKey, jwa.ES256)
+	pub, err := priv.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := jwk.NewSet()
+	_ = set.AddKey(pub)
+	doc, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv, doc
+}
+
+// signAssertion signs claims with key as a client assertion (RFC 7523).
+func signAssertion(t testing.TB, key jwk.Key, claims map[string]any) string {
+	t.Helper()
+	b := jwt.New()
+	for k, v := range claims {
+		if err := b.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signed, err := jwt.Sign(b, jwt.WithKey(jwa.ES256, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(signed)
+}
+
+// postAssertion asks for a token with a client assertion.
+func (ts *testServer) postAssertion(t testing.TB, assertion string, extra ...string) response {
+	t.Helper()
+	return ts.post(t, form(append([]string{"grant_type", "client_credentials",
+		"client_assertion_type", assertionTypeJWT, "client_assertion", assertion}, extra...)...), nil)
+}

@@ -1,19 +1,12 @@
 package issuer
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
 
@@ -27,20 +20,8 @@ func TestThrottleAccountingIsAtomic(t *testing.T) {
 	clock := jwtest.NewClock(time.Now())
 	ts := newTestServer(t, func(c *Config) { c.Now = clock.Now })
 
-	key := func() jwk.Key {
-		raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, _ := jwk.FromRaw(raw)
-		_ = k.Set(jwk.KeyIDKey, "k1")
-		return k
-	}
-	registered, forger := key(), key()
-	pub, _ := registered.PublicKey()
-	set := jwk.NewSet()
-	_ = set.AddKey(pub)
-	setJSON, _ := json.Marshal(set)
+	_, setJSON := clientKey(t)
+	forger, _ := clientKey(t)
 
 	var mu sync.Mutex
 	arrived, all := 0, make(chan struct{})
@@ -61,21 +42,13 @@ func TestThrottleAccountingIsAtomic(t *testing.T) {
 	c.JWKSURI = keys.URL
 	ts.addClient(t, c)
 
-	b := jwt.New()
-	for k, v := range map[string]any{"iss": "slow-keys", "sub": "slow-keys", "aud": ts.URL + "/oauth/token",
-		"exp": clock.Now().Add(time.Minute).Unix(), "jti": "forged"} {
-		_ = b.Set(k, v)
-	}
-	forged, err := jwt.Sign(b, jwt.WithKey(jwa.ES256, forger))
-	if err != nil {
-		t.Fatal(err)
-	}
+	forged := signAssertion(t, forger, map[string]any{"iss": "slow-keys", "sub": "slow-keys",
+		"aud": ts.URL + "/oauth/token", "exp": clock.Now().Add(time.Minute).Unix(), "jti": "forged"})
 	statuses := make([]response, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			statuses[i] = ts.post(t, form("grant_type", "client_credentials", "client_id", "slow-keys",
-				"client_assertion_type", assertionTypeJWT, "client_assertion", string(forged)), nil)
+			statuses[i] = ts.postAssertion(t, forged, "client_id", "slow-keys")
 		})
 	}
 	wg.Wait()

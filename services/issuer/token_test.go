@@ -2,10 +2,6 @@ package issuer
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"golang.org/x/oauth2"
@@ -211,17 +205,7 @@ func TestStandardClients(t *testing.T) {
 
 func TestPrivateKeyJWT(t *testing.T) {
 	ts := newTestServer(t)
-	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv, _ := jwk.FromRaw(raw)
-	_ = priv.Set(jwk.KeyIDKey, "k1")
-	_ = priv.Set(jwk.AlgorithmKey, jwa.ES256)
-	pub, _ := priv.PublicKey()
-	set := jwk.NewSet()
-	_ = set.AddKey(pub)
-	setJSON, _ := json.Marshal(set)
+	priv, setJSON := clientKey(t)
 
 	inline := basicClient("keyed-inline")
 	inline.JWKS = setJSON
@@ -246,17 +230,6 @@ func TestPrivateKeyJWT(t *testing.T) {
 		}
 	}
 
-	assertion := func(claims map[string]any, key jwk.Key) string {
-		b := jwt.New()
-		for k, v := range claims {
-			_ = b.Set(k, v)
-		}
-		signed, err := jwt.Sign(b, jwt.WithKey(jwa.ES256, key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(signed)
-	}
 	now := time.Now()
 	good := map[string]any{"iss": "keyed-inline", "sub": "keyed-inline", "aud": ts.URL + "/oauth/token",
 		"exp": now.Add(time.Minute).Unix(), "iat": now.Unix(), "jti": "once"}
@@ -272,14 +245,9 @@ func TestPrivateKeyJWT(t *testing.T) {
 		}
 		return m
 	}
-	otherRaw, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	other, _ := jwk.FromRaw(otherRaw)
-	_ = other.Set(jwk.KeyIDKey, "k1")
-	send := func(a string) response {
-		return ts.post(t, form("grant_type", "client_credentials",
-			"client_assertion_type", assertionTypeJWT, "client_assertion", a), nil)
-	}
-	if r := send(assertion(good, priv)); r.status != http.StatusOK {
+	other, _ := clientKey(t) // same kid, unregistered key
+	assertion := func(claims map[string]any, key jwk.Key) string { return signAssertion(t, key, claims) }
+	if r := ts.postAssertion(t, assertion(good, priv)); r.status != http.StatusOK {
 		t.Fatalf("good assertion: %d %s", r.status, r.raw)
 	}
 	for name, a := range map[string]string{
@@ -291,8 +259,48 @@ func TestPrivateKeyJWT(t *testing.T) {
 		"sub is not client": assertion(with("sub", "someone"), priv),
 		"lives too long":    assertion(with("exp", now.Add(time.Hour).Unix()), priv),
 	} {
-		if r := send(a); r.status != http.StatusUnauthorized || r.body["error"] != "invalid_client" {
+		if r := ts.postAssertion(t, a); r.status != http.StatusUnauthorized || r.body["error"] != "invalid_client" {
 			t.Errorf("%s: %d %s, want 401 invalid_client", name, r.status, r.raw)
 		}
+	}
+}
+
+// A token is valid at one service unless the caller asks for several: a
+// request without audience gets the client's one default (or its only
+// allowed audience); several allowed and no default is invalid_target
+// naming them. Before, such a token carried every allowed audience.
+func TestTokensAreAudienceRestricted(t *testing.T) {
+	ts := newTestServer(t)
+	multi := basicClient("svc-multi")
+	multi.DefaultAudiences = nil
+	multiSecret := ts.addClient(t, multi)
+	single := basicClient("svc-single")
+	single.AllowedAudiences, single.DefaultAudiences = []string{"orders"}, nil
+	singleSecret := ts.addClient(t, single)
+	cc := form("grant_type", "client_credentials")
+
+	r := ts.post(t, cc, basicAuth("svc-multi", multiSecret))
+	if r.status != http.StatusBadRequest || r.body["error"] != "invalid_target" ||
+		!strings.Contains(r.raw, "inventory") || !strings.Contains(r.raw, "orders") {
+		t.Errorf("no audience, several allowed: %d %s, want 400 invalid_target naming inventory and orders", r.status, r.raw)
+	}
+	r = ts.post(t, cc, basicAuth("svc-single", singleSecret))
+	if r.status != http.StatusOK {
+		t.Fatalf("no audience, one allowed: %d %s", r.status, r.raw)
+	}
+	if aud := ts.verified(t, r.body["access_token"].(string), "orders").Audience; !slices.Equal(aud, []string{"orders"}) {
+		t.Errorf("aud %v, want [orders]", aud)
+	}
+	r = ts.post(t, form("grant_type", "client_credentials", "resource", "inventory", "resource", "orders"), basicAuth("svc-multi", multiSecret))
+	if r.status != http.StatusOK {
+		t.Fatalf("two resources asked for: %d %s", r.status, r.raw)
+	}
+	if aud := ts.verified(t, r.body["access_token"].(string), "orders").Audience; !slices.Equal(aud, []string{"inventory", "orders"}) {
+		t.Errorf("aud %v, want [inventory orders] when both are asked for", aud)
+	}
+	two := basicClient("svc-two-defaults")
+	two.DefaultAudiences = []string{"inventory", "orders"}
+	if err := two.Validate(); err == nil {
+		t.Error("a client with two default audiences validated")
 	}
 }
