@@ -10,6 +10,7 @@ import (
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -173,8 +174,14 @@ func TestKeysUnavailableKeepsTheToken(t *testing.T) {
 	inv := plaintextClient(t, src, addr)
 	for range 3 {
 		_, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "x"})
-		if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "keys unavailable") {
-			t.Fatalf("GetItem while the service has no keys: %v, want Unavailable naming the keys", err)
+		reason := ""
+		for _, d := range status.Convert(err).Details() {
+			if ei, ok := d.(*errdetails.ErrorInfo); ok {
+				reason = ei.GetReason()
+			}
+		}
+		if status.Code(err) != codes.Unavailable || reason != interceptors.ReasonKeysUnavailable {
+			t.Fatalf("GetItem while the service has no keys: %v (reason %q), want Unavailable with %s", err, reason, interceptors.ReasonKeysUnavailable)
 		}
 	}
 	if f := src.Stats().Fetches; f != 1 {

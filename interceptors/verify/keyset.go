@@ -41,7 +41,7 @@ type keySet struct {
 	once      sync.Once
 	attempted chan struct{} // closed when the first fetch ends, however it ended
 	attempt   sync.Once
-	life      context.Context // the verifier's lifetime (set before run): Close cancels every fetch
+	life      context.Context // the verifier's lifetime: Close cancels every fetch
 
 	jwksURL atomic.Pointer[string] // explicit, or found by discovery
 
@@ -54,8 +54,8 @@ type keySet struct {
 	fetchedAt atomic.Int64 // unix nanoseconds of the last successful fetch
 }
 
-func newKeySet(cfg Issuer, opts *options) *keySet {
-	s := &keySet{cfg: cfg, opts: opts, ready: make(chan struct{}), attempted: make(chan struct{}), life: context.Background()}
+func newKeySet(life context.Context, cfg Issuer, opts *options) *keySet {
+	s := &keySet{cfg: cfg, opts: opts, ready: make(chan struct{}), attempted: make(chan struct{}), life: life}
 	if cfg.JWKSURL != "" {
 		u := cfg.JWKSURL
 		s.jwksURL.Store(&u)
@@ -138,9 +138,11 @@ func (s *keySet) unknownKidFetch() (<-chan struct{}, bool) {
 	return done, true
 }
 
-// run keeps the key set fresh until ctx ends: on the JWKS's max-age (within
-// bounds) after a success, with jittered exponential backoff after a failure.
-func (s *keySet) run(ctx context.Context) {
+// run keeps the key set fresh until the verifier closes: on the JWKS's
+// max-age (within bounds) after a success, with jittered exponential backoff
+// after a failure.
+func (s *keySet) run() {
+	ctx := s.life
 	backoff := s.opts.retryMin
 	for {
 		ttl, err := s.refresh()

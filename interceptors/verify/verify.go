@@ -71,6 +71,10 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 		}
 		v.verifiers[alg] = jv
 	}
+	// The key sets' lifetime: Close cancels their refreshes and any fetch in
+	// flight.
+	life, cancel := context.WithCancel(context.Background())
+	v.stop = cancel
 	for _, is := range issuers {
 		if is.Issuer == "" {
 			return nil, errors.New("verify: issuer with empty Issuer")
@@ -85,13 +89,10 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 			is.ScopeClaims = []string{ScopeClaim}
 		}
 		is.Audiences = slices.Clone(is.Audiences)
-		v.issuers[is.Issuer] = newKeySet(is, &v.opts)
+		v.issuers[is.Issuer] = newKeySet(life, is, &v.opts)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	v.stop = cancel
 	for _, ks := range v.issuers {
-		ks.life = ctx
-		go ks.run(ctx)
+		go ks.run()
 	}
 	return v, nil
 }

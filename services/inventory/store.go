@@ -16,8 +16,10 @@ var (
 	ErrNotFound          = errors.New("item not found")
 	ErrInsufficientStock = errors.New("insufficient stock")
 	ErrReservationDiffer = errors.New("order already reserved with different lines")
-	ErrQuantityLimit     = fmt.Errorf("quantity outside [0, %d]", MaxOnHand)
+	ErrQuantityLimit     = errors.New("quantity out of range")
 )
+
+var errOnHandLimit = fmt.Errorf("on-hand stock must stay within 0..%d: %w", int64(MaxOnHand), ErrQuantityLimit)
 
 // MaxOnHand bounds an item's on-hand (and so its reserved) quantity. The
 // stores keep 0 ≤ reserved ≤ on hand ≤ MaxOnHand whatever they are asked.
@@ -28,7 +30,7 @@ func adjusted(it *inventoryv1.Item, delta int64) (int64, error) {
 	next, ok := add(it.GetQuantityOnHand(), delta)
 	switch {
 	case !ok || next > MaxOnHand:
-		return 0, ErrQuantityLimit
+		return 0, errOnHandLimit
 	case next < 0 || next < it.GetQuantityReserved():
 		return 0, ErrInsufficientStock
 	}
@@ -41,7 +43,7 @@ func needs(lines []Line) (need map[string]int64, order []string, err error) {
 	need = make(map[string]int64, len(lines))
 	for _, l := range lines {
 		if l.Quantity < 1 {
-			return nil, nil, fmt.Errorf("sku %s: %w", l.SKU, ErrQuantityLimit)
+			return nil, nil, fmt.Errorf("sku %s: a line's quantity must be at least 1: %w", l.SKU, ErrQuantityLimit)
 		}
 		prev, seen := need[l.SKU]
 		if !seen {
@@ -49,7 +51,7 @@ func needs(lines []Line) (need map[string]int64, order []string, err error) {
 		}
 		sum, ok := add(prev, l.Quantity)
 		if !ok || sum > MaxOnHand {
-			return nil, nil, fmt.Errorf("sku %s: %w", l.SKU, ErrQuantityLimit)
+			return nil, nil, fmt.Errorf("sku %s: more than %d ordered: %w", l.SKU, int64(MaxOnHand), ErrQuantityLimit)
 		}
 		need[l.SKU] = sum
 	}
@@ -60,7 +62,7 @@ func needs(lines []Line) (need map[string]int64, order []string, err error) {
 func settable(it *inventoryv1.Item, onHand int64) error {
 	switch {
 	case onHand < 0 || onHand > MaxOnHand:
-		return ErrQuantityLimit
+		return errOnHandLimit
 	case onHand < it.GetQuantityReserved():
 		return ErrInsufficientStock
 	}
