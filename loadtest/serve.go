@@ -122,10 +122,10 @@ func addStock(addr string, dev *suite.Dev) error {
 func serveBaseline(ctx context.Context) error {
 	log := slog.New(slog.DiscardHandler)
 	invStore := inventory.NewMemoryStore()
-	if err := suite.SeedInventory(invStore); err != nil {
+	if err := suite.SeedInventory(ctx, invStore); err != nil {
 		return err
 	}
-	if _, err := invStore.Adjust("widget-1", "", stock); err != nil {
+	if _, err := invStore.Adjust(ctx, "widget-1", "", stock); err != nil {
 		return err
 	}
 	invSvc := inventory.New(invStore, log)

@@ -200,7 +200,7 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer store.Close()
-	if err := suite.SeedInventory(store); err != nil {
+	if err := suite.SeedInventory(ctx, store); err != nil {
 		return err
 	}
 	svc := inventory.New(store, s.log)

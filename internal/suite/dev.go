@@ -167,7 +167,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		closers = append(closers, ordDB.Close)
 		invStore, ordStore = invDB, ordDB
 	}
-	if err := SeedInventory(invStore); err != nil {
+	if err := SeedInventory(ctx, invStore); err != nil {
 		return nil, err
 	}
 	invSvc := inventory.New(invStore, log.With("service", "inventory"))

@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/tollgate-rpc/tollgate/interceptors"
@@ -61,8 +62,8 @@ func NewServiceServer(v interceptors.TokenVerifier, register func(grpc.ServiceRe
 }
 
 // SeedInventory stores a few demo items when the store is empty.
-func SeedInventory(store inventory.Store) error {
-	items, err := store.List()
+func SeedInventory(ctx context.Context, store inventory.Store) error {
+	items, err := store.List(ctx)
 	if err != nil || len(items) > 0 {
 		return err
 	}
@@ -74,7 +75,7 @@ func SeedInventory(store inventory.Store) error {
 		{"gadget-2", "Gadget", 50},
 		{"gizmo-3", "Gizmo", 10},
 	} {
-		if _, err := store.Adjust(it.sku, it.name, it.qty); err != nil {
+		if _, err := store.Adjust(ctx, it.sku, it.name, it.qty); err != nil {
 			return err
 		}
 	}

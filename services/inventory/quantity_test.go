@@ -13,22 +13,22 @@ import (
 // reserved = -2). Every store refuses them and keeps its invariants.
 func TestQuantitiesNeverWrap(t *testing.T) {
 	stores(t, func(t *testing.T, s Store) {
-		if _, err := s.Adjust("gizmo-3", "Gizmo", 10); err != nil {
+		if _, err := s.Adjust(t.Context(), "gizmo-3", "Gizmo", 10); err != nil {
 			t.Fatal(err)
 		}
 		wrap := []Line{{"gizmo-3", math.MaxInt64}, {"gizmo-3", math.MaxInt64}, {"gizmo-3", 2}}
-		if _, _, err := s.Reserve("o-wrap", wrap); !errors.Is(err, ErrQuantityLimit) {
+		if _, _, err := s.Reserve(t.Context(), "o-wrap", wrap); !errors.Is(err, ErrQuantityLimit) {
 			t.Errorf("Reserve(MaxInt64×2+2) = %v, want ErrQuantityLimit", err)
 		}
-		if _, _, err := s.Reserve("o-neg", []Line{{"gizmo-3", -5}}); !errors.Is(err, ErrQuantityLimit) {
+		if _, _, err := s.Reserve(t.Context(), "o-neg", []Line{{"gizmo-3", -5}}); !errors.Is(err, ErrQuantityLimit) {
 			t.Errorf("Reserve(-5) = %v, want ErrQuantityLimit", err)
 		}
 		for _, delta := range []int64{math.MaxInt64, math.MinInt64, MaxOnHand} {
-			if _, err := s.Adjust("gizmo-3", "", delta); err == nil {
+			if _, err := s.Adjust(t.Context(), "gizmo-3", "", delta); err == nil {
 				t.Errorf("Adjust(%d) on 10 succeeded", delta)
 			}
 		}
-		it, err := s.Get("gizmo-3")
+		it, err := s.Get(t.Context(), "gizmo-3")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,20 +63,20 @@ func TestRandomOperationsKeepStockInvariants(t *testing.T) {
 		for i := range 400 {
 			sku := skus[rng.IntN(len(skus))]
 			if rng.IntN(2) == 0 {
-				_, _ = s.Adjust(sku, "", quantity())
+				_, _ = s.Adjust(t.Context(), sku, "", quantity())
 				continue
 			}
 			lines := make([]Line, 1+rng.IntN(3))
 			for j := range lines {
 				lines[j] = Line{SKU: skus[rng.IntN(len(skus))], Quantity: quantity()}
 			}
-			if _, _, err := s.Reserve(fmt.Sprint("o-", i), lines); err == nil {
+			if _, _, err := s.Reserve(t.Context(), fmt.Sprint("o-", i), lines); err == nil {
 				for _, l := range lines {
 					reserved[l.SKU] += l.Quantity
 				}
 			}
 		}
-		items, err := s.List()
+		items, err := s.List(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}

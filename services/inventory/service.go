@@ -57,7 +57,7 @@ func (s *Service) Close() {
 }
 
 // GetItem implements InventoryServiceServer.
-func (s *Service) GetItem(_ context.Context, req *inventoryv1.GetItemRequest) (*inventoryv1.GetItemResponse, error) {
+func (s *Service) GetItem(ctx context.Context, req *inventoryv1.GetItemRequest) (*inventoryv1.GetItemResponse, error) {
 	var f rpcerr.Fields
 	if !rpcerr.ValidSKU(req.GetSku()) {
 		f.Add("sku", "must be 1-64 characters of [A-Za-z0-9._-]")
@@ -65,7 +65,7 @@ func (s *Service) GetItem(_ context.Context, req *inventoryv1.GetItemRequest) (*
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	it, err := s.store.Get(req.GetSku())
+	it, err := s.store.Get(ctx, req.GetSku())
 	if err != nil {
 		return nil, s.storeError(err)
 	}
@@ -84,7 +84,7 @@ func (s *Service) ListItems(req *inventoryv1.ListItemsRequest, stream grpc.Serve
 		size = defaultPageSize
 	}
 	size = min(size, maxPageSize)
-	items, err := s.store.List()
+	items, err := s.store.List(stream.Context())
 	if err != nil {
 		return s.storeError(err)
 	}
@@ -101,7 +101,7 @@ func (s *Service) ListItems(req *inventoryv1.ListItemsRequest, stream grpc.Serve
 }
 
 // AdjustStock implements InventoryServiceServer.
-func (s *Service) AdjustStock(_ context.Context, req *inventoryv1.AdjustStockRequest) (*inventoryv1.AdjustStockResponse, error) {
+func (s *Service) AdjustStock(ctx context.Context, req *inventoryv1.AdjustStockRequest) (*inventoryv1.AdjustStockResponse, error) {
 	var f rpcerr.Fields
 	if !rpcerr.ValidSKU(req.GetSku()) {
 		f.Add("sku", "must be 1-64 characters of [A-Za-z0-9._-]")
@@ -115,7 +115,7 @@ func (s *Service) AdjustStock(_ context.Context, req *inventoryv1.AdjustStockReq
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	it, err := s.store.Adjust(req.GetSku(), req.GetName(), req.GetDelta())
+	it, err := s.store.Adjust(ctx, req.GetSku(), req.GetName(), req.GetDelta())
 	if err != nil {
 		return nil, s.storeError(err)
 	}
@@ -124,7 +124,7 @@ func (s *Service) AdjustStock(_ context.Context, req *inventoryv1.AdjustStockReq
 }
 
 // Reserve implements InventoryServiceServer.
-func (s *Service) Reserve(_ context.Context, req *inventoryv1.ReserveRequest) (*inventoryv1.ReserveResponse, error) {
+func (s *Service) Reserve(ctx context.Context, req *inventoryv1.ReserveRequest) (*inventoryv1.ReserveResponse, error) {
 	var f rpcerr.Fields
 	if req.GetOrderId() == "" || len(req.GetOrderId()) > 128 {
 		f.Add("order_id", "must be 1-128 bytes")
@@ -137,7 +137,7 @@ func (s *Service) Reserve(_ context.Context, req *inventoryv1.ReserveRequest) (*
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	changed, replayed, err := s.store.Reserve(req.GetOrderId(), lines)
+	changed, replayed, err := s.store.Reserve(ctx, req.GetOrderId(), lines)
 	if err != nil {
 		return nil, s.storeError(err)
 	}
@@ -159,7 +159,7 @@ func (s *Service) WatchStock(req *inventoryv1.WatchStockRequest, stream grpc.Ser
 		return status.Error(codes.Unavailable, "server is shutting down")
 	}
 	defer s.unsubscribe(ch)
-	items, err := s.store.List()
+	items, err := s.store.List(stream.Context())
 	if err != nil {
 		return s.storeError(err)
 	}
@@ -212,7 +212,7 @@ func (s *Service) ImportItems(stream grpc.ClientStreamingServer[inventoryv1.Impo
 			fail(fmt.Sprintf("quantity_on_hand must be between 0 and %d", MaxOnHand))
 			continue
 		}
-		stored, err := s.store.Upsert(it)
+		stored, err := s.store.Upsert(stream.Context(), it)
 		if err != nil {
 			fail(status.Convert(s.storeError(err)).Message())
 			continue

@@ -53,10 +53,10 @@ func scanItem(r scanner) (*inventoryv1.Item, error) {
 	return it, nil
 }
 
-func getItem(q interface {
-	QueryRow(string, ...any) *sql.Row
+func getItem(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, sku string) (*inventoryv1.Item, error) {
-	it, err := scanItem(q.QueryRow(`SELECT `+itemColumns+` FROM items WHERE sku = ?`, sku))
+	it, err := scanItem(q.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE sku = ?`, sku))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -64,11 +64,13 @@ func getItem(q interface {
 }
 
 // Get implements Store.
-func (s *SQLiteStore) Get(sku string) (*inventoryv1.Item, error) { return getItem(s.db, sku) }
+func (s *SQLiteStore) Get(ctx context.Context, sku string) (*inventoryv1.Item, error) {
+	return getItem(ctx, s.db, sku)
+}
 
 // List implements Store.
-func (s *SQLiteStore) List() ([]*inventoryv1.Item, error) {
-	rows, err := s.db.Query(`SELECT ` + itemColumns + ` FROM items ORDER BY sku`)
+func (s *SQLiteStore) List(ctx context.Context) ([]*inventoryv1.Item, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM items ORDER BY sku`)
 	if err != nil {
 		return nil, err
 	}
@@ -85,8 +87,8 @@ func (s *SQLiteStore) List() ([]*inventoryv1.Item, error) {
 }
 
 // inTx runs fn in one write transaction.
-func (s *SQLiteStore) inTx(fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.Begin()
+func (s *SQLiteStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -98,10 +100,10 @@ func (s *SQLiteStore) inTx(fn func(tx *sql.Tx) error) error {
 }
 
 // Adjust implements Store.
-func (s *SQLiteStore) Adjust(sku, name string, delta int64) (*inventoryv1.Item, error) {
+func (s *SQLiteStore) Adjust(ctx context.Context, sku, name string, delta int64) (*inventoryv1.Item, error) {
 	var out *inventoryv1.Item
-	err := s.inTx(func(tx *sql.Tx) error {
-		it, err := getItem(tx, sku)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		it, err := getItem(ctx, tx, sku)
 		if errors.Is(err, ErrNotFound) {
 			it, err = &inventoryv1.Item{Sku: sku, Name: name}, nil
 		}
@@ -113,7 +115,7 @@ func (s *SQLiteStore) Adjust(sku, name string, delta int64) (*inventoryv1.Item, 
 			return err
 		}
 		it.QuantityOnHand = next
-		if _, err := tx.Exec(`INSERT INTO items (sku, name, on_hand) VALUES (?, ?, ?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO items (sku, name, on_hand) VALUES (?, ?, ?)
 			ON CONFLICT (sku) DO UPDATE SET on_hand = excluded.on_hand`, sku, it.GetName(), next); err != nil {
 			return err
 		}
@@ -124,10 +126,10 @@ func (s *SQLiteStore) Adjust(sku, name string, delta int64) (*inventoryv1.Item, 
 }
 
 // Upsert implements Store.
-func (s *SQLiteStore) Upsert(item *inventoryv1.Item) (*inventoryv1.Item, error) {
+func (s *SQLiteStore) Upsert(ctx context.Context, item *inventoryv1.Item) (*inventoryv1.Item, error) {
 	var out *inventoryv1.Item
-	err := s.inTx(func(tx *sql.Tx) error {
-		it, err := getItem(tx, item.GetSku())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		it, err := getItem(ctx, tx, item.GetSku())
 		if errors.Is(err, ErrNotFound) {
 			it, err = &inventoryv1.Item{Sku: item.GetSku()}, nil
 		}
@@ -138,7 +140,7 @@ func (s *SQLiteStore) Upsert(item *inventoryv1.Item) (*inventoryv1.Item, error) 
 			return err
 		}
 		it.Name, it.QuantityOnHand = item.GetName(), item.GetQuantityOnHand()
-		if _, err := tx.Exec(`INSERT INTO items (sku, name, on_hand) VALUES (?, ?, ?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO items (sku, name, on_hand) VALUES (?, ?, ?)
 			ON CONFLICT (sku) DO UPDATE SET name = excluded.name, on_hand = excluded.on_hand`,
 			it.GetSku(), it.GetName(), it.GetQuantityOnHand()); err != nil {
 			return err
@@ -150,12 +152,12 @@ func (s *SQLiteStore) Upsert(item *inventoryv1.Item) (*inventoryv1.Item, error) 
 }
 
 // Reserve implements Store.
-func (s *SQLiteStore) Reserve(orderID string, lines []Line) ([]*inventoryv1.Item, bool, error) {
+func (s *SQLiteStore) Reserve(ctx context.Context, orderID string, lines []Line) ([]*inventoryv1.Item, bool, error) {
 	var changed []*inventoryv1.Item
 	replayed := false
-	err := s.inTx(func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var prevJSON string
-		err := tx.QueryRow(`SELECT lines FROM reservations WHERE order_id = ?`, orderID).Scan(&prevJSON)
+		err := tx.QueryRowContext(ctx, `SELECT lines FROM reservations WHERE order_id = ?`, orderID).Scan(&prevJSON)
 		if err == nil {
 			var prev []Line
 			if err := json.Unmarshal([]byte(prevJSON), &prev); err != nil {
@@ -175,7 +177,7 @@ func (s *SQLiteStore) Reserve(orderID string, lines []Line) ([]*inventoryv1.Item
 			return err
 		}
 		for _, sku := range order {
-			it, err := getItem(tx, sku)
+			it, err := getItem(ctx, tx, sku)
 			if errors.Is(err, ErrNotFound) {
 				return fmt.Errorf("sku %s: %w", sku, ErrNotFound)
 			}
@@ -186,7 +188,7 @@ func (s *SQLiteStore) Reserve(orderID string, lines []Line) ([]*inventoryv1.Item
 				return fmt.Errorf("sku %s: %w", sku, ErrInsufficientStock)
 			}
 			it.QuantityReserved += need[sku]
-			if _, err := tx.Exec(`UPDATE items SET reserved = ? WHERE sku = ?`, it.GetQuantityReserved(), sku); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE items SET reserved = ? WHERE sku = ?`, it.GetQuantityReserved(), sku); err != nil {
 				return err
 			}
 			changed = append(changed, it)
@@ -195,7 +197,7 @@ func (s *SQLiteStore) Reserve(orderID string, lines []Line) ([]*inventoryv1.Item
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(`INSERT INTO reservations (order_id, lines) VALUES (?, ?)`, orderID, string(b))
+		_, err = tx.ExecContext(ctx, `INSERT INTO reservations (order_id, lines) VALUES (?, ?)`, orderID, string(b))
 		return err
 	})
 	if err != nil {

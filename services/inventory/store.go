@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -82,19 +83,20 @@ type Line struct {
 }
 
 // Store keeps items and reservations. Implementations are safe for
-// concurrent use and return copies that callers may keep.
+// concurrent use, return copies that callers may keep, and stop work for a
+// cancelled ctx (the RPC's).
 type Store interface {
-	Get(sku string) (*inventoryv1.Item, error)
-	List() ([]*inventoryv1.Item, error)
+	Get(ctx context.Context, sku string) (*inventoryv1.Item, error)
+	List(ctx context.Context) ([]*inventoryv1.Item, error)
 	// Adjust adds delta to on-hand stock, creating the item with name when
 	// missing. It fails with ErrInsufficientStock rather than let on-hand
 	// stock drop below zero or below the reserved quantity.
-	Adjust(sku, name string, delta int64) (*inventoryv1.Item, error)
+	Adjust(ctx context.Context, sku, name string, delta int64) (*inventoryv1.Item, error)
 	// Upsert sets an item's name and on-hand quantity.
-	Upsert(item *inventoryv1.Item) (*inventoryv1.Item, error)
+	Upsert(ctx context.Context, item *inventoryv1.Item) (*inventoryv1.Item, error)
 	// Reserve reserves every line or none. A second call with the same
 	// order ID and lines changes nothing and reports replayed.
-	Reserve(orderID string, lines []Line) (changed []*inventoryv1.Item, replayed bool, err error)
+	Reserve(ctx context.Context, orderID string, lines []Line) (changed []*inventoryv1.Item, replayed bool, err error)
 }
 
 // MemoryStore is a Store in memory.
@@ -112,7 +114,7 @@ func NewMemoryStore() *MemoryStore {
 func clone(it *inventoryv1.Item) *inventoryv1.Item { return proto.Clone(it).(*inventoryv1.Item) }
 
 // Get implements Store.
-func (m *MemoryStore) Get(sku string) (*inventoryv1.Item, error) {
+func (m *MemoryStore) Get(_ context.Context, sku string) (*inventoryv1.Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	it, ok := m.items[sku]
@@ -123,7 +125,7 @@ func (m *MemoryStore) Get(sku string) (*inventoryv1.Item, error) {
 }
 
 // List implements Store.
-func (m *MemoryStore) List() ([]*inventoryv1.Item, error) {
+func (m *MemoryStore) List(context.Context) ([]*inventoryv1.Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]*inventoryv1.Item, 0, len(m.items))
@@ -135,7 +137,7 @@ func (m *MemoryStore) List() ([]*inventoryv1.Item, error) {
 }
 
 // Adjust implements Store.
-func (m *MemoryStore) Adjust(sku, name string, delta int64) (*inventoryv1.Item, error) {
+func (m *MemoryStore) Adjust(_ context.Context, sku, name string, delta int64) (*inventoryv1.Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	it, ok := m.items[sku]
@@ -152,7 +154,7 @@ func (m *MemoryStore) Adjust(sku, name string, delta int64) (*inventoryv1.Item, 
 }
 
 // Upsert implements Store.
-func (m *MemoryStore) Upsert(item *inventoryv1.Item) (*inventoryv1.Item, error) {
+func (m *MemoryStore) Upsert(_ context.Context, item *inventoryv1.Item) (*inventoryv1.Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	it, ok := m.items[item.GetSku()]
@@ -168,7 +170,7 @@ func (m *MemoryStore) Upsert(item *inventoryv1.Item) (*inventoryv1.Item, error) 
 }
 
 // Reserve implements Store.
-func (m *MemoryStore) Reserve(orderID string, lines []Line) ([]*inventoryv1.Item, bool, error) {
+func (m *MemoryStore) Reserve(_ context.Context, orderID string, lines []Line) ([]*inventoryv1.Item, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if prev, ok := m.reservations[orderID]; ok {

@@ -25,45 +25,45 @@ func stores(t *testing.T, test func(t *testing.T, s Store)) {
 
 func TestStoreContract(t *testing.T) {
 	stores(t, func(t *testing.T, s Store) {
-		if _, err := s.Get("a"); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Get(t.Context(), "a"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get(missing) = %v, want ErrNotFound", err)
 		}
-		if _, err := s.Adjust("a", "Apple", 5); err != nil {
+		if _, err := s.Adjust(t.Context(), "a", "Apple", 5); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Adjust("b", "Bean", 2); err != nil {
+		if _, err := s.Adjust(t.Context(), "b", "Bean", 2); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Adjust("a", "", -6); !errors.Is(err, ErrInsufficientStock) {
+		if _, err := s.Adjust(t.Context(), "a", "", -6); !errors.Is(err, ErrInsufficientStock) {
 			t.Errorf("Adjust below zero = %v, want ErrInsufficientStock", err)
 		}
 		// All or nothing: b lacks stock, so a is not reserved either.
-		if _, _, err := s.Reserve("o1", []Line{{"a", 2}, {"b", 3}}); !errors.Is(err, ErrInsufficientStock) {
+		if _, _, err := s.Reserve(t.Context(), "o1", []Line{{"a", 2}, {"b", 3}}); !errors.Is(err, ErrInsufficientStock) {
 			t.Errorf("Reserve beyond stock = %v, want ErrInsufficientStock", err)
 		}
-		if it, _ := s.Get("a"); it.GetQuantityReserved() != 0 {
+		if it, _ := s.Get(t.Context(), "a"); it.GetQuantityReserved() != 0 {
 			t.Errorf("a reserved %d after a failed all-or-nothing reservation", it.GetQuantityReserved())
 		}
-		if _, _, err := s.Reserve("o2", []Line{{"zz", 1}}); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.Reserve(t.Context(), "o2", []Line{{"zz", 1}}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Reserve unknown SKU = %v, want ErrNotFound", err)
 		}
-		changed, replayed, err := s.Reserve("o3", []Line{{"a", 2}, {"b", 1}})
+		changed, replayed, err := s.Reserve(t.Context(), "o3", []Line{{"a", 2}, {"b", 1}})
 		if err != nil || replayed || len(changed) != 2 {
 			t.Fatalf("Reserve = %v, %v, %v", changed, replayed, err)
 		}
-		if _, replayed, err := s.Reserve("o3", []Line{{"a", 2}, {"b", 1}}); err != nil || !replayed {
+		if _, replayed, err := s.Reserve(t.Context(), "o3", []Line{{"a", 2}, {"b", 1}}); err != nil || !replayed {
 			t.Errorf("repeated Reserve = replayed %v, %v; want replayed", replayed, err)
 		}
-		if _, _, err := s.Reserve("o3", []Line{{"a", 1}}); !errors.Is(err, ErrReservationDiffer) {
+		if _, _, err := s.Reserve(t.Context(), "o3", []Line{{"a", 1}}); !errors.Is(err, ErrReservationDiffer) {
 			t.Errorf("Reserve with the same ID and other lines = %v", err)
 		}
-		if _, err := s.Adjust("a", "", -4); !errors.Is(err, ErrInsufficientStock) {
+		if _, err := s.Adjust(t.Context(), "a", "", -4); !errors.Is(err, ErrInsufficientStock) {
 			t.Errorf("Adjust below reserved = %v, want ErrInsufficientStock", err)
 		}
-		if _, err := s.Upsert(&inventoryv1.Item{Sku: "a", Name: "Apricot", QuantityOnHand: 9}); err != nil {
+		if _, err := s.Upsert(t.Context(), &inventoryv1.Item{Sku: "a", Name: "Apricot", QuantityOnHand: 9}); err != nil {
 			t.Fatal(err)
 		}
-		items, err := s.List()
+		items, err := s.List(t.Context())
 		if err != nil || len(items) != 2 || items[0].GetName() != "Apricot" || items[0].GetQuantityReserved() != 2 {
 			t.Errorf("List = %v, %v", items, err)
 		}
@@ -72,7 +72,7 @@ func TestStoreContract(t *testing.T) {
 
 func TestConcurrentRetriesReserveOnce(t *testing.T) {
 	stores(t, func(t *testing.T, s Store) {
-		if _, err := s.Adjust("a", "Apple", 100); err != nil {
+		if _, err := s.Adjust(t.Context(), "a", "Apple", 100); err != nil {
 			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
@@ -82,7 +82,7 @@ func TestConcurrentRetriesReserveOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, replayed, err := s.Reserve("retried", []Line{{"a", 3}})
+				_, replayed, err := s.Reserve(t.Context(), "retried", []Line{{"a", 3}})
 				if err != nil {
 					t.Error(err)
 					return
@@ -95,7 +95,7 @@ func TestConcurrentRetriesReserveOnce(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		it, _ := s.Get("a")
+		it, _ := s.Get(t.Context(), "a")
 		if fresh != 1 || it.GetQuantityReserved() != 3 {
 			t.Errorf("50 concurrent retries: %d reserved fresh, %d units reserved; want 1 and 3", fresh, it.GetQuantityReserved())
 		}
@@ -108,10 +108,10 @@ func TestSQLiteKeepsDataAcrossReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Adjust("a", "Apple", 7); err != nil {
+	if _, err := s.Adjust(t.Context(), "a", "Apple", 7); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Reserve("o", []Line{{"a", 2}}); err != nil {
+	if _, _, err := s.Reserve(t.Context(), "o", []Line{{"a", 2}}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -120,11 +120,11 @@ func TestSQLiteKeepsDataAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	it, err := s.Get("a")
+	it, err := s.Get(t.Context(), "a")
 	if err != nil || it.GetQuantityOnHand() != 7 || it.GetQuantityReserved() != 2 {
 		t.Errorf("after reopen: %v, %v", it, err)
 	}
-	if _, replayed, err := s.Reserve("o", []Line{{"a", 2}}); err != nil || !replayed {
+	if _, replayed, err := s.Reserve(t.Context(), "o", []Line{{"a", 2}}); err != nil || !replayed {
 		t.Errorf("reservation forgotten across reopen: replayed %v, %v", replayed, err)
 	}
 }

@@ -23,7 +23,7 @@ type ReconcileResult struct {
 // involved.
 func (s *Service) Reconcile(ctx context.Context) (ReconcileResult, error) {
 	var r ReconcileResult
-	open, err := s.store.Open()
+	open, err := s.store.Open(ctx)
 	if err != nil {
 		return r, err
 	}

@@ -52,7 +52,7 @@ func (s *Service) PlaceOrder(ctx context.Context, req *ordersv1.PlaceOrderReques
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	if prev, err := s.store.Get(req.GetOrderId()); err == nil {
+	if prev, err := s.store.Get(ctx, req.GetOrderId()); err == nil {
 		return s.replay(prev, req)
 	}
 	// Reserve first: inventory is idempotent per order ID, so if recording
@@ -65,7 +65,7 @@ func (s *Service) PlaceOrder(ctx context.Context, req *ordersv1.PlaceOrderReques
 		placedBy = p.ClientID
 	}
 	o := &ordersv1.Order{OrderId: req.GetOrderId(), Lines: req.GetLines(), State: ordersv1.OrderState_ORDER_STATE_RESERVED, PlacedBy: placedBy}
-	stored, created, err := s.store.Create(o)
+	stored, created, err := s.store.Create(ctx, o)
 	if err != nil {
 		return nil, s.storeError(err)
 	}
@@ -90,13 +90,13 @@ func (s *Service) replay(prev *ordersv1.Order, req *ordersv1.PlaceOrderRequest) 
 }
 
 // GetOrder implements OrdersServiceServer.
-func (s *Service) GetOrder(_ context.Context, req *ordersv1.GetOrderRequest) (*ordersv1.GetOrderResponse, error) {
+func (s *Service) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (*ordersv1.GetOrderResponse, error) {
 	if req.GetOrderId() == "" {
 		var f rpcerr.Fields
 		f.Add("order_id", "must not be empty")
 		return nil, f.Err()
 	}
-	o, err := s.store.Get(req.GetOrderId())
+	o, err := s.store.Get(ctx, req.GetOrderId())
 	if err != nil {
 		return nil, s.storeError(err)
 	}
@@ -111,6 +111,7 @@ var next = map[ordersv1.OrderState]ordersv1.OrderState{
 
 // Fulfil implements OrdersServiceServer.
 func (s *Service) Fulfil(stream grpc.BidiStreamingServer[ordersv1.FulfilRequest, ordersv1.FulfilResponse]) error {
+	ctx := stream.Context()
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -119,7 +120,7 @@ func (s *Service) Fulfil(stream grpc.BidiStreamingServer[ordersv1.FulfilRequest,
 		if err != nil {
 			return err
 		}
-		cur, err := s.store.Get(req.GetOrderId())
+		cur, err := s.store.Get(ctx, req.GetOrderId())
 		if err != nil {
 			return s.storeError(err)
 		}
@@ -127,7 +128,7 @@ func (s *Service) Fulfil(stream grpc.BidiStreamingServer[ordersv1.FulfilRequest,
 			return rpcerr.Precondition("STATE", req.GetOrderId(),
 				"order "+req.GetOrderId()+" is "+cur.GetState().String()+" and cannot move to "+req.GetState().String())
 		}
-		o, err := s.store.Transition(req.GetOrderId(), cur.GetState(), req.GetState())
+		o, err := s.store.Transition(ctx, req.GetOrderId(), cur.GetState(), req.GetState())
 		if errors.Is(err, ErrConflict) {
 			return status.Error(codes.Aborted, "order "+req.GetOrderId()+" changed concurrently; retry")
 		}

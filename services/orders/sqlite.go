@@ -34,11 +34,11 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 // Close closes the database.
 func (s *SQLiteStore) Close() error { return s.db.Close() }
 
-func get(q interface {
-	QueryRow(string, ...any) *sql.Row
+func get(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, id string) (*ordersv1.Order, error) {
 	var body string
-	err := q.QueryRow(`SELECT body FROM orders WHERE order_id = ?`, id).Scan(&body)
+	err := q.QueryRowContext(ctx, `SELECT body FROM orders WHERE order_id = ?`, id).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -50,34 +50,36 @@ func get(q interface {
 }
 
 // Get implements Store.
-func (s *SQLiteStore) Get(id string) (*ordersv1.Order, error) { return get(s.db, id) }
+func (s *SQLiteStore) Get(ctx context.Context, id string) (*ordersv1.Order, error) {
+	return get(ctx, s.db, id)
+}
 
 // Create implements Store.
-func (s *SQLiteStore) Create(o *ordersv1.Order) (*ordersv1.Order, bool, error) {
+func (s *SQLiteStore) Create(ctx context.Context, o *ordersv1.Order) (*ordersv1.Order, bool, error) {
 	body, err := protojson.Marshal(o)
 	if err != nil {
 		return nil, false, err
 	}
-	res, err := s.db.Exec(`INSERT INTO orders (order_id, state, body) VALUES (?, ?, ?) ON CONFLICT (order_id) DO NOTHING`,
+	res, err := s.db.ExecContext(ctx, `INSERT INTO orders (order_id, state, body) VALUES (?, ?, ?) ON CONFLICT (order_id) DO NOTHING`,
 		o.GetOrderId(), int32(o.GetState()), string(body))
 	if err != nil {
 		return nil, false, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		prev, err := s.Get(o.GetOrderId())
+		prev, err := s.Get(ctx, o.GetOrderId())
 		return prev, false, err
 	}
 	return clone(o), true, nil
 }
 
 // Transition implements Store.
-func (s *SQLiteStore) Transition(id string, from, to ordersv1.OrderState) (*ordersv1.Order, error) {
-	tx, err := s.db.Begin()
+func (s *SQLiteStore) Transition(ctx context.Context, id string, from, to ordersv1.OrderState) (*ordersv1.Order, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	o, err := get(tx, id)
+	o, err := get(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -89,15 +91,15 @@ func (s *SQLiteStore) Transition(id string, from, to ordersv1.OrderState) (*orde
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.Exec(`UPDATE orders SET state = ?, body = ? WHERE order_id = ?`, int32(to), string(body), id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET state = ?, body = ? WHERE order_id = ?`, int32(to), string(body), id); err != nil {
 		return nil, err
 	}
 	return o, tx.Commit()
 }
 
 // Open implements Store.
-func (s *SQLiteStore) Open() ([]*ordersv1.Order, error) {
-	rows, err := s.db.Query(`SELECT body FROM orders WHERE state = ? ORDER BY order_id`, int32(ordersv1.OrderState_ORDER_STATE_RESERVED))
+func (s *SQLiteStore) Open(ctx context.Context) ([]*ordersv1.Order, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT body FROM orders WHERE state = ? ORDER BY order_id`, int32(ordersv1.OrderState_ORDER_STATE_RESERVED))
 	if err != nil {
 		return nil, err
 	}

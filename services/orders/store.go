@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"context"
 	"errors"
 	"sort"
 	"sync"
@@ -15,18 +16,18 @@ var (
 	ErrConflict = errors.New("order state changed concurrently")
 )
 
-// Store keeps orders. Implementations are safe for concurrent use and return
-// copies.
+// Store keeps orders. Implementations are safe for concurrent use, return
+// copies, and stop work for a cancelled ctx (the RPC's).
 type Store interface {
-	Get(id string) (*ordersv1.Order, error)
+	Get(ctx context.Context, id string) (*ordersv1.Order, error)
 	// Create stores o unless an order with its ID exists, in which case it
 	// returns the existing order and false.
-	Create(o *ordersv1.Order) (*ordersv1.Order, bool, error)
+	Create(ctx context.Context, o *ordersv1.Order) (*ordersv1.Order, bool, error)
 	// Transition moves an order from one state to another, failing with
 	// ErrConflict when it is not in from.
-	Transition(id string, from, to ordersv1.OrderState) (*ordersv1.Order, error)
+	Transition(ctx context.Context, id string, from, to ordersv1.OrderState) (*ordersv1.Order, error)
 	// Open returns the orders still RESERVED, by ID.
-	Open() ([]*ordersv1.Order, error)
+	Open(ctx context.Context) ([]*ordersv1.Order, error)
 }
 
 // MemoryStore is a Store in memory.
@@ -41,7 +42,7 @@ func NewMemoryStore() *MemoryStore { return &MemoryStore{orders: map[string]*ord
 func clone(o *ordersv1.Order) *ordersv1.Order { return proto.Clone(o).(*ordersv1.Order) }
 
 // Get implements Store.
-func (m *MemoryStore) Get(id string) (*ordersv1.Order, error) {
+func (m *MemoryStore) Get(_ context.Context, id string) (*ordersv1.Order, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	o, ok := m.orders[id]
@@ -52,7 +53,7 @@ func (m *MemoryStore) Get(id string) (*ordersv1.Order, error) {
 }
 
 // Create implements Store.
-func (m *MemoryStore) Create(o *ordersv1.Order) (*ordersv1.Order, bool, error) {
+func (m *MemoryStore) Create(_ context.Context, o *ordersv1.Order) (*ordersv1.Order, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if prev, ok := m.orders[o.GetOrderId()]; ok {
@@ -63,7 +64,7 @@ func (m *MemoryStore) Create(o *ordersv1.Order) (*ordersv1.Order, bool, error) {
 }
 
 // Transition implements Store.
-func (m *MemoryStore) Transition(id string, from, to ordersv1.OrderState) (*ordersv1.Order, error) {
+func (m *MemoryStore) Transition(_ context.Context, id string, from, to ordersv1.OrderState) (*ordersv1.Order, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	o, ok := m.orders[id]
@@ -78,7 +79,7 @@ func (m *MemoryStore) Transition(id string, from, to ordersv1.OrderState) (*orde
 }
 
 // Open implements Store.
-func (m *MemoryStore) Open() ([]*ordersv1.Order, error) {
+func (m *MemoryStore) Open(context.Context) ([]*ordersv1.Order, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*ordersv1.Order

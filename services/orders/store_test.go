@@ -26,27 +26,27 @@ func TestStoreContract(t *testing.T) {
 			s := mk(t)
 			o := &ordersv1.Order{OrderId: "o1", State: ordersv1.OrderState_ORDER_STATE_RESERVED, PlacedBy: "c",
 				Lines: []*ordersv1.OrderLine{{Sku: "a", Quantity: 2}}}
-			if _, created, err := s.Create(o); err != nil || !created {
+			if _, created, err := s.Create(t.Context(), o); err != nil || !created {
 				t.Fatalf("Create = %v, %v", created, err)
 			}
 			other := &ordersv1.Order{OrderId: "o1", State: ordersv1.OrderState_ORDER_STATE_RESERVED}
-			if prev, created, err := s.Create(other); err != nil || created || len(prev.GetLines()) != 1 {
+			if prev, created, err := s.Create(t.Context(), other); err != nil || created || len(prev.GetLines()) != 1 {
 				t.Errorf("second Create = %v, %v, %v; want the first order back", prev, created, err)
 			}
-			if _, err := s.Transition("o1", ordersv1.OrderState_ORDER_STATE_PACKED, ordersv1.OrderState_ORDER_STATE_SHIPPED); !errors.Is(err, ErrConflict) {
+			if _, err := s.Transition(t.Context(), "o1", ordersv1.OrderState_ORDER_STATE_PACKED, ordersv1.OrderState_ORDER_STATE_SHIPPED); !errors.Is(err, ErrConflict) {
 				t.Errorf("Transition from the wrong state = %v, want ErrConflict", err)
 			}
-			got, err := s.Transition("o1", ordersv1.OrderState_ORDER_STATE_RESERVED, ordersv1.OrderState_ORDER_STATE_PACKED)
+			got, err := s.Transition(t.Context(), "o1", ordersv1.OrderState_ORDER_STATE_RESERVED, ordersv1.OrderState_ORDER_STATE_PACKED)
 			if err != nil || got.GetState() != ordersv1.OrderState_ORDER_STATE_PACKED {
 				t.Errorf("Transition = %v, %v", got, err)
 			}
-			if _, err := s.Get("nope"); !errors.Is(err, ErrNotFound) {
+			if _, err := s.Get(t.Context(), "nope"); !errors.Is(err, ErrNotFound) {
 				t.Errorf("Get(missing) = %v", err)
 			}
-			if _, _, err := s.Create(&ordersv1.Order{OrderId: "o2", State: ordersv1.OrderState_ORDER_STATE_RESERVED}); err != nil {
+			if _, _, err := s.Create(t.Context(), &ordersv1.Order{OrderId: "o2", State: ordersv1.OrderState_ORDER_STATE_RESERVED}); err != nil {
 				t.Fatal(err)
 			}
-			if openOrders, err := s.Open(); err != nil || len(openOrders) != 1 || openOrders[0].GetOrderId() != "o2" {
+			if openOrders, err := s.Open(t.Context()); err != nil || len(openOrders) != 1 || openOrders[0].GetOrderId() != "o2" {
 				t.Errorf("Open = %v, %v; want only o2", openOrders, err)
 			}
 		})
