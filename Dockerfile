@@ -1,5 +1,5 @@
 # One image for every Tollgate process; the command picks the role.
-FROM golang:1.26 AS build
+FROM golang:1.26.10 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -2,6 +2,8 @@ module github.com/tollgate-rpc/tollgate
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.1
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4
