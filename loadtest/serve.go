@@ -184,11 +184,12 @@ func serveIssuer(ctx context.Context, dataDir string, useTLS bool) error {
 	if err != nil {
 		return err
 	}
+	defer iss.Close()
 	secret, err := issuer.NewSecret()
 	if err != nil {
 		return err
 	}
-	if err := iss.Clients().Update(func(m map[string]*issuer.Client) error {
+	if err := iss.Clients().Update(ctx, func(m map[string]*issuer.Client) error {
 		m["load"] = &issuer.Client{ID: "load", Name: "load", SecretHashes: []string{issuer.HashSecret(secret)},
 			AllowedScopes: []string{"inventory.read"}, DefaultScopes: []string{"inventory.read"},
 			AllowedAudiences: []string{"inventory"}, DefaultAudiences: []string{"inventory"}}

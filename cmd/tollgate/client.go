@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -58,7 +57,10 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if sub != "list" && *id == "" {
 		return fmt.Errorf("%w: --id is required", errUsage)
 	}
-	reg, err := issuer.OpenRegistry(filepath.Join(*dataDir, "clients.json"))
+	store := issuer.OpenDir(*dataDir)
+	defer store.Close()
+	ctx := context.Background()
+	reg, err := issuer.NewRegistry(ctx, store)
 	if err != nil {
 		return err
 	}
@@ -110,7 +112,7 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		c.SecretHashes = []string{issuer.HashSecret(secret)}
-		if err := reg.Update(func(m map[string]*issuer.Client) error {
+		if err := reg.Update(ctx, func(m map[string]*issuer.Client) error {
 			if _, ok := m[c.ID]; ok {
 				return fmt.Errorf("client %s already exists", c.ID)
 			}
@@ -125,7 +127,7 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		if err := reg.Update(func(m map[string]*issuer.Client) error {
+		if err := reg.Update(ctx, func(m map[string]*issuer.Client) error {
 			c, ok := m[*id]
 			if !ok {
 				return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)
@@ -141,7 +143,7 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return showSecret(stdout, *secretFile, *id, secret)
 	default: // disable, enable, remove
-		return reg.Update(func(m map[string]*issuer.Client) error {
+		return reg.Update(ctx, func(m map[string]*issuer.Client) error {
 			c, ok := m[*id]
 			if !ok {
 				return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)

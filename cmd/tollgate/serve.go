@@ -63,8 +63,9 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		lis.Close()
 		return err
 	}
+	defer iss.Close()
 	m.WatchIssuer(iss)
-	go iss.WatchFiles(ctx, 2*time.Second)
+	go iss.Watch(ctx, 2*time.Second)
 	go iss.RunKeyRotation(ctx, time.Minute)
 	if tr.ServerTLS != nil {
 		lis = tls.NewListener(lis, tr.ServerTLS)
@@ -88,12 +89,15 @@ func runIssuerKeys(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	now := time.Now()
-	ks, err := issuer.OpenKeyStore(filepath.Join(*dataDir, "keys.json"), jwa.SignatureAlgorithm(*alg), now)
+	store := issuer.OpenDir(*dataDir)
+	defer store.Close()
+	ctx := context.Background()
+	ks, err := issuer.OpenKeyStore(ctx, store, jwa.SignatureAlgorithm(*alg), now)
 	if err != nil {
 		return err
 	}
 	ahead := issuer.Config{JWKSMaxAge: *maxAge}.PublishAhead()
-	kid, err := ks.Rotate(now, ahead, issuer.KeyRetention)
+	kid, err := ks.Rotate(ctx, now, ahead, issuer.KeyRetention)
 	if err != nil {
 		return err
 	}

@@ -122,12 +122,13 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	if err != nil {
 		return nil, err
 	}
+	closers = append(closers, iss.Close)
 	infoPath := filepath.Join(cfg.DataDir, "dev.json")
 	prev, err := readPreviousDevInfo(infoPath)
 	if err != nil {
 		return nil, err
 	}
-	clients, err := ensureDevClients(iss.Clients(), prev, time.Now())
+	clients, err := ensureDevClients(ctx, iss.Clients(), prev, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("register dev clients: %w", err)
 	}
@@ -219,7 +220,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	for name, l := range admin {
 		g.Go(func() error { return ServeHTTP(gctx, log, name+" admin", l, NewHTTPServer(met[name].Handler(), log)) })
 	}
-	g.Go(func() error { iss.WatchFiles(gctx, 2*time.Second); return nil })
+	g.Go(func() error { iss.Watch(gctx, 2*time.Second); return nil })
 	g.Go(func() error { iss.RunKeyRotation(gctx, time.Minute); return nil })
 	interval := cfg.ReconcileInterval
 	if interval <= 0 {

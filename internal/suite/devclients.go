@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,9 +82,9 @@ var devClientSpecs = []DevClient{
 // ensureDevClients registers the dev clients, keeping the secrets of a
 // previous run (from the old dev.json) when they still match the registry,
 // and returns them with their secrets.
-func ensureDevClients(reg *issuer.Registry, previous *DevInfo, now time.Time) ([]DevClient, error) {
+func ensureDevClients(ctx context.Context, reg *issuer.Registry, previous *DevInfo, now time.Time) ([]DevClient, error) {
 	out := make([]DevClient, 0, len(devClientSpecs))
-	err := reg.Update(func(clients map[string]*issuer.Client) error {
+	err := reg.Update(ctx, func(clients map[string]*issuer.Client) error {
 		for _, spec := range devClientSpecs {
 			c := spec
 			c.Scopes, c.Audiences = slices.Clone(spec.Scopes), slices.Clone(spec.Audiences)

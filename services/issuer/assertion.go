@@ -28,7 +28,7 @@ const assertionSkew = 30 * time.Second
 // §3, OpenID Connect Core §9): signed by a key the client registered, iss and
 // sub naming the client, aud naming this issuer or its token endpoint, a
 // short exp, and a jti never seen before.
-func (s *Server) authenticateAssertion(req *tokenRequest) (*Client, *oauthError) {
+func (s *Server) authenticateAssertion(ctx context.Context, req *tokenRequest) (*Client, *oauthError) {
 	if req.assertionType != assertionTypeJWT {
 		return nil, errInvalidRequest("client_assertion_type must be " + assertionTypeJWT)
 	}
@@ -74,40 +74,21 @@ func (s *Server) authenticateAssertion(req *tokenRequest) (*Client, *oauthError)
 	if tok.Expiration().After(now.Add(maxAssertionLifetime)) {
 		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client assertion lives longer than 10 minutes"}
 	}
-	if !s.assertions.firstUse(id+"\x00"+tok.JwtID(), tok.Expiration().Add(assertionSkew), now) {
+	// Remembered in the store until the last moment it validates, so that
+	// neither a restart nor another replica accepts it again; refused when
+	// it cannot be remembered.
+	first, err := s.store.UseAssertion(ctx, id, tok.JwtID(), tok.Expiration().Add(assertionSkew), now)
+	if err != nil {
+		s.log.Error("cannot record a client assertion; refusing it", slog.String("client_id", id), slog.Any("error", err))
+		return nil, &oauthError{status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Desc: "cannot record the client assertion; try again later"}
+	}
+	if !first {
 		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client assertion already used"}
 	}
 	if c.Disabled {
 		return nil, &oauthError{status: http.StatusBadRequest, Code: "unauthorized_client", Desc: "client is disabled"}
 	}
 	return c, nil
-}
-
-// replayCache remembers the jti of each accepted assertion until the
-// assertion can no longer validate (exp plus the allowed skew).
-type replayCache struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-}
-
-func newReplayCache() *replayCache { return &replayCache{seen: map[string]time.Time{}} }
-
-// firstUse records key and reports whether it was new.
-func (r *replayCache) firstUse(key string, exp, now time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.seen) > 10_000 {
-		for k, e := range r.seen {
-			if now.After(e) {
-				delete(r.seen, k)
-			}
-		}
-	}
-	if e, ok := r.seen[key]; ok && !now.After(e) {
-		return false
-	}
-	r.seen[key] = exp
-	return true
 }
 
 // clientKeyCache keeps keys fetched from clients' JWKS URLs for a while.

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -8,10 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/tollgate-rpc/tollgate/internal/securefile"
 )
 
 // Client is one registered OAuth client.
@@ -183,69 +181,42 @@ func (c *Client) checkSecret(secret string) bool {
 	return ok == 1
 }
 
-// Registry is the set of clients, stored in <data-dir>/clients.json.
+// Registry is the issuer's view of the registered clients: the store's,
+// held in memory so token requests never wait on the store.
 type Registry struct {
-	path string
+	store Store
 
 	mu      sync.RWMutex
 	clients map[string]*Client
 }
 
-type registryFile struct {
-	Clients []*Client `json:"clients"`
-}
-
 // ErrUnknownClient is returned for a client ID that is not registered.
 var ErrUnknownClient = errors.New("unknown client")
 
-// OpenRegistry loads the registry at path; a missing file is an empty
-// registry.
-func OpenRegistry(path string) (*Registry, error) {
-	r := &Registry{path: path, clients: map[string]*Client{}}
-	if err := r.Reload(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+// NewRegistry loads the clients of store.
+func NewRegistry(ctx context.Context, store Store) (*Registry, error) {
+	r := &Registry{store: store}
+	if err := r.Reload(ctx); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// Reload rereads the registry file. On error the registry keeps its clients.
-func (r *Registry) Reload() error {
-	next, err := r.read()
+// Reload rereads the clients from the store. On error the registry keeps
+// the clients it had.
+func (r *Registry) Reload(ctx context.Context) error {
+	next, err := r.store.Clients(ctx)
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	r.clients = next
-	r.mu.Unlock()
+	r.swap(next)
 	return nil
 }
 
-// read loads and validates the registry file.
-func (r *Registry) read() (map[string]*Client, error) {
-	data, err := securefile.Read(r.path)
-	if err != nil {
-		return nil, err
-	}
-	var f registryFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("client registry %s: %w", r.path, err)
-	}
-	next := make(map[string]*Client, len(f.Clients))
-	for _, c := range f.Clients {
-		if len(c.DefaultAudiences) > 1 {
-			// Written before tokens were audience-restricted: such a client
-			// now names the audience it wants.
-			c.DefaultAudiences = nil
-		}
-		if err := c.Validate(); err != nil {
-			return nil, fmt.Errorf("client registry %s: %w", r.path, err)
-		}
-		if _, dup := next[c.ID]; dup {
-			return nil, fmt.Errorf("client registry %s: client %s listed twice", r.path, c.ID)
-		}
-		next[c.ID] = c
-	}
-	return next, nil
+func (r *Registry) swap(next map[string]*Client) {
+	r.mu.Lock()
+	r.clients = next
+	r.mu.Unlock()
 }
 
 // Lookup returns the client with id.
@@ -265,47 +236,16 @@ func (r *Registry) List() []*Client {
 	return out
 }
 
-// Update applies fn to the latest clients and saves the result atomically;
-// the registry changes only when both succeed. It rereads the file under the
-// data directory's lock, so that processes sharing the directory (a running
-// issuer, several `tollgate client` commands) never lose each other's
-// changes. The file lock also orders writers within this process; the
+// Update applies fn to the latest stored clients and stores the result
+// ([Store.UpdateClients]); the registry changes only when both succeed. The
 // memory copy is locked only to swap it, so token requests never wait on
-// the file.
-func (r *Registry) Update(fn func(clients map[string]*Client) error) error {
-	unlock, err := securefile.Lock(filepath.Dir(r.path))
+// the store.
+func (r *Registry) Update(ctx context.Context, fn func(clients map[string]*Client) error) error {
+	next, err := r.store.UpdateClients(ctx, fn)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	next, err := r.read()
-	if errors.Is(err, fs.ErrNotExist) {
-		next, err = map[string]*Client{}, nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := fn(next); err != nil {
-		return err
-	}
-	f := registryFile{}
-	for _, c := range next {
-		if err := c.Validate(); err != nil {
-			return err
-		}
-		f.Clients = append(f.Clients, c)
-	}
-	sort.Slice(f.Clients, func(i, j int) bool { return f.Clients[i].ID < f.Clients[j].ID })
-	data, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := securefile.Write(r.path, data); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.clients = next
-	r.mu.Unlock()
+	r.swap(next)
 	return nil
 }
 

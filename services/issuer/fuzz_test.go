@@ -69,11 +69,11 @@ func FuzzRegistryFile(f *testing.F) {
 	f.Add([]byte(`{"clients":[{"client_id":"b","allowed_audiences":["x"],"jwks":{"keys":[{"kty":"oct","k":"AA"}]}}]}`))
 	f.Add([]byte(`not json`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "clients.json")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "clients.json"), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		r, err := OpenRegistry(path)
+		r, err := NewRegistry(t.Context(), OpenDir(dir))
 		if err != nil {
 			return
 		}
@@ -89,7 +89,7 @@ func FuzzRegistryFile(f *testing.F) {
 // that loads can sign.
 func FuzzKeyFile(f *testing.F) {
 	dir := f.TempDir()
-	if _, err := OpenKeyStore(filepath.Join(dir, "keys.json"), "ES256", time.Now()); err != nil {
+	if _, err := OpenKeyStore(f.Context(), OpenDir(dir), "ES256", time.Now()); err != nil {
 		f.Fatal(err)
 	}
 	good, err := os.ReadFile(filepath.Join(dir, "keys.json"))
@@ -100,11 +100,11 @@ func FuzzKeyFile(f *testing.F) {
 	f.Add([]byte(`{"keys":[]}`))
 	f.Add([]byte(`{"keys":[{"kid":"x","alg":"ES256","private_jwk":{"kty":"EC"}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "keys.json")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "keys.json"), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		ks, err := OpenKeyStore(path, "ES256", time.Now())
+		ks, err := OpenKeyStore(t.Context(), OpenDir(dir), "ES256", time.Now())
 		if err != nil {
 			return
 		}

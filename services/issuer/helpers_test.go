@@ -43,6 +43,7 @@ func newTestServer(t testing.TB, opts ...func(*Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	ts.Server = s
 	h.Store(s.Handler())
 	return ts
@@ -59,7 +60,7 @@ func (ts *testServer) addClient(t testing.TB, c Client) string {
 	if c.Created.IsZero() {
 		c.Created = time.Now()
 	}
-	if err := ts.Clients().Update(func(m map[string]*Client) error { m[c.ID] = &c; return nil }); err != nil {
+	if err := ts.Clients().Update(t.Context(), func(m map[string]*Client) error { m[c.ID] = &c; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	ts.secrets[c.ID] = secret

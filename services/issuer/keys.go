@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -11,25 +12,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/tollgate-rpc/tollgate/internal/securefile"
 )
 
 // SupportedAlgorithms are the signing algorithms the issuer can use.
 var SupportedAlgorithms = []jwa.SignatureAlgorithm{jwa.ES256, jwa.RS256, jwa.EdDSA}
 
-// signingKey is one key of the issuer, in the order of its life: published
+// SigningKey is one key of the issuer, in the order of its life: published
 // (in the JWKS, not yet signing), signing from SignFrom, retired at
 // RetiredAt when a newer key starts signing, and dropped from the JWKS once
-// every token it signed has expired.
-type signingKey struct {
+// every token it signed has expired. A [Store] keeps its exported fields.
+type SigningKey struct {
 	Kid       string                 `json:"kid"`
 	Alg       jwa.SignatureAlgorithm `json:"alg"`
 	Private   json.RawMessage        `json:"private_jwk"`
@@ -41,38 +39,39 @@ type signingKey struct {
 	pub jwk.Key       // public JWK with kid, alg and use
 }
 
-type keyFile struct {
-	Keys []*signingKey `json:"keys"`
-}
-
-// KeyStore holds the issuer's signing keys in <data-dir>/keys.json.
+// KeyStore is the issuer's view of its signing keys: the store's, parsed and
+// held in memory with the JWKS document they make.
 type KeyStore struct {
-	path string
-	alg  jwa.SignatureAlgorithm
+	store Store
+	alg   jwa.SignatureAlgorithm
 
 	mu   sync.RWMutex
-	keys []*signingKey // oldest first
+	keys []*SigningKey // oldest first
 	jwks []byte        // the public JWKS document, rebuilt on change
 }
 
-// OpenKeyStore loads the key file at path, creating it with one signing key
-// of alg when it does not exist.
-func OpenKeyStore(path string, alg jwa.SignatureAlgorithm, now time.Time) (*KeyStore, error) {
+// OpenKeyStore loads the keys of store, creating one signing key of alg
+// when it holds none.
+func OpenKeyStore(ctx context.Context, store Store, alg jwa.SignatureAlgorithm, now time.Time) (*KeyStore, error) {
 	if !slices.Contains(SupportedAlgorithms, alg) {
 		return nil, fmt.Errorf("signing algorithm %q not supported (use one of %v)", alg, SupportedAlgorithms)
 	}
-	ks := &KeyStore{path: path, alg: alg}
-	if err := ks.load(); !errors.Is(err, fs.ErrNotExist) {
-		return ks, err
+	ks := &KeyStore{store: store, alg: alg}
+	keys, err := store.Keys(ctx)
+	if err != nil {
+		return nil, err
 	}
-	// The first key is created under the lock: two processes starting on a
-	// new data directory agree on one.
-	err := ks.update(func(keys []*signingKey) ([]*signingKey, bool, error) {
+	if len(keys) > 0 {
+		return ks, ks.install(keys)
+	}
+	// The first key is made in an update: two processes starting on a new
+	// store agree on one.
+	err = ks.update(ctx, func(keys []*SigningKey) ([]*SigningKey, bool, error) {
 		if len(keys) > 0 {
 			return keys, false, nil
 		}
 		k, err := newSigningKey(alg, now, now)
-		return []*signingKey{k}, true, err
+		return []*SigningKey{k}, true, err
 	})
 	if err != nil {
 		return nil, err
@@ -80,75 +79,40 @@ func OpenKeyStore(path string, alg jwa.SignatureAlgorithm, now time.Time) (*KeyS
 	return ks, nil
 }
 
-// Reload rereads the key file, picking up a rotation made by another process
-// (tollgate issuer keys rotate).
-func (ks *KeyStore) Reload() error {
-	return ks.load()
-}
-
-func (ks *KeyStore) load() error {
-	keys, err := ks.read()
+// Reload rereads the keys from the store, picking up a rotation made by
+// another process (tollgate issuer keys rotate) or replica. On error the
+// key store keeps the keys it had.
+func (ks *KeyStore) Reload(ctx context.Context) error {
+	keys, err := ks.store.Keys(ctx)
 	if err != nil {
 		return err
 	}
 	return ks.install(keys)
 }
 
-// read loads and parses the key file.
-func (ks *KeyStore) read() ([]*signingKey, error) {
-	data, err := securefile.Read(ks.path)
+// update applies fn to the latest stored keys ([Store.UpdateKeys]) and
+// installs the result, so that a running issuer and `tollgate issuer keys
+// rotate` never lose each other's keys.
+func (ks *KeyStore) update(ctx context.Context, fn func(keys []*SigningKey) (next []*SigningKey, changed bool, err error)) error {
+	keys, err := ks.store.UpdateKeys(ctx, fn)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var f keyFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("key file %s: %w", ks.path, err)
-	}
-	if len(f.Keys) == 0 {
-		return nil, fmt.Errorf("key file %s: no keys", ks.path)
-	}
-	for _, k := range f.Keys {
-		if err := k.parse(); err != nil {
-			return nil, fmt.Errorf("key file %s: key %s: %w", ks.path, k.Kid, err)
-		}
-	}
-	return f.Keys, nil
+	return ks.install(keys)
 }
 
-// update applies fn to the latest keys in the file and saves what it
-// returns, under the data directory's lock, so that a running issuer and
-// `tollgate issuer keys rotate` never lose each other's keys. The file is
-// written only when fn reports a change.
-func (ks *KeyStore) update(fn func(keys []*signingKey) (next []*signingKey, changed bool, err error)) error {
-	unlock, err := securefile.Lock(filepath.Dir(ks.path))
-	if err != nil {
-		return err
+// install parses keys and makes them the ones served and used for signing.
+func (ks *KeyStore) install(keys []*SigningKey) error {
+	if len(keys) == 0 {
+		return errNoKeys
 	}
-	defer unlock()
-	keys, err := ks.read()
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	next, changed, err := fn(keys)
-	if err != nil {
-		return err
-	}
-	if changed {
-		data, err := json.MarshalIndent(keyFile{Keys: next}, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := securefile.Write(ks.path, data); err != nil {
-			return err
-		}
-	}
-	return ks.install(next)
-}
-
-// install makes keys the ones served and used for signing.
-func (ks *KeyStore) install(keys []*signingKey) error {
 	set := jwk.NewSet()
 	for _, k := range keys {
+		if k.pub == nil {
+			if err := k.parse(); err != nil {
+				return fmt.Errorf("signing key %s: %w", k.Kid, err)
+			}
+		}
 		if err := set.AddKey(k.pub); err != nil {
 			return err
 		}
@@ -172,7 +136,7 @@ func (ks *KeyStore) JWKS() []byte {
 
 // signer returns the key that signs at now: the newest whose SignFrom has
 // passed. Keys published ahead of their time are skipped.
-func (ks *KeyStore) signer(now time.Time) (*signingKey, error) {
+func (ks *KeyStore) signer(now time.Time) (*SigningKey, error) {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	for i := len(ks.keys) - 1; i >= 0; i-- {
@@ -187,12 +151,12 @@ func (ks *KeyStore) signer(now time.Time) (*signingKey, error) {
 // verifier's JWKS cache has seen it first), marks the current key to retire
 // then, and drops keys retired more than retention ago (retention must cover
 // the longest token lifetime). The file is saved before it returns.
-func (ks *KeyStore) Rotate(now time.Time, publishAhead, retention time.Duration) (kid string, err error) {
+func (ks *KeyStore) Rotate(ctx context.Context, now time.Time, publishAhead, retention time.Duration) (kid string, err error) {
 	next, err := newSigningKey(ks.alg, now, now.Add(publishAhead))
 	if err != nil {
 		return "", err
 	}
-	err = ks.update(func(keys []*signingKey) ([]*signingKey, bool, error) {
+	err = ks.update(ctx, func(keys []*SigningKey) ([]*SigningKey, bool, error) {
 		for _, k := range keys {
 			if k.RetiredAt.IsZero() || k.RetiredAt.After(next.SignFrom) {
 				k.RetiredAt = next.SignFrom
@@ -207,15 +171,15 @@ func (ks *KeyStore) Rotate(now time.Time, publishAhead, retention time.Duration)
 }
 
 // Prune drops keys whose tokens have all expired, and saves when it did.
-func (ks *KeyStore) Prune(now time.Time, retention time.Duration) error {
-	return ks.update(func(keys []*signingKey) ([]*signingKey, bool, error) {
+func (ks *KeyStore) Prune(ctx context.Context, now time.Time, retention time.Duration) error {
+	return ks.update(ctx, func(keys []*SigningKey) ([]*SigningKey, bool, error) {
 		keep := pruned(keys, now, retention)
 		return keep, len(keep) != len(keys), nil
 	})
 }
 
 // pruned returns the keys still needed, in a new slice.
-func pruned(keys []*signingKey, now time.Time, retention time.Duration) []*signingKey {
+func pruned(keys []*SigningKey, now time.Time, retention time.Duration) []*SigningKey {
 	keep := keys[:0:0]
 	for _, k := range keys {
 		if k.RetiredAt.IsZero() || now.Before(k.RetiredAt.Add(retention)) {
@@ -232,7 +196,7 @@ func (ks *KeyStore) Newest() time.Time {
 	return ks.keys[len(ks.keys)-1].Created
 }
 
-func newSigningKey(alg jwa.SignatureAlgorithm, created, signFrom time.Time) (*signingKey, error) {
+func newSigningKey(alg jwa.SignatureAlgorithm, created, signFrom time.Time) (*SigningKey, error) {
 	var raw crypto.Signer
 	var err error
 	switch alg {
@@ -256,7 +220,7 @@ func newSigningKey(alg jwa.SignatureAlgorithm, created, signFrom time.Time) (*si
 	if err != nil {
 		return nil, err
 	}
-	k := &signingKey{
+	k := &SigningKey{
 		Kid:      base64.RawURLEncoding.EncodeToString(thumb), // RFC 7638 thumbprint
 		Alg:      alg,
 		Created:  created.UTC(),
@@ -272,7 +236,7 @@ func newSigningKey(alg jwa.SignatureAlgorithm, created, signFrom time.Time) (*si
 }
 
 // parse fills raw and pub from Private.
-func (k *signingKey) parse() error {
+func (k *SigningKey) parse() error {
 	priv, err := jwk.ParseKey(k.Private)
 	if err != nil {
 		return err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +74,7 @@ func TestKeyRotationAcrossRestart(t *testing.T) {
 
 	// Once every token of the retired key has expired, it leaves the JWKS.
 	clock = clock.Add(KeyRetention + time.Minute)
-	if err := restarted.keys.Prune(clock, KeyRetention); err != nil {
+	if err := restarted.keys.Prune(t.Context(), clock, KeyRetention); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(restarted.Keys().JWKS()), oldKid) {
@@ -117,7 +119,7 @@ func TestTwoActiveSecrets(t *testing.T) {
 	ts := newTestServer(t)
 	oldSecret := ts.addClient(t, basicClient("svc"))
 	newSecret, _ := NewSecret()
-	if err := ts.Clients().Update(func(m map[string]*Client) error {
+	if err := ts.Clients().Update(t.Context(), func(m map[string]*Client) error {
 		m["svc"].SecretHashes = []string{HashSecret(newSecret), m["svc"].SecretHashes[0]}
 		return nil
 	}); err != nil {
@@ -130,14 +132,14 @@ func TestTwoActiveSecrets(t *testing.T) {
 	}
 	// The next rotation retires the old one.
 	newest, _ := NewSecret()
-	_ = ts.Clients().Update(func(m map[string]*Client) error {
+	_ = ts.Clients().Update(t.Context(), func(m map[string]*Client) error {
 		m["svc"].SecretHashes = []string{HashSecret(newest), HashSecret(newSecret)}
 		return nil
 	})
 	if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("svc", oldSecret)); r.status != http.StatusUnauthorized {
 		t.Errorf("retired secret: %d, want 401", r.status)
 	}
-	if err := ts.Clients().Update(func(m map[string]*Client) error {
+	if err := ts.Clients().Update(t.Context(), func(m map[string]*Client) error {
 		m["svc"].SecretHashes = append(m["svc"].SecretHashes, HashSecret("third"))
 		return nil
 	}); err == nil {
@@ -147,11 +149,11 @@ func TestTwoActiveSecrets(t *testing.T) {
 
 func TestRegistryReloadWithoutRestart(t *testing.T) {
 	ts := newTestServer(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go ts.WatchFiles(ctx, 10*time.Millisecond)
-	// Another process (the CLI) adds a client to the same file.
-	other, err := OpenRegistry(ts.clients.path)
+	// Another process (the CLI) adds a client to the same directory, and
+	// rotates the keys.
+	other := OpenDir(ts.dataDir)
+	defer other.Close()
+	reg, err := NewRegistry(t.Context(), other)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,20 +161,34 @@ func TestRegistryReloadWithoutRestart(t *testing.T) {
 	c := basicClient("late")
 	c.SecretHashes = []string{HashSecret(secret)}
 	c.Created = time.Now()
-	time.Sleep(20 * time.Millisecond) // let the watcher take its first look
-	if err := other.Update(func(m map[string]*Client) error { m["late"] = &c; return nil }); err != nil {
+	if err := reg.Update(t.Context(), func(m map[string]*Client) error { m["late"] = &c; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("late", secret))
-		if r.status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("client added to the file never became usable: %d %s", r.status, r.raw)
-		}
-		time.Sleep(10 * time.Millisecond)
+	keys, err := OpenKeyStore(t.Context(), other, "ES256", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := keys.Rotate(t.Context(), time.Now(), time.Minute, KeyRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("late", secret)); r.status != http.StatusUnauthorized {
+		t.Fatalf("before the refresh, the new client got %d; the test shows nothing", r.status)
+	}
+	ts.Refresh(t.Context())
+	if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("late", secret)); r.status != http.StatusOK {
+		t.Errorf("client added by another process, after a refresh: %d %s", r.status, r.raw)
+	}
+	if !strings.Contains(string(ts.Keys().JWKS()), kid) {
+		t.Errorf("key %s rotated in by another process is not served after a refresh", kid)
+	}
+	// A broken file is refused and the last good state kept.
+	if err := os.WriteFile(filepath.Join(ts.dataDir, "clients.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts.Refresh(t.Context())
+	if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("late", secret)); r.status != http.StatusOK {
+		t.Errorf("after a broken registry file: %d %s, want the last good registry", r.status, r.raw)
 	}
 }
 

@@ -3,26 +3,15 @@ package issuer
 import (
 	"context"
 	"log/slog"
-	"os"
+	"sync"
 	"time"
 )
 
-// WatchFiles reloads the client registry and the key file whenever another
-// process (the `tollgate client` and `tollgate issuer keys` commands, or an
-// operator's editor) changes them, until ctx ends. A file that fails to load
-// is logged and the last good state kept.
-func (s *Server) WatchFiles(ctx context.Context, every time.Duration) {
-	files := []struct {
-		path   string
-		reload func() error
-		mod    time.Time
-	}{
-		{path: s.clients.path, reload: s.clients.Reload},
-		{path: s.keys.path, reload: s.keys.Reload},
-	}
-	for i := range files {
-		files[i].mod = modTime(files[i].path)
-	}
+// Watch reloads the clients and the signing keys whenever another process
+// (the `tollgate client` and `tollgate issuer keys` commands, an operator's
+// editor, another replica) changes them in the store, checking every
+// interval until ctx ends.
+func (s *Server) Watch(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -31,26 +20,41 @@ func (s *Server) WatchFiles(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		for i := range files {
-			f := &files[i]
-			m := modTime(f.path)
-			if m.Equal(f.mod) {
-				continue
-			}
-			f.mod = m
-			if err := f.reload(); err != nil {
-				s.log.Error("reload failed; keeping the previous state", slog.String("file", f.path), slog.Any("error", err))
-				continue
-			}
-			s.log.Info("reloaded", slog.String("file", f.path))
-		}
+		s.Refresh(ctx)
 	}
 }
 
-func modTime(path string) time.Time {
-	fi, err := os.Stat(path)
+// revision is the store's revision as last loaded.
+type revision struct {
+	mu            sync.Mutex
+	clients, keys string
+}
+
+// Refresh reloads whatever changed in the store since it was last loaded.
+// What fails to load is logged once and the last good state kept.
+func (s *Server) Refresh(ctx context.Context) {
+	clients, keys, err := s.store.Revision(ctx)
 	if err != nil {
-		return time.Time{}
+		s.log.Error("cannot read the store's revision; keeping the current state", slog.Any("error", err))
+		return
 	}
-	return fi.ModTime()
+	seen := &s.loaded
+	seen.mu.Lock()
+	defer seen.mu.Unlock()
+	if clients != seen.clients {
+		seen.clients = clients
+		s.reload(ctx, "clients", s.clients.Reload)
+	}
+	if keys != seen.keys {
+		seen.keys = keys
+		s.reload(ctx, "signing keys", s.keys.Reload)
+	}
+}
+
+func (s *Server) reload(ctx context.Context, what string, load func(context.Context) error) {
+	if err := load(ctx); err != nil {
+		s.log.Error("reload failed; keeping the previous state", slog.String("what", what), slog.Any("error", err))
+		return
+	}
+	s.log.Info("reloaded", slog.String("what", what))
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -21,7 +20,11 @@ type Config struct {
 	// Issuer is the `iss` of every token and the base URL of the endpoints,
 	// such as "https://issuer.internal:8400". No trailing slash.
 	Issuer string
-	// DataDir holds keys.json and clients.json.
+	// Store keeps the clients, signing keys and assertion replay records;
+	// nil means the embedded store in DataDir ([OpenDir]), closed by
+	// [Server.Close].
+	Store Store
+	// DataDir holds the embedded store when Store is nil.
 	DataDir string
 	// Algorithm signs tokens: ES256 (default), RS256 or EdDSA.
 	Algorithm jwa.SignatureAlgorithm
@@ -66,22 +69,25 @@ func (c Config) PublishAhead() time.Duration { return 2 * c.JWKSMaxAge }
 // Server is the token issuer.
 type Server struct {
 	cfg        Config
+	store      Store
+	ownStore   bool // opened by New, closed by Close
 	keys       *KeyStore
 	clients    *Registry
-	assertions *replayCache
+	loaded     revision // the store's revision as last loaded
 	limiter    *failureLimiter
 	clientJWKS *clientKeyCache
 	log        *slog.Logger
 	now        func() time.Time
 }
 
-// New opens (or creates) the data directory's keys and client registry.
+// New loads the clients and signing keys from the store, creating the first
+// key when there is none.
 func New(cfg Config) (*Server, error) {
 	if cfg.Issuer == "" || strings.HasSuffix(cfg.Issuer, "/") {
 		return nil, fmt.Errorf("issuer URL %q: must be set, without a trailing slash", cfg.Issuer)
 	}
-	if cfg.DataDir == "" {
-		return nil, errors.New("issuer: no data directory")
+	if cfg.Store == nil && cfg.DataDir == "" {
+		return nil, errors.New("issuer: no store and no data directory")
 	}
 	if cfg.Algorithm == "" {
 		cfg.Algorithm = jwa.ES256
@@ -92,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RotationInterval == 0 {
 		cfg.RotationInterval = DefaultRotationInterval
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, assertions: newReplayCache(), limiter: newFailureLimiter(),
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, limiter: newFailureLimiter(),
 		clientJWKS: &clientKeyCache{entries: map[string]clientKeys{}, client: &http.Client{Timeout: 5 * time.Second}}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -100,14 +106,33 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	var err error
-	if s.keys, err = OpenKeyStore(filepath.Join(cfg.DataDir, "keys.json"), cfg.Algorithm, s.now()); err != nil {
-		return nil, err
+	if s.store == nil {
+		s.store, s.ownStore = OpenDir(cfg.DataDir), true
 	}
-	if s.clients, err = OpenRegistry(filepath.Join(cfg.DataDir, "clients.json")); err != nil {
+	ctx := context.Background()
+	// The revision is read before loading, so that a change made while
+	// loading is loaded again by the next Refresh.
+	var err error
+	s.loaded.clients, s.loaded.keys, err = s.store.Revision(ctx)
+	if err == nil {
+		s.keys, err = OpenKeyStore(ctx, s.store, cfg.Algorithm, s.now())
+	}
+	if err == nil {
+		s.clients, err = NewRegistry(ctx, s.store)
+	}
+	if err != nil {
+		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// Close releases the store when New opened it.
+func (s *Server) Close() error {
+	if !s.ownStore {
+		return nil
+	}
+	return s.store.Close()
 }
 
 // KeyTimes reports when the newest signing key was created and when the
@@ -123,7 +148,7 @@ func (s *Server) KeyTimes() (newest, next time.Time) {
 // RotateKeys rolls in a new signing key now (published ahead of use) and
 // returns its key ID.
 func (s *Server) RotateKeys() (string, error) {
-	return s.keys.Rotate(s.now(), s.cfg.PublishAhead(), KeyRetention)
+	return s.keys.Rotate(context.Background(), s.now(), s.cfg.PublishAhead(), KeyRetention)
 }
 
 // RunKeyRotation rotates keys every RotationInterval and drops expired ones,
@@ -141,7 +166,7 @@ func (s *Server) RunKeyRotation(ctx context.Context, every time.Duration) {
 				s.log.Info("rotated signing key", slog.String("kid", kid), slog.Time("signs_from", now.Add(s.cfg.PublishAhead())))
 			}
 		}
-		if err := s.keys.Prune(now, KeyRetention); err != nil {
+		if err := s.keys.Prune(ctx, now, KeyRetention); err != nil {
 			s.log.Error("prune keys", slog.Any("error", err))
 		}
 		select {

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -26,7 +27,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	var client *Client
 	if oerr == nil {
 		budget := s.limiter.begin(addr, req.clientID, start)
-		client, oerr = s.authenticate(req)
+		client, oerr = s.authenticate(r.Context(), req)
 		if oerr != nil && oerr.Code == "invalid_client" {
 			oerr = budget.failed(oerr)
 		} else {
@@ -65,7 +66,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate checks the grant type and the client's credentials.
-func (s *Server) authenticate(req *tokenRequest) (*Client, *oauthError) {
+func (s *Server) authenticate(ctx context.Context, req *tokenRequest) (*Client, *oauthError) {
 	if req.grantType == "" {
 		return nil, errInvalidRequest("missing grant_type")
 	}
@@ -76,7 +77,7 @@ func (s *Server) authenticate(req *tokenRequest) (*Client, *oauthError) {
 		if req.clientSecret != "" {
 			return nil, errInvalidRequest("more than one client authentication method")
 		}
-		return s.authenticateAssertion(req)
+		return s.authenticateAssertion(ctx, req)
 	}
 	if req.clientID == "" {
 		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "no client authentication", basic: true}

@@ -214,7 +214,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 	t.Cleanup(keys.Close)
 	byURL.JWKSURI = keys.URL
 	for _, c := range []Client{inline, byURL} {
-		if err := ts.Clients().Update(func(m map[string]*Client) error { c := c; m[c.ID] = &c; return nil }); err != nil {
+		if err := ts.Clients().Update(t.Context(), func(m map[string]*Client) error { c := c; m[c.ID] = &c; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		src, err := callcreds.NewSource(callcreds.Config{TokenURL: ts.URL + "/oauth/token", ClientID: c.ID, PrivateKey: priv})

@@ -14,13 +14,21 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// Open opens (creating if needed) the database at path and applies schema.
+// Open opens (creating if needed, mode 0600) the database at path and
+// applies schema.
 // Writes run in IMMEDIATE transactions so concurrent writers queue on the
 // busy timeout instead of failing; WAL lets readers run beside a writer.
 func Open(ctx context.Context, path, schema string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	// Created readable by the owner only; SQLite gives its -wal and -shm
+	// files the database file's mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	f.Close()
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")

@@ -1,0 +1,92 @@
+package issuer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Store keeps what the issuer must not lose and what its replicas must
+// agree on: the registered clients, the signing keys and their schedule, and
+// the jti of every client assertion accepted. Every change is a
+// read-modify-write of the latest stored state, atomic against every other
+// process sharing the store (the running issuer, `tollgate client` and
+// `tollgate issuer keys` commands, other replicas), so none loses another's
+// change.
+//
+// The embedded backend is [DirStore] (files and SQLite in a data
+// directory). The issuer keeps what it reads in memory: token requests never
+// wait on the store, except to record an assertion's jti.
+type Store interface {
+	// Clients returns every registered client, valid, by ID.
+	Clients(ctx context.Context) (map[string]*Client, error)
+	// UpdateClients applies fn to the latest clients and stores the
+	// result, which it returns. Nothing is stored when fn fails or leaves
+	// an invalid client.
+	UpdateClients(ctx context.Context, fn func(clients map[string]*Client) error) (map[string]*Client, error)
+	// Keys returns the signing keys, oldest first; none before the first
+	// was made.
+	Keys(ctx context.Context) ([]*SigningKey, error)
+	// UpdateKeys applies fn to the latest keys and stores what it returns
+	// when it reports a change; it returns the keys now stored.
+	UpdateKeys(ctx context.Context, fn func(keys []*SigningKey) (next []*SigningKey, changed bool, err error)) ([]*SigningKey, error)
+	// UseAssertion records that client used an assertion with jti, to be
+	// remembered until until. It reports false when that jti is already
+	// recorded and not forgotten at now. An error means nothing could be
+	// recorded, and the assertion must be refused.
+	UseAssertion(ctx context.Context, client, jti string, until, now time.Time) (first bool, err error)
+	// Revision returns stamps that change whenever the clients or the keys
+	// change, so that a process can reload what another one wrote.
+	Revision(ctx context.Context) (clients, keys string, err error)
+	// Close releases the store's resources.
+	Close() error
+}
+
+// checkClients validates stored clients and indexes them by ID. where names
+// the store in errors.
+func checkClients(list []*Client, where string) (map[string]*Client, error) {
+	out := make(map[string]*Client, len(list))
+	for _, c := range list {
+		if len(c.DefaultAudiences) > 1 {
+			// Written before tokens were audience-restricted: such a client
+			// now names the audience it wants.
+			c.DefaultAudiences = nil
+		}
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if _, dup := out[c.ID]; dup {
+			return nil, fmt.Errorf("%s: client %s listed twice", where, c.ID)
+		}
+		out[c.ID] = c
+	}
+	return out, nil
+}
+
+// sortedClients returns the clients ordered by ID, each validated.
+func sortedClients(clients map[string]*Client) ([]*Client, error) {
+	list := make([]*Client, 0, len(clients))
+	for id, c := range clients {
+		if c == nil || c.ID != id {
+			return nil, fmt.Errorf("client %q stored under ID %q", clientID(c), id)
+		}
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	return list, nil
+}
+
+func clientID(c *Client) string {
+	if c == nil {
+		return ""
+	}
+	return c.ID
+}
+
+// errNoKeys is returned when a store holds no signing keys.
+var errNoKeys = errors.New("no signing keys")
