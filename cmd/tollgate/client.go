@@ -14,7 +14,7 @@ import (
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 )
 
-const clientUsage = `usage: tollgate client <add|list|show|rotate-secret|disable|enable|remove> [flags]
+const clientUsage = `usage: tollgate client <add|list|show|rotate-secret|revoke-previous|disable|enable|remove> [flags]
 
 Manages the client registry (<data-dir>/clients.json). A running issuer picks
 changes up without a restart.`
@@ -26,11 +26,12 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	sub := args[0]
 	f := newFlags("client "+sub, stderr)
-	dataDir := f.String("data-dir", "data", "issuer data directory")
+	dataDir := f.String("data-dir", defaultDataDir, "issuer data directory")
 	id := f.String("id", "", "client ID")
 	var (
 		name, scopes, defScopes, auds, defAuds, secretFile, lifetime, claims *string
-		ifMissing, keepOld                                                   *bool
+		ifMissing, revokePrevious                                            *bool
+		grace                                                                *time.Duration
 	)
 	switch sub {
 	case "add":
@@ -45,8 +46,9 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 		ifMissing = f.Bool("if-missing", false, "succeed without change when the client exists")
 	case "rotate-secret":
 		secretFile = f.String("secret-file", "", "write the new secret to this file (mode 0600) instead of stdout")
-		keepOld = f.Bool("keep-old", true, "keep the previous secret valid beside the new one until the next rotation")
-	case "list", "show", "disable", "enable", "remove":
+		grace = f.Duration("previous-secret-grace", issuer.DefaultSecretGrace, "how long the previous secret stays valid beside the new one, so callers can move over (at most 720h)")
+		revokePrevious = f.Bool("revoke-previous", false, "revoke the previous secret now (a leaked secret)")
+	case "list", "show", "revoke-previous", "disable", "enable", "remove":
 	default:
 		fmt.Fprintln(stderr, clientUsage)
 		return fmt.Errorf("%w: unknown client command %q", errUsage, sub)
@@ -56,6 +58,14 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if sub != "list" && *id == "" {
 		return fmt.Errorf("%w: --id is required", errUsage)
+	}
+	if sub == "rotate-secret" {
+		if *revokePrevious {
+			*grace = 0
+		}
+		if *grace < 0 || *grace > issuer.MaxSecretGrace {
+			return fmt.Errorf("%w: --previous-secret-grace %s: use 0 to %s", errUsage, *grace, issuer.MaxSecretGrace)
+		}
 	}
 	store := issuer.OpenDir(*dataDir)
 	defer store.Close()
@@ -67,9 +77,11 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 	switch sub {
 	case "list":
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tENABLED\tSCOPES\tAUDIENCES")
+		fmt.Fprintln(tw, "ID\tNAME\tENABLED\tSCOPES\tAUDIENCES\tPREVIOUS SECRET")
+		now := time.Now()
 		for _, c := range reg.List() {
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", c.ID, c.Name, !c.Disabled, strings.Join(c.AllowedScopes, " "), strings.Join(c.AllowedAudiences, " "))
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", c.ID, c.Name, !c.Disabled, strings.Join(c.AllowedScopes, " "),
+				strings.Join(c.AllowedAudiences, " "), previousSecret(c, now))
 		}
 		return tw.Flush()
 	case "show":
@@ -132,23 +144,20 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 			if !ok {
 				return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)
 			}
-			prev := c.SecretHashes
-			c.SecretHashes = []string{issuer.HashSecret(secret)}
-			if *keepOld && len(prev) > 0 {
-				c.SecretHashes = append(c.SecretHashes, prev[0]) // the newest previous secret stays valid
-			}
-			return nil
+			return c.RotateSecret(secret, time.Now(), *grace)
 		}); err != nil {
 			return err
 		}
 		return showSecret(stdout, *secretFile, *id, secret)
-	default: // disable, enable, remove
+	default: // revoke-previous, disable, enable, remove
 		return reg.Update(ctx, func(m map[string]*issuer.Client) error {
 			c, ok := m[*id]
 			if !ok {
 				return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)
 			}
 			switch sub {
+			case "revoke-previous":
+				c.RevokePreviousSecret()
 			case "disable":
 				c.Disabled = true
 			case "enable":
@@ -158,6 +167,20 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			return nil
 		})
+	}
+}
+
+// previousSecret describes the client's previous secret for `client list`.
+func previousSecret(c *issuer.Client, now time.Time) string {
+	switch {
+	case len(c.SecretHashes) < 2:
+		return "-"
+	case c.PreviousSecretExpires.IsZero():
+		return "valid, no expiry (revoke-previous ends it)"
+	case now.Before(c.PreviousSecretExpires):
+		return "valid until " + c.PreviousSecretExpires.UTC().Format(time.RFC3339)
+	default:
+		return "expired " + c.PreviousSecretExpires.UTC().Format(time.RFC3339)
 	}
 }
 

@@ -34,7 +34,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	f := newFlags("issuer", stderr)
 	addr := f.String("addr", "127.0.0.1:8400", "listen address")
 	issuerURL := f.String("issuer-url", "", "issuer URL put in tokens and discovery (default http(s)://<addr>)")
-	dataDir := f.String("data-dir", "data", "directory for keys.json and clients.json")
+	dataDir := f.String("data-dir", defaultDataDir, "directory for keys.json and clients.json")
 	alg := f.String("algorithm", "ES256", "signing algorithm for new keys: ES256, RS256 or EdDSA")
 	maxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "JWKS Cache-Control max-age; new keys are published twice this long before use")
 	rotation := f.Duration("key-rotation", issuer.DefaultRotationInterval, "signing key rotation interval (negative: never)")
@@ -82,7 +82,7 @@ func runIssuerKeys(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: tollgate issuer keys rotate [--data-dir d]", errUsage)
 	}
 	f := newFlags("issuer keys rotate", stderr)
-	dataDir := f.String("data-dir", "data", "issuer data directory")
+	dataDir := f.String("data-dir", defaultDataDir, "issuer data directory")
 	alg := f.String("algorithm", "ES256", "algorithm of the new key")
 	maxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "the issuer's JWKS max-age; the key signs after twice this")
 	if err := f.parse(args[1:]); err != nil {
@@ -134,7 +134,7 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 		addr:             f.String("addr", addr, "listen address"),
 		issuerURL:        f.String("issuer-url", "", "URL of the trusted token issuer (required)"),
 		audience:         f.String("audience", audience, "audience tokens must name"),
-		dataDir:          f.String("data-dir", "data", "directory for "+name+".db"),
+		dataDir:          f.String("data-dir", defaultDataDir, "directory for "+name+".db"),
 		adminAddr:        f.String("admin-addr", "", "admin listener for /metrics (empty: none)"),
 		traceExporter:    f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)"),
 		publicReflection: f.Bool("public-reflection", false, "allow server reflection without a token"),

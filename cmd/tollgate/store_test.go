@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
@@ -109,4 +110,54 @@ func TestKeyRotationProcessesWhileIssuerRuns(t *testing.T) {
 		got := served()
 		return !slices.ContainsFunc(want, func(kid string) bool { return !slices.Contains(got, kid) })
 	})
+}
+
+// `client rotate-secret` keeps the previous secret for a grace period (24 h
+// by default) that `client list` shows; `--revoke-previous` and `client
+// revoke-previous` end it; a grace beyond 30 days is a usage error.
+func TestClientSecretRotationCommands(t *testing.T) {
+	dir := t.TempDir()
+	client := func(args ...string) string {
+		return runTo(t, nil, append([]string{"client"}, append(args, "--data-dir", dir)...)...)
+	}
+	client("add", "--id", "svc", "--scopes", "inventory.read", "--audiences", "inventory")
+	row := func() string {
+		t.Helper()
+		for line := range strings.Lines(client("list")) {
+			if strings.HasPrefix(line, "svc ") {
+				return line
+			}
+		}
+		t.Fatal("svc missing from client list")
+		return ""
+	}
+	if r := row(); !strings.HasSuffix(strings.TrimSpace(r), "-") {
+		t.Errorf("new client lists a previous secret: %s", r)
+	}
+	before := time.Now().Truncate(time.Second)
+	client("rotate-secret", "--id", "svc")
+	after := time.Now()
+	r := row()
+	m := regexp.MustCompile(`valid until (\S+)`).FindStringSubmatch(r)
+	if m == nil {
+		t.Fatalf("after rotate-secret, no grace listed: %s", r)
+	}
+	until, err := time.Parse(time.RFC3339, m[1])
+	if err != nil || until.Before(before.Add(24*time.Hour)) || until.After(after.Add(24*time.Hour)) {
+		t.Errorf("after rotate-secret, the previous secret is valid until %s; want 24h after the rotation", m[1])
+	}
+	client("revoke-previous", "--id", "svc")
+	if r := row(); !strings.HasSuffix(strings.TrimSpace(r), "-") {
+		t.Errorf("after revoke-previous: %s", r)
+	}
+	client("rotate-secret", "--id", "svc", "--previous-secret-grace", "1h")
+	client("rotate-secret", "--id", "svc", "--revoke-previous")
+	if r := row(); !strings.HasSuffix(strings.TrimSpace(r), "-") {
+		t.Errorf("after rotate-secret --revoke-previous: %s", r)
+	}
+	cmd := execTollgate(t, nil, "client", "rotate-secret", "--id", "svc", "--previous-secret-grace", "1000h", "--data-dir", dir)
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--previous-secret-grace") {
+		t.Errorf("grace of 1000h: exit %d, %s; want exit 2 naming the flag", cmd.ProcessState.ExitCode(), out)
+	}
 }

@@ -25,7 +25,7 @@ func BenchmarkSecretCheck(b *testing.B) {
 	c := mustClient(b, ts.Server, "bench")
 	b.ReportAllocs()
 	for range b.N {
-		if !c.checkSecret(secret) {
+		if !c.checkSecret(secret, time.Now()) {
 			b.Fatal("secret rejected")
 		}
 	}

@@ -26,7 +26,11 @@ import (
 type Client struct {
 	ID               string          `json:"client_id"`
 	Name             string          `json:"name"`
-	SecretHashes     []string        `json:"secret_hashes,omitempty"`
+	SecretHashes     []string        `json:"secret_hashes,omitempty"` // current first, then the previous one
+	// PreviousSecretExpires ends the previous secret's grace after a
+	// rotation. Zero with two secrets means it never expires: registries
+	// written before grace periods; `client revoke-previous` ends it.
+	PreviousSecretExpires time.Time `json:"previous_secret_expires,omitzero"`
 	JWKS             json.RawMessage `json:"jwks,omitempty"`     // public keys for private_key_jwt
 	JWKSURI          string          `json:"jwks_uri,omitempty"` // or where to fetch them
 	AllowedScopes    []string        `json:"allowed_scopes"`
@@ -131,7 +135,44 @@ func (c *Client) Validate() error {
 	if len(c.SecretHashes) > 2 {
 		return fmt.Errorf("client %s: %d secrets; at most 2 may be active", c.ID, len(c.SecretHashes))
 	}
+	if !c.PreviousSecretExpires.IsZero() && len(c.SecretHashes) < 2 {
+		return fmt.Errorf("client %s: previous secret expiry without a previous secret", c.ID)
+	}
 	return nil
+}
+
+// Secret rotation grace bounds.
+const (
+	DefaultSecretGrace = 24 * time.Hour
+	MaxSecretGrace     = 30 * 24 * time.Hour
+)
+
+// RotateSecret makes secret's digest the client's secret. The current
+// secret stays valid for grace, so that callers can be moved over; a grace
+// of zero revokes it now. Any earlier previous secret is revoked.
+func (c *Client) RotateSecret(secret string, now time.Time, grace time.Duration) error {
+	if grace < 0 || grace > MaxSecretGrace {
+		return fmt.Errorf("previous secret grace %s outside [0, %s]", grace, MaxSecretGrace)
+	}
+	next := []string{HashSecret(secret)}
+	c.PreviousSecretExpires = time.Time{}
+	if grace > 0 && len(c.SecretHashes) > 0 {
+		next = append(next, c.SecretHashes[0])
+		c.PreviousSecretExpires = now.Add(grace).UTC()
+	}
+	c.SecretHashes = next
+	return nil
+}
+
+// RevokePreviousSecret ends the previous secret's grace now.
+func (c *Client) RevokePreviousSecret() {
+	c.SecretHashes = c.SecretHashes[:min(len(c.SecretHashes), 1)]
+	c.PreviousSecretExpires = time.Time{}
+}
+
+// previousSecretValid reports whether the previous secret is accepted at now.
+func (c *Client) previousSecretValid(now time.Time) bool {
+	return len(c.SecretHashes) > 1 && (c.PreviousSecretExpires.IsZero() || now.Before(c.PreviousSecretExpires))
 }
 
 // subtract returns the elements of a not in b.
@@ -170,13 +211,15 @@ func HashSecret(secret string) string {
 	return hashPrefix + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// checkSecret reports whether secret matches one of the client's hashes, in
-// time independent of where they differ.
-func (c *Client) checkSecret(secret string) bool {
+// checkSecret reports whether secret matches the client's secret, or its
+// previous one during its grace, in time independent of where they differ.
+func (c *Client) checkSecret(secret string, now time.Time) bool {
 	got := []byte(HashSecret(secret))
 	ok := 0
-	for _, h := range c.SecretHashes {
-		ok |= subtle.ConstantTimeCompare(got, []byte(h))
+	for i, h := range c.SecretHashes {
+		if i == 0 || c.previousSecretValid(now) {
+			ok |= subtle.ConstantTimeCompare(got, []byte(h))
+		}
 	}
 	return ok == 1
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
 
 func (ts *testServer) token(t *testing.T, id string) string {
@@ -115,32 +116,58 @@ func mustClient(t testing.TB, s *Server, id string) *Client {
 	return c
 }
 
-func TestTwoActiveSecrets(t *testing.T) {
-	ts := newTestServer(t)
-	oldSecret := ts.addClient(t, basicClient("svc"))
-	newSecret, _ := NewSecret()
+// A rotated secret stays valid for its grace and not a moment longer; a
+// leaked one is revoked at once.
+func TestRotatedSecretGrace(t *testing.T) {
+	start := time.Now().Truncate(time.Second)
+	clock := jwtest.NewClock(start)
+	ts := newTestServer(t, func(c *Config) { c.Now = clock.Now })
+	first := ts.addClient(t, basicClient("svc"))
+	rotate := func(grace time.Duration) string {
+		t.Helper()
+		secret, _ := NewSecret()
+		if err := ts.Clients().Update(t.Context(), func(m map[string]*Client) error {
+			return m["svc"].RotateSecret(secret, clock.Now(), grace)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return secret
+	}
+	expect := func(when string, want map[string]string) {
+		t.Helper()
+		for secret, name := range want {
+			r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("svc", secret))
+			if got := r.status == http.StatusOK; got != strings.HasPrefix(name, "valid") {
+				t.Errorf("%s: %s secret answered %d", when, name, r.status)
+			}
+		}
+	}
+	second := rotate(DefaultSecretGrace)
+	expect("just after rotation", map[string]string{first: "valid previous", second: "valid current"})
+	clock.Add(DefaultSecretGrace - time.Second)
+	expect("a second before the grace ends", map[string]string{first: "valid previous", second: "valid current"})
+	clock.Add(time.Second)
+	expect("when the grace ends", map[string]string{first: "expired previous", second: "valid current"})
+
+	third := rotate(time.Hour)
+	expect("after a second rotation", map[string]string{first: "expired first", second: "valid previous", third: "valid current"})
 	if err := ts.Clients().Update(t.Context(), func(m map[string]*Client) error {
-		m["svc"].SecretHashes = []string{HashSecret(newSecret), m["svc"].SecretHashes[0]}
+		m["svc"].RevokePreviousSecret()
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for name, s := range map[string]string{"new": newSecret, "old": oldSecret} {
-		if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("svc", s)); r.status != http.StatusOK {
-			t.Errorf("%s secret during rotation: %d %s", name, r.status, r.raw)
-		}
-	}
-	// The next rotation retires the old one.
-	newest, _ := NewSecret()
-	_ = ts.Clients().Update(t.Context(), func(m map[string]*Client) error {
-		m["svc"].SecretHashes = []string{HashSecret(newest), HashSecret(newSecret)}
-		return nil
-	})
-	if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("svc", oldSecret)); r.status != http.StatusUnauthorized {
-		t.Errorf("retired secret: %d, want 401", r.status)
+	expect("after revoke-previous", map[string]string{second: "revoked previous", third: "valid current"})
+	fourth := rotate(0)
+	expect("after a rotation without grace", map[string]string{third: "revoked previous", fourth: "valid current"})
+
+	if err := ts.Clients().Update(t.Context(), func(m map[string]*Client) error {
+		return m["svc"].RotateSecret("x", clock.Now(), MaxSecretGrace+time.Second)
+	}); err == nil {
+		t.Error("a grace beyond the maximum was accepted")
 	}
 	if err := ts.Clients().Update(t.Context(), func(m map[string]*Client) error {
-		m["svc"].SecretHashes = append(m["svc"].SecretHashes, HashSecret("third"))
+		m["svc"].SecretHashes = append(m["svc"].SecretHashes, HashSecret("a"), HashSecret("b"))
 		return nil
 	}); err == nil {
 		t.Error("a third active secret was accepted")

@@ -83,7 +83,7 @@ func (s *Server) authenticate(ctx context.Context, req *tokenRequest) (*Client, 
 		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "no client authentication", basic: true}
 	}
 	c, ok := s.clients.Lookup(req.clientID)
-	if !ok || req.clientSecret == "" || !c.checkSecret(req.clientSecret) {
+	if !ok || req.clientSecret == "" || !c.checkSecret(req.clientSecret, s.now()) {
 		return nil, errInvalidClient(req.basic)
 	}
 	if c.Disabled {
