@@ -24,23 +24,23 @@ import (
 
 // Client is one registered OAuth client.
 type Client struct {
-	ID               string          `json:"client_id"`
-	Name             string          `json:"name"`
-	SecretHashes     []string        `json:"secret_hashes,omitempty"` // current first, then the previous one
+	ID           string   `json:"client_id"`
+	Name         string   `json:"name"`
+	SecretHashes []string `json:"secret_hashes,omitempty"` // current first, then the previous one
 	// PreviousSecretExpires ends the previous secret's grace after a
 	// rotation. Zero with two secrets means it never expires: registries
 	// written before grace periods; `client revoke-previous` ends it.
-	PreviousSecretExpires time.Time `json:"previous_secret_expires,omitzero"`
-	JWKS             json.RawMessage `json:"jwks,omitempty"`     // public keys for private_key_jwt
-	JWKSURI          string          `json:"jwks_uri,omitempty"` // or where to fetch them
-	AllowedScopes    []string        `json:"allowed_scopes"`
-	DefaultScopes    []string        `json:"default_scopes,omitempty"`
-	AllowedAudiences []string        `json:"allowed_audiences"`
-	DefaultAudiences []string        `json:"default_audiences,omitempty"`
-	TokenLifetime    Duration        `json:"token_lifetime,omitzero"`
-	ExtraClaims      map[string]any  `json:"extra_claims,omitempty"`
-	Disabled         bool            `json:"disabled,omitempty"`
-	Created          time.Time       `json:"created"`
+	PreviousSecretExpires time.Time       `json:"previous_secret_expires,omitzero"`
+	JWKS                  json.RawMessage `json:"jwks,omitempty"`     // public keys for private_key_jwt
+	JWKSURI               string          `json:"jwks_uri,omitempty"` // or where to fetch them
+	AllowedScopes         []string        `json:"allowed_scopes"`
+	DefaultScopes         []string        `json:"default_scopes,omitempty"`
+	AllowedAudiences      []string        `json:"allowed_audiences"`
+	DefaultAudiences      []string        `json:"default_audiences,omitempty"`
+	TokenLifetime         Duration        `json:"token_lifetime,omitzero"`
+	ExtraClaims           map[string]any  `json:"extra_claims,omitempty"`
+	Disabled              bool            `json:"disabled,omitempty"`
+	Created               time.Time       `json:"created"`
 }
 
 // Duration is a time.Duration written as "15m0s" in JSON.
