@@ -223,7 +223,7 @@ func (s *keySet) fetchAndInstall(ctx context.Context) (time.Duration, error) {
 	var ttl time.Duration
 	if dir, err := httpcc.ParseResponse(hdr.Get("Cache-Control")); err == nil {
 		if age, ok := dir.MaxAge(); ok {
-			ttl = time.Duration(age) * time.Second
+			ttl = time.Duration(min(age, uint64(s.opts.refreshMax/time.Second))) * time.Second // never overflows
 		}
 	}
 	return ttl, nil

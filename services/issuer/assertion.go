@@ -2,16 +2,11 @@ package issuer
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 )
@@ -47,7 +42,11 @@ func (s *Server) authenticateAssertion(ctx context.Context, req *tokenRequest) (
 	if !ok {
 		return nil, errInvalidClient(false)
 	}
-	set, err := s.clientKeys(c)
+	msg, err := jws.Parse([]byte(req.assertion))
+	if err != nil || len(msg.Signatures()) != 1 {
+		return nil, errInvalidClient(false)
+	}
+	set, err := s.clientKeys(c, msg.Signatures()[0].ProtectedHeaders().KeyID())
 	if err != nil {
 		s.log.Warn("client keys unavailable", slog.String("client_id", c.ID), slog.Any("error", err))
 		return nil, errInvalidClient(false)
@@ -89,66 +88,4 @@ func (s *Server) authenticateAssertion(ctx context.Context, req *tokenRequest) (
 		return nil, &oauthError{status: http.StatusBadRequest, Code: "unauthorized_client", Desc: "client is disabled"}
 	}
 	return c, nil
-}
-
-// clientKeyCache keeps keys fetched from clients' JWKS URLs for a while.
-type clientKeyCache struct {
-	mu      sync.Mutex
-	entries map[string]clientKeys
-	client  *http.Client
-}
-
-type clientKeys struct {
-	set     jwk.Set
-	fetched time.Time
-}
-
-const clientJWKSTTL = 5 * time.Minute
-
-// clientKeys returns the client's registered public keys: inline, or from
-// its JWKS URL (cached for five minutes, fetched with a timeout and a size
-// limit).
-func (s *Server) clientKeys(c *Client) (jwk.Set, error) {
-	if len(c.JWKS) > 0 {
-		return jwk.Parse(c.JWKS)
-	}
-	if c.JWKSURI == "" {
-		return nil, errors.New("client has no public keys")
-	}
-	kc := s.clientJWKS
-	kc.mu.Lock()
-	e, ok := kc.entries[c.JWKSURI]
-	kc.mu.Unlock()
-	if ok && s.now().Sub(e.fetched) < clientJWKSTTL {
-		return e.set, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.JWKSURI, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := kc.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch client jwks %s: %w", c.JWKSURI, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch client jwks %s: %s", c.JWKSURI, resp.Status)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<10))
-	if err != nil {
-		return nil, fmt.Errorf("fetch client jwks %s: %w", c.JWKSURI, err)
-	}
-	if err := validateClientJWKS(body); err != nil {
-		return nil, fmt.Errorf("client jwks %s: %w", c.JWKSURI, err)
-	}
-	set, err := jwk.Parse(body)
-	if err != nil {
-		return nil, err
-	}
-	kc.mu.Lock()
-	kc.entries[c.JWKSURI] = clientKeys{set: set, fetched: s.now()}
-	kc.mu.Unlock()
-	return set, nil
 }

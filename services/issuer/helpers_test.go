@@ -25,13 +25,14 @@ type testServer struct {
 	URL     string
 	dataDir string
 	secrets map[string]string // client ID → secret
+	handler *atomic.Value     // what the listener serves: the issuer's handler, or a test's wrapper of it
 }
 
 func newTestServer(t testing.TB, opts ...func(*Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	ts := &testServer{dataDir: dir, secrets: map[string]string{}}
-	var h atomic.Value // the handler exists only once the issuer knows its URL
+	h := new(atomic.Value) // the handler exists only once the issuer knows its URL
+	ts := &testServer{dataDir: dir, secrets: map[string]string{}, handler: h}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Load().(http.Handler).ServeHTTP(w, r) }))
 	t.Cleanup(hs.Close)
 	ts.URL = hs.URL
@@ -45,7 +46,7 @@ func newTestServer(t testing.TB, opts ...func(*Config)) *testServer {
 	}
 	t.Cleanup(func() { s.Close() })
 	ts.Server = s
-	h.Store(s.Handler())
+	h.Store(http.HandlerFunc(s.Handler().ServeHTTP))
 	return ts
 }
 

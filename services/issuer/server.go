@@ -98,14 +98,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RotationInterval == 0 {
 		cfg.RotationInterval = DefaultRotationInterval
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, limiter: newFailureLimiter(),
-		clientJWKS: &clientKeyCache{entries: map[string]clientKeys{}, client: &http.Client{Timeout: 5 * time.Second}}}
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, limiter: newFailureLimiter()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.clientJWKS = newClientKeyCache(s.now)
 	if s.store == nil {
 		s.store, s.ownStore = OpenDir(cfg.DataDir), true
 	}

@@ -11,7 +11,8 @@ import (
 )
 
 // Forty concurrent forged assertions whose check is slow (the client's
-// jwks_uri answers only once all forty are waiting on it), with the clock
+// jwks_uri answers only once all forty requests have reached the issuer;
+// the issuer fetches it once for all of them), with the clock
 // frozen: the pair budget of 10 is spent exactly once — 10 answers of 401
 // and 30 of 429 with a whole-second Retry-After. Check-then-record let all
 // forty through as 401.
@@ -25,15 +26,19 @@ func TestThrottleAccountingIsAtomic(t *testing.T) {
 
 	var mu sync.Mutex
 	arrived, all := 0, make(chan struct{})
-	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	issuer := ts.handler.Load().(http.Handler)
+	ts.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		if arrived++; arrived == n {
 			close(all)
 		}
 		mu.Unlock()
+		issuer.ServeHTTP(w, r)
+	}))
+	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		select {
 		case <-all:
-		case <-time.After(10 * time.Second): // a guard, should fewer checks ever fetch
+		case <-time.After(10 * time.Second): // a guard, should fewer requests ever arrive
 		}
 		_, _ = w.Write(setJSON)
 	}))
