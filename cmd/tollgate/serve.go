@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
+	"github.com/tollgate-rpc/tollgate/internal/securefile"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 	"github.com/tollgate-rpc/tollgate/internal/tracing"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
@@ -229,7 +229,7 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := s.start(ctx, stdout, stderr); err != nil {
 		return err
 	}
-	secret, err := os.ReadFile(*secretFile)
+	secret, err := securefile.Read(*secretFile)
 	if err != nil {
 		return fmt.Errorf("read client secret: %w", err)
 	}

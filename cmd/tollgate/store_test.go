@@ -161,3 +161,37 @@ func TestClientSecretRotationCommands(t *testing.T) {
 		t.Errorf("grace of 1000h: exit %d, %s; want exit 2 naming the flag", cmd.ProcessState.ExitCode(), out)
 	}
 }
+
+// The review's attack on a real issuer process: a data directory every user
+// can write, holding a keys.json another user put there. The issuer refuses
+// to start, naming the directory, instead of serving that user's key.
+func TestIssuerRefusesAnUntrustedDataDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to give the planted key file another owner (CI runs as root)")
+	}
+	planted := t.TempDir()
+	runTo(t, nil, "issuer", "keys", "rotate", "--data-dir", planted) // a valid key file, made by "another user"
+	dir := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(planted, "keys.json"), filepath.Join(dir, "keys.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(dir, "keys.json"), 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	for name, prepare := range map[string]func() error{
+		"world-writable directory": func() error { return os.Chmod(dir, 0o777) },
+		"key file of another user": func() error { return os.Chmod(dir, 0o700) },
+	} {
+		if err := prepare(); err != nil {
+			t.Fatal(err)
+		}
+		cmd := execTollgate(t, nil, "issuer", "--data-dir", dir, "--addr", "127.0.0.1:0")
+		out, err := cmd.CombinedOutput()
+		if err == nil || cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), dir) {
+			t.Errorf("%s: issuer exited %d: %s; want exit 1 naming %s", name, cmd.ProcessState.ExitCode(), out, dir)
+		}
+	}
+}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
+	"github.com/tollgate-rpc/tollgate/internal/securefile"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 )
 
@@ -47,7 +47,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *tokenURL == "" || *clientID == "" || *secretFile == "":
 		return fmt.Errorf("%w: need --client, or all of --token-url, --client-id and --client-secret-file", errUsage)
 	default:
-		secret, err := os.ReadFile(*secretFile)
+		secret, err := securefile.Read(*secretFile)
 		if err != nil {
 			return fmt.Errorf("read client secret: %w", err)
 		}

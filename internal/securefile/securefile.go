@@ -1,7 +1,8 @@
 // Package securefile reads and writes files that hold secrets: keys, client
 // registries and dev credentials. Writes are atomic (a temporary file renamed
 // over the target) with mode 0600; reads refuse files that group or others
-// may read, as ssh does with private keys.
+// may read, as ssh does with private keys, and files or directories that
+// another user owns or can write (see trust.go).
 package securefile
 
 import (
@@ -14,6 +15,9 @@ import (
 func Write(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := CheckDir(dir); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
@@ -44,7 +48,9 @@ func Write(path string, data []byte) error {
 }
 
 // Read returns the contents of path, refusing a file that group or others
-// can read or write.
+// can read or write, or that another user owns, or that sits in a directory
+// another user can write. Symlinks are followed (a Kubernetes Secret volume
+// is made of them); the directories on both sides are checked.
 func Read(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -55,8 +61,12 @@ func Read(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("read %s: permissions %#o are too open; it holds secrets, so chmod 600 it", path, perm)
+	id := process()
+	if err := id.checkFile(path, fi); err != nil {
+		return nil, err
+	}
+	if err := checkParents(id, path); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	data := make([]byte, fi.Size())
 	if _, err := f.ReadAt(data, 0); err != nil && fi.Size() > 0 {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tollgate-rpc/tollgate/internal/securefile"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -20,6 +21,9 @@ import (
 // busy timeout instead of failing; WAL lets readers run beside a writer.
 func Open(ctx context.Context, path, schema string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := securefile.CheckDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	// Created readable by the owner only; SQLite gives its -wal and -shm
