@@ -203,6 +203,27 @@ func TestScopeErrorNamesScopes(t *testing.T) {
 	}
 }
 
+// What a caller is told names the refusal in a few words: a parser's
+// internals stay in the server's logs, and a wrong audience names the one
+// expected.
+func TestRefusalsDescribeWithoutInternals(t *testing.T) {
+	f := serve(t)
+	notJSON := jwtest.B64JSON(map[string]any{"alg": "ES256", "kid": f.kid, "typ": "at+jwt"}) + ".bm90IGpzb24.c2ln"
+	for _, tc := range []struct {
+		name, token, want, never string
+	}{
+		{"claims not JSON", notJSON, "access token invalid: token claims", "invalid character"},
+		{"wrong audience", f.iss.Sign(f.kid, nil, f.iss.Claims("orders", nil)), "this service accepts inventory", ""},
+		{"no jti", f.token(t, nil, map[string]any{"jti": nil}), "lacks the required claim jti", ""},
+	} {
+		_, err := f.inv.GetItem(callWith("Bearer "+tc.token), &inventoryv1.GetItemRequest{Sku: "x"})
+		msg := status.Convert(err).Message()
+		if !strings.Contains(msg, tc.want) || (tc.never != "" && strings.Contains(msg, tc.never)) {
+			t.Errorf("%s: caller told %q; want it to say %q and never %q", tc.name, msg, tc.want, tc.never)
+		}
+	}
+}
+
 func TestStreamAuth(t *testing.T) {
 	f := serve(t)
 	open := func(ctx context.Context) (*inventoryv1.Item, error) {

@@ -1,6 +1,7 @@
 package interceptors
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
@@ -45,8 +46,9 @@ var (
 	errMalformedBearer = authError(codes.Unauthenticated, "bearer token has invalid characters", ReasonInvalidToken, map[string]string{"cause": string(verify.ReasonMalformed)})
 )
 
-// verifyError turns a verification failure into a status. The verifier's
-// messages never quote the token, so they are safe to return.
+// verifyError turns a verification failure into a status carrying the
+// reason and the verifier's short description: never the token, never a
+// parser's internals.
 func verifyError(err error) error {
 	r := verify.ReasonOf(err)
 	if r == verify.ReasonKeysUnavailable {
@@ -55,10 +57,11 @@ func verifyError(err error) error {
 	if r == verify.ReasonExpired {
 		return authError(codes.Unauthenticated, "access token expired", ReasonTokenExpired, map[string]string{"cause": string(r)})
 	}
-	if r == "" {
+	var e *verify.Error
+	if !errors.As(err, &e) {
 		return authError(codes.Unauthenticated, "access token invalid", ReasonInvalidToken, nil)
 	}
-	return authError(codes.Unauthenticated, "access token invalid: "+err.Error(), ReasonInvalidToken, map[string]string{"cause": string(r)})
+	return authError(codes.Unauthenticated, "access token invalid: "+e.Description(), ReasonInvalidToken, map[string]string{"cause": string(r)})
 }
 
 func scopeError(method string, required, missing []string) error {

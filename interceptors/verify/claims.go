@@ -53,7 +53,7 @@ const (
 
 // newClaims reads the registered claims from a decoded claims object. A
 // registered claim of the wrong JSON type is an error, not a silent zero.
-func newClaims(raw map[string]any, scopeClaims []string) (*Claims, error) {
+func newClaims(raw map[string]any) (*Claims, error) {
 	c := &Claims{Raw: raw}
 	var err error
 	str := func(name string) string {
@@ -100,16 +100,17 @@ func newClaims(raw map[string]any, scopeClaims []string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	// RFC 9068 puts the client in client_id; Auth0 and Keycloak use azp,
-	// Okta cid, Entra ID appid (v1) or azp (v2).
-	for _, name := range []string{"client_id", "azp", "cid", "appid"} {
+	return c, nil
+}
+
+// clientIDOf returns the first non-empty string among the named claims.
+func clientIDOf(raw map[string]any, names []string) string {
+	for _, name := range names {
 		if s, ok := raw[name].(string); ok && s != "" {
-			c.ClientID = s
-			break
+			return s
 		}
 	}
-	c.Scopes = scopesOf(raw, scopeClaims)
-	return c, nil
+	return ""
 }
 
 // scopesOf merges the scopes of the named claims into one sorted set.

@@ -44,6 +44,16 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.err }
 
+// Description is the refusal in a few words, for the caller: what was
+// wrong, never the parser's internals (those stay in Error, for logs). A
+// custom check's own message is kept.
+func (e *Error) Description() string {
+	if e.Reason == ReasonRejected && e.err != nil {
+		return e.Error()
+	}
+	return e.msg
+}
+
 func refuse(r Reason, msg string, err error) *Error {
 	return &Error{Reason: r, msg: msg, err: err}
 }

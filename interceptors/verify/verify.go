@@ -31,6 +31,22 @@ type Issuer struct {
 	// ScopeClaims names the claims that carry scopes, merged into one set
 	// (ScopeClaim, ScpClaim, PermissionsClaim). Empty means {ScopeClaim}.
 	ScopeClaims []string
+	// RequiredClaims names the claims every token of this issuer must carry
+	// (a string claim must not be empty). Nil means RFC 9068 §2.2's, from
+	// [RFC9068RequiredClaims]; set it to what a provider always sends, for
+	// one that predates RFC 9068 (empty, not nil: none). exp is required
+	// whatever this says.
+	RequiredClaims []string
+	// ClientIDClaims names the claims that may carry the client's ID, the
+	// first present wins. Nil means client_id, azp, cid, appid (RFC 9068,
+	// Auth0 and Keycloak, Okta, Entra ID v1).
+	ClientIDClaims []string
+}
+
+// RFC9068RequiredClaims returns the claims RFC 9068 §2.2 requires of a JWT
+// access token: iss, exp, aud, sub, client_id, iat and jti.
+func RFC9068RequiredClaims() []string {
+	return []string{"iss", "exp", "aud", "sub", "client_id", "iat", "jti"}
 }
 
 // Verifier checks access tokens. It is safe for concurrent use.
@@ -89,6 +105,15 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 			is.ScopeClaims = []string{ScopeClaim}
 		}
 		is.Audiences = slices.Clone(is.Audiences)
+		if is.RequiredClaims == nil {
+			is.RequiredClaims = RFC9068RequiredClaims()
+		}
+		is.RequiredClaims = slices.Clone(is.RequiredClaims)
+		if is.ClientIDClaims == nil {
+			is.ClientIDClaims = []string{"client_id", "azp", "cid", "appid"}
+		}
+		is.ClientIDClaims = slices.Clone(is.ClientIDClaims)
+		is.ScopeClaims = slices.Clone(is.ScopeClaims)
 		v.issuers[is.Issuer] = newKeySet(life, is, &v.opts)
 	}
 	for _, ks := range v.issuers {
@@ -166,7 +191,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	if err := decodeJSON(p64, &raw); err != nil {
 		return nil, nil, refuse(ReasonMalformed, "token claims", err)
 	}
-	c, err := newClaims(raw, nil)
+	c, err := newClaims(raw)
 	if err != nil {
 		return nil, nil, refuse(ReasonClaims, "token claims", err)
 	}
@@ -195,9 +220,15 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 		return nil, nil, err
 	}
 	if !slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(ks.cfg.Audiences, a) }) {
-		return nil, nil, refuse(ReasonAudience, "token audience not accepted", nil)
+		return nil, nil, refuse(ReasonAudience, fmt.Sprintf("token audience not accepted; this service accepts %s", strings.Join(ks.cfg.Audiences, ", ")), nil)
+	}
+	for _, name := range ks.cfg.RequiredClaims {
+		if v, ok := raw[name]; !ok || v == nil || v == "" {
+			return nil, nil, refuse(ReasonClaims, "token lacks the required claim "+name, nil)
+		}
 	}
 	c.Scopes = scopesOf(raw, ks.cfg.ScopeClaims)
+	c.ClientID = clientIDOf(raw, ks.cfg.ClientIDClaims)
 	for _, check := range v.opts.checks {
 		if err := check(c); err != nil {
 			return nil, nil, refuse(ReasonRejected, "token refused", err)

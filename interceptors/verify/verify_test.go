@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -87,6 +88,15 @@ func TestRules(t *testing.T) {
 	}
 }
 
+func profile(t *testing.T, name string) Issuer {
+	t.Helper()
+	p, ok := LookupProfile(name)
+	if !ok {
+		t.Fatalf("no profile %s", name)
+	}
+	return p.Apply(Issuer{})
+}
+
 func TestScopesAndVendorShapes(t *testing.T) {
 	ti := jwtest.NewIssuer(t)
 	kid := ti.AddKey(jwa.ES256)
@@ -104,20 +114,29 @@ func TestScopesAndVendorShapes(t *testing.T) {
 		{"scp array", Issuer{ScopeClaims: all}, nil, map[string]any{"scope": nil, "scp": []string{"b", "a"}}, []string{"a", "b"}, "client-1"},
 		{"scope and permissions merged", Issuer{ScopeClaims: all}, nil,
 			map[string]any{"scope": "read:items", "permissions": []string{"write:items", "read:items"}}, []string{"read:items", "write:items"}, "client-1"},
-		{"Auth0 M2M", Issuer{AllowJWTType: true, ScopeClaims: all}, map[string]any{"typ": "JWT"},
-			map[string]any{"client_id": nil, "sub": "abc@clients", "azp": "abc", "gty": "client-credentials",
-				"aud": []string{"inventory", "https://tenant.auth0.com/userinfo"}, "scope": "inventory.read", "permissions": []string{"inventory.read"}},
+		{"Auth0 M2M", profile(t, "auth0"), map[string]any{"typ": "JWT"},
+			map[string]any{"client_id": nil, "jti": nil, "nbf": nil, "sub": "abc@clients", "azp": "abc", "gty": "client-credentials",
+				"aud": []string{"inventory", "https://tenant.auth0.com/userinfo"}, "scope": "inventory.read", "permissions": []string{"inventory.write"}},
+			[]string{"inventory.read", "inventory.write"}, "abc"},
+		{"Auth0 RFC 9068 dialect", profile(t, "auth0"), map[string]any{"typ": "at+jwt"},
+			map[string]any{"sub": "abc@clients", "client_id": "abc", "scope": "inventory.read"},
 			[]string{"inventory.read"}, "abc"},
-		{"Keycloak service account", Issuer{AllowJWTType: true}, map[string]any{"typ": "JWT"},
+		{"Keycloak service account", profile(t, "keycloak"), map[string]any{"typ": "JWT"},
 			map[string]any{"client_id": nil, "azp": "svc", "aud": []string{"inventory", "account"}, "scope": "profile inventory.read email",
-				"realm_access": map[string]any{"roles": []string{"offline_access"}}},
+				"typ": "Bearer", "realm_access": map[string]any{"roles": []string{"offline_access"}}},
 			[]string{"email", "inventory.read", "profile"}, "svc"},
-		{"Okta client credentials", Issuer{AllowJWTType: true, ScopeClaims: all}, map[string]any{"typ": nil},
-			map[string]any{"client_id": nil, "cid": "0oa1", "ver": 1, "scope": nil, "scp": []string{"inventory.read"}},
+		{"Okta client credentials", profile(t, "okta"), map[string]any{"typ": nil},
+			map[string]any{"client_id": nil, "cid": "0oa1", "sub": "0oa1", "ver": 1, "scope": nil, "scp": []string{"inventory.read"}},
 			[]string{"inventory.read"}, "0oa1"},
-		{"Entra ID v1 app token", Issuer{AllowJWTType: true, ScopeClaims: all}, map[string]any{"typ": "JWT"},
-			map[string]any{"client_id": nil, "appid": "11111111-2222", "scope": nil, "scp": "inventory.read inventory.write", "roles": []string{"Reader"}},
-			[]string{"inventory.read", "inventory.write"}, "11111111-2222"},
+		{"Entra ID v1 app token", profile(t, "entra"), map[string]any{"typ": "JWT"},
+			map[string]any{"client_id": nil, "jti": nil, "appid": "11111111-2222", "tid": "t-1", "scope": nil, "roles": []string{"Inventory.Read"}},
+			[]string{"Inventory.Read"}, "11111111-2222"},
+		{"Entra ID v2 app token", profile(t, "entra"), map[string]any{"typ": "JWT"},
+			map[string]any{"client_id": nil, "jti": nil, "azp": "33333333-4444", "tid": "t-1", "scope": nil, "roles": []string{"Inventory.Read"}, "ver": "2.0"},
+			[]string{"Inventory.Read"}, "33333333-4444"},
+		{"Hydra client credentials", profile(t, "hydra"), map[string]any{"typ": "JWT"},
+			map[string]any{"scope": nil, "scp": []string{"inventory.read"}, "ext": map[string]any{}},
+			[]string{"inventory.read"}, "client-1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			is := tc.issuer
@@ -261,4 +280,38 @@ func newTestVerifier(tb testing.TB, issuers []Issuer, opts ...Option) *Verifier 
 	}
 	tb.Cleanup(v.Close)
 	return v
+}
+
+// Every profile refuses a token that lacks any one of the claims its
+// provider always sends, or carries it empty; the default is RFC 9068's.
+func TestRequiredClaimsPerProfile(t *testing.T) {
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
+	if got := profile(t, "tollgate").RequiredClaims; !slices.Equal(got, []string{"iss", "exp", "aud", "sub", "client_id", "iat", "jti"}) {
+		t.Errorf("tollgate profile requires %v, want RFC 9068 §2.2's", got)
+	}
+	for _, p := range Profiles() {
+		is := p.Apply(Issuer{Issuer: ti.URL, Audiences: []string{"inventory"}})
+		v := newTestVerifier(t, []Issuer{is})
+		full := ti.Claims("inventory", map[string]any{"azp": "c", "cid": "c", "tid": "t", "appid": "c"})
+		if _, err := v.Verify(context.Background(), ti.Sign(kid, nil, full)); err != nil {
+			t.Fatalf("profile %s refuses a token with every claim: %v", p.Name, err)
+		}
+		for _, name := range p.RequiredClaims {
+			for _, value := range []any{nil, ""} {
+				claims := maps.Clone(full)
+				claims[name] = value
+				if value == nil {
+					delete(claims, name)
+				}
+				_, err := v.Verify(context.Background(), ti.Sign(kid, nil, claims))
+				if r := ReasonOf(err); r == "" {
+					t.Errorf("profile %s accepted a token whose %s is %v", p.Name, name, value)
+				}
+			}
+		}
+	}
+	if _, ok := LookupProfile("nobody"); ok {
+		t.Error("an unknown profile was found")
+	}
 }
