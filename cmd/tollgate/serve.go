@@ -39,6 +39,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	maxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "JWKS Cache-Control max-age; new keys are published twice this long before use")
 	rotation := f.Duration("key-rotation", issuer.DefaultRotationInterval, "signing key rotation interval (negative: never)")
 	adminAddr := f.String("admin-addr", "", "admin listener for /metrics (empty: none)")
+	advertise := f.String("advertise-scopes", "", "space-separated scopes that discovery lists in scopes_supported (default: none)")
 	transport := f.transportFlags()
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
@@ -58,7 +59,8 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	m := metrics.New()
 	iss, err := issuer.New(issuer.Config{Issuer: url, DataDir: *dataDir, Algorithm: jwa.SignatureAlgorithm(*alg),
-		JWKSMaxAge: *maxAge, RotationInterval: *rotation, Logger: log, Observe: m.IssuerObserver()})
+		JWKSMaxAge: *maxAge, RotationInterval: *rotation, AdvertiseScopes: strings.Fields(*advertise),
+		Logger: log, Observe: m.IssuerObserver()})
 	if err != nil {
 		lis.Close()
 		return err

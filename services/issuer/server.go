@@ -37,6 +37,10 @@ type Config struct {
 	// RotationInterval is how often a new signing key is rolled in
 	// (default 7 days; negative disables scheduled rotation).
 	RotationInterval time.Duration
+	// AdvertiseScopes are the scopes discovery lists in scopes_supported;
+	// none are listed when empty. Which scopes clients hold is not for
+	// anyone who can read the discovery document to learn.
+	AdvertiseScopes []string
 	// Observe, when set, is called after every token request, for metrics.
 	Observe func(TokenEvent)
 	// Now is the clock, for tests; nil means time.Now.
@@ -95,6 +99,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.JWKSMaxAge <= 0 {
 		cfg.JWKSMaxAge = DefaultJWKSMaxAge
 	}
+	for _, sc := range cfg.AdvertiseScopes {
+		if !validScopeToken(sc) {
+			return nil, fmt.Errorf("advertised scope %q is not a valid scope", sc)
+		}
+	}
+	cfg.AdvertiseScopes = slices.Clone(cfg.AdvertiseScopes)
 	if cfg.RotationInterval == 0 {
 		cfg.RotationInterval = DefaultRotationInterval
 	}
@@ -208,19 +218,8 @@ func (s *Server) handleJWKS(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
-	scopes := map[string]bool{}
-	for _, c := range s.clients.List() {
-		for _, sc := range c.AllowedScopes {
-			scopes[sc] = true
-		}
-	}
-	list := make([]string, 0, len(scopes))
-	for sc := range scopes {
-		list = append(list, sc)
-	}
-	slices.Sort(list)
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                s.cfg.Issuer,
 		"token_endpoint":                        s.TokenEndpoint(),
 		"jwks_uri":                              s.JWKSURI(),
@@ -228,10 +227,13 @@ func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 		"response_types_supported":              []string{"token"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"ES256", "ES384", "RS256", "PS256", "EdDSA"},
-		"scopes_supported":                      list,
-		"id_token_signing_alg_values_supported": []string{string(s.cfg.Algorithm)},
-		"subject_types_supported":               []string{"public"},
-	})
+		"id_token_signing_alg_values_supported":            []string{string(s.cfg.Algorithm)},
+		"subject_types_supported":                          []string{"public"},
+	}
+	if len(s.cfg.AdvertiseScopes) > 0 {
+		doc["scopes_supported"] = s.cfg.AdvertiseScopes
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 func newTokenID() string {

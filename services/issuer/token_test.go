@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -302,5 +303,37 @@ func TestTokensAreAudienceRestricted(t *testing.T) {
 	two.DefaultAudiences = []string{"inventory", "orders"}
 	if err := two.Validate(); err == nil {
 		t.Error("a client with two default audiences validated")
+	}
+}
+
+// Discovery lists the scopes the issuer is told to advertise, and no
+// others: it used to list every scope any client held.
+func TestDiscoveryAdvertisesOnlyChosenScopes(t *testing.T) {
+	metadata := func(ts *testServer) response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, ts.URL+"/.well-known/openid-configuration", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return do(t, req)
+	}
+	quiet := newTestServer(t)
+	c := basicClient("svc")
+	c.AllowedScopes = append(c.AllowedScopes, "payroll.secret")
+	quiet.addClient(t, c)
+	r := metadata(quiet)
+	if r.status != http.StatusOK || r.body["token_endpoint"] != quiet.URL+"/oauth/token" {
+		t.Fatalf("discovery: %d %s", r.status, r.raw)
+	}
+	if strings.Contains(r.raw, "payroll.secret") || r.body["scopes_supported"] != nil {
+		t.Errorf("discovery without --advertise-scopes lists scopes: %s", r.raw)
+	}
+	loud := newTestServer(t, func(c *Config) { c.AdvertiseScopes = []string{"inventory.read", "orders.read"} })
+	loud.addClient(t, c)
+	if got := metadata(loud).body["scopes_supported"]; fmt.Sprint(got) != "[inventory.read orders.read]" {
+		t.Errorf("scopes_supported = %v, want exactly the advertised ones", got)
+	}
+	if _, err := New(Config{Issuer: "http://x", DataDir: t.TempDir(), AdvertiseScopes: []string{"bad scope"}}); err == nil {
+		t.Error("an invalid advertised scope was accepted")
 	}
 }
