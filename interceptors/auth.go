@@ -16,6 +16,13 @@ type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (*verify.Claims, error)
 }
 
+// validUntil is implemented by verifiers that know the last instant a
+// token verifies (its exp plus their clock skew), as *verify.Verifier does.
+// For other verifiers a stream ends at the token's exp.
+type validUntil interface {
+	ValidUntil(c *verify.Claims) time.Time
+}
+
 // Authenticator holds the verifier and the policies of one server.
 type Authenticator struct {
 	verifier TokenVerifier
@@ -57,17 +64,51 @@ func (a *Authenticator) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// StreamServerInterceptor authenticates and authorises streaming calls once,
-// when the stream opens; the handler sees the principal through the wrapped
-// stream's Context.
+// StreamServerInterceptor authenticates and authorises streaming calls when
+// the stream opens; the handler sees the principal through the wrapped
+// stream's Context. A stream lives no longer than its token: when the token
+// expires (plus the verifier's clock skew) the stream's context ends, its
+// sends and receives fail, and the call ends Unauthenticated with ErrorInfo
+// reason TOKEN_EXPIRED, so the caller reopens it with a fresh token.
 func (a *Authenticator) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, err := a.authorize(ss.Context(), info.FullMethod)
 		if err != nil {
 			return err
 		}
-		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+		p, ok := PrincipalFrom(ctx)
+		if !ok || p.Expiry.IsZero() {
+			return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+		}
+		until := p.Expiry
+		if v, ok := a.verifier.(validUntil); ok {
+			until = v.ValidUntil(p)
+		}
+		ctx, cancel := context.WithDeadlineCause(ctx, until, errStreamTokenExpired)
+		defer cancel()
+		err = handler(srv, &expiringStream{wrappedStream{ServerStream: ss, ctx: ctx}})
+		if err != nil && context.Cause(ctx) == errStreamTokenExpired {
+			return errStreamTokenExpired
+		}
+		return err
 	}
+}
+
+// expiringStream fails sends and receives once its token has expired.
+type expiringStream struct{ wrappedStream }
+
+func (s *expiringStream) SendMsg(m any) error {
+	if context.Cause(s.ctx) == errStreamTokenExpired {
+		return errStreamTokenExpired
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+func (s *expiringStream) RecvMsg(m any) error {
+	if context.Cause(s.ctx) == errStreamTokenExpired {
+		return errStreamTokenExpired
+	}
+	return s.ServerStream.RecvMsg(m)
 }
 
 func (a *Authenticator) authorize(ctx context.Context, method string) (context.Context, error) {

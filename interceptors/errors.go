@@ -43,6 +43,10 @@ var (
 	errMissingToken    = authError(codes.Unauthenticated, "missing bearer token in authorization metadata", ReasonMissingToken, nil)
 	errManyTokens      = authError(codes.Unauthenticated, "more than one authorization metadata value", ReasonMissingToken, nil)
 	errNotBearer       = authError(codes.Unauthenticated, "authorization metadata is not a Bearer token", ReasonMissingToken, nil)
+	// errStreamTokenExpired ends a stream whose token expired while it was
+	// open: the caller reopens it with a fresh token.
+	errStreamTokenExpired = authError(codes.Unauthenticated, "access token expired during the stream; reopen it with a fresh token",
+		ReasonTokenExpired, map[string]string{"cause": string(verify.ReasonExpired)})
 	errMalformedBearer = authError(codes.Unauthenticated, "bearer token has invalid characters", ReasonInvalidToken, map[string]string{"cause": string(verify.ReasonMalformed)})
 )
 

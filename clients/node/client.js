@@ -10,7 +10,9 @@
 //
 // On UNAUTHENTICATED it refreshes the token once and retries; on
 // PERMISSION_DENIED it reports the missing scopes from the google.rpc.ErrorInfo
-// detail. It prints one line per step and exits non-zero when a call fails.
+// detail. With --only watch it follows WatchStock, and when the server ends the
+// stream because its token expired (TOKEN_EXPIRED) it reopens it with a fresh
+// token. It prints one line per step and exits non-zero when a call fails.
 //
 //   node client.js --dev-json ../../.tollgate/dev.json --client admin
 'use strict';
@@ -26,18 +28,20 @@ const PROTO_ROOT = path.join(__dirname, '..', '..', 'proto');
 const RPC_ROOT = path.join(__dirname, '..', 'rpc');
 
 function parseArgs(argv) {
-  const args = { client: 'admin', tamperFirstToken: false, only: null };
+  const args = { client: 'admin', tamperFirstToken: false, only: null, watchReopens: 1 };
   for (let i = 0; i < argv.length; i++) {
     switch (argv[i]) {
       case '--dev-json': args.devJson = argv[++i]; break;
       case '--client': args.client = argv[++i]; break;
       case '--tamper-first-token': args.tamperFirstToken = true; break;
       case '--only': args.only = argv[++i]; break;
+      case '--watch-reopens': args.watchReopens = Number(argv[++i]); break;
       default: fail(`unknown argument ${argv[i]}`);
     }
   }
   if (!args.devJson) fail('--dev-json is required');
-  if (args.only && !['read', 'order'].includes(args.only)) fail('--only takes read or order');
+  if (args.only && !['read', 'order', 'watch'].includes(args.only)) fail('--only takes read, order or watch');
+  if (!Number.isInteger(args.watchReopens) || args.watchReopens < 0) fail('--watch-reopens takes a whole number');
   return args;
 }
 
@@ -145,6 +149,37 @@ async function call(name, fn, source) {
   }
 }
 
+// watch follows WatchStock for widget-1, reopening the stream with a fresh
+// token each time the server ends it because its token expired, until it has
+// been reopened `reopens` times and delivered again.
+async function watch(inv, source, reopens) {
+  for (let reopened = 0; ;) {
+    const outcome = await new Promise((resolve) => {
+      const stream = inv.WatchStock({ skus: ['widget-1'] });
+      stream.on('data', (resp) => {
+        console.log(`WatchStock: ${resp.item.sku} on hand ${resp.item.quantityOnHand}`);
+        if (reopened >= reopens) {
+          stream.cancel();
+          resolve({ done: true });
+        }
+      });
+      stream.on('error', (err) => resolve({ err }));
+      stream.on('end', () => resolve({ done: true }));
+    });
+    if (outcome.done) return;
+    const { err } = outcome;
+    const info = errorInfo(err);
+    if (err.code === grpc.status.UNAUTHENTICATED && info && info.reason === 'TOKEN_EXPIRED') {
+      console.log('WatchStock: token expired (TOKEN_EXPIRED); reopening with a fresh token');
+      reopened++;
+      await source.get(true);
+      continue;
+    }
+    console.log(`WatchStock: ${grpc.status[err.code] || err.code}: ${err.details || err.message}`);
+    process.exit(1);
+  }
+}
+
 const promisify = (client, method) => (req) => new Promise((resolve, reject) => {
   client[method](req, { deadline: Date.now() + 10000 }, (err, resp) => (err ? reject(err) : resolve(resp)));
 });
@@ -191,6 +226,11 @@ async function main() {
       stream.on('end', () => resolve(got));
     }), source);
     console.log(`ListItems: ${skus.length} items: ${skus.join(' ')}`);
+    inv.close();
+  }
+  if (args.only === 'watch') {
+    const { stub: inv, source } = channel('inventory', 'inventory', pkg.tollgate.inventory.v1.InventoryService);
+    await watch(inv, source, args.watchReopens);
     inv.close();
   }
   if (args.only === null || args.only === 'order') {

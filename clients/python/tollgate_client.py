@@ -10,7 +10,9 @@ start-up with grpc_tools.
 
 On UNAUTHENTICATED it refreshes the token once and retries; on
 PERMISSION_DENIED it reports the missing scopes from the google.rpc.ErrorInfo
-detail. It prints one line per step and exits non-zero when a call fails.
+detail. With --only watch it follows WatchStock, and when the server ends the
+stream because its token expired (TOKEN_EXPIRED) it reopens it with a fresh
+token. It prints one line per step and exits non-zero when a call fails.
 
     python3 tollgate_client.py --dev-json ../../.tollgate/dev.json --client admin
 """
@@ -143,12 +145,41 @@ def call(name, fn, source):
             raise SystemExit(1)
 
 
+def watch(inv, inventory_pb2, source, reopens):
+    """Follow WatchStock for widget-1, reopening the stream with a fresh token
+    each time the server ends it because its token expired, until the stream
+    has been reopened `reopens` times and delivered again."""
+    import grpc
+
+    reopened = 0
+    while True:
+        stream = inv.WatchStock(inventory_pb2.WatchStockRequest(skus=["widget-1"]))
+        try:
+            for resp in stream:
+                print(f"WatchStock: {resp.item.sku} on hand {resp.item.quantity_on_hand}", flush=True)
+                if reopened >= reopens:
+                    stream.cancel()
+                    return
+        except grpc.RpcError as err:
+            info = error_info(err)
+            if err.code() == grpc.StatusCode.UNAUTHENTICATED and info and info.reason == "TOKEN_EXPIRED":
+                print("WatchStock: token expired (TOKEN_EXPIRED); reopening with a fresh token", flush=True)
+                reopened += 1
+                source.get(force=True)
+                continue
+            print(f"WatchStock: {err.code().name}: {err.details()}")
+            raise SystemExit(1)
+        return
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dev-json", required=True, help="the dev.json that `tollgate dev` writes")
     ap.add_argument("--client", default="admin", help="dev client name")
     ap.add_argument("--tamper-first-token", action="store_true", help="corrupt the first token to show the refresh-and-retry path")
-    ap.add_argument("--only", choices=["read", "order"], help="run only the reads or only PlaceOrder")
+    ap.add_argument("--only", choices=["read", "order", "watch"],
+                    help="run only the reads, only PlaceOrder, or only the WatchStock follower")
+    ap.add_argument("--watch-reopens", type=int, default=1, help="with --only watch: reopenings to wait for")
     args = ap.parse_args()
 
     generate_stubs()
@@ -183,6 +214,9 @@ def main():
         skus = call("ListItems", lambda: [i.sku for page in inv.ListItems(inventory_pb2.ListItemsRequest(page_size=2), timeout=10)
                                           for i in page.items], inv_source)
         print(f"ListItems: {len(skus)} items: {' '.join(skus)}")
+    if args.only == "watch":
+        watch_channel, watch_source = channel("inventory", "inventory")
+        watch(inventory_grpc.InventoryServiceStub(watch_channel), inventory_pb2, watch_source, args.watch_reopens)
     if args.only in (None, "order"):
         ord_channel, ord_source = channel("orders", "orders")
         orders = orders_grpc.OrdersServiceStub(ord_channel)

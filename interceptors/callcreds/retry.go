@@ -26,16 +26,23 @@ const (
 // tokenRejected reports whether err says the server refused the token (as
 // opposed to the caller's permissions), so a new token may succeed.
 func tokenRejected(err error) bool {
+	r := unauthenticatedReason(err)
+	return r == reasonInvalidToken || r == reasonTokenExpired
+}
+
+// unauthenticatedReason is the Tollgate ErrorInfo reason of an
+// Unauthenticated status, or "".
+func unauthenticatedReason(err error) string {
 	st, ok := status.FromError(err)
 	if !ok || st.Code() != codes.Unauthenticated {
-		return false
+		return ""
 	}
 	for _, d := range st.Details() {
 		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetDomain() == errorDomain {
-			return ei.GetReason() == reasonInvalidToken || ei.GetReason() == reasonTokenExpired
+			return ei.GetReason()
 		}
 	}
-	return false
+	return ""
 }
 
 // staleAfterRejection drops the token a rejected call used: the one that was

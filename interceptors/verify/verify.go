@@ -153,7 +153,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.cache.put(token, c, key, v.validUntil(c), now)
+	v.cache.put(token, c, key, v.ValidUntil(c), now)
 	return c, nil
 }
 
@@ -237,9 +237,10 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	return c, key, nil
 }
 
-// validUntil is the first instant at which c no longer verifies: exp plus
-// the clock skew. The cache and checkTimes both use it, so they agree.
-func (v *Verifier) validUntil(c *Claims) time.Time { return c.Expiry.Add(v.opts.skew) }
+// ValidUntil is the first instant at which c no longer verifies: exp plus
+// the clock skew. The cache, checkTimes and the stream interceptor's expiry
+// all use it, so they agree.
+func (v *Verifier) ValidUntil(c *Claims) time.Time { return c.Expiry.Add(v.opts.skew) }
 
 // checkTimes applies exp (required), nbf and iat, each with the clock skew.
 func (v *Verifier) checkTimes(c *Claims, now time.Time) error {
@@ -247,7 +248,7 @@ func (v *Verifier) checkTimes(c *Claims, now time.Time) error {
 	switch {
 	case c.Expiry.IsZero():
 		return refuse(ReasonClaims, "token has no exp", nil)
-	case !now.Before(v.validUntil(c)):
+	case !now.Before(v.ValidUntil(c)):
 		return refuse(ReasonExpired, "token expired", nil)
 	case !c.NotBefore.IsZero() && now.Add(skew).Before(c.NotBefore):
 		return refuse(ReasonNotYetValid, "token not valid yet (nbf)", nil)
