@@ -40,9 +40,9 @@ func authError(code codes.Code, msg, reason string, meta map[string]string) erro
 
 // Fixed refusals, built once.
 var (
-	errMissingToken    = authError(codes.Unauthenticated, "missing bearer token in authorization metadata", ReasonMissingToken, nil)
-	errManyTokens      = authError(codes.Unauthenticated, "more than one authorization metadata value", ReasonMissingToken, nil)
-	errNotBearer       = authError(codes.Unauthenticated, "authorization metadata is not a Bearer token", ReasonMissingToken, nil)
+	errMissingToken = authError(codes.Unauthenticated, "missing bearer token in authorization metadata", ReasonMissingToken, nil)
+	errManyTokens   = authError(codes.Unauthenticated, "more than one authorization metadata value", ReasonMissingToken, nil)
+	errNotBearer    = authError(codes.Unauthenticated, "authorization metadata is not a Bearer token", ReasonMissingToken, nil)
 	// errStreamTokenExpired ends a stream whose token expired while it was
 	// open: the caller reopens it with a fresh token.
 	errStreamTokenExpired = authError(codes.Unauthenticated, "access token expired during the stream; reopen it with a fresh token",
