@@ -28,6 +28,7 @@ type Authenticator struct {
 	verifier TokenVerifier
 	opts     options
 	policies sync.Map // full method name → Policy
+	public   publicStreams
 }
 
 // New returns an Authenticator that verifies tokens with v.
@@ -77,7 +78,15 @@ func (a *Authenticator) StreamServerInterceptor() grpc.StreamServerInterceptor {
 			return err
 		}
 		p, ok := PrincipalFrom(ctx)
-		if !ok || p.Expiry.IsZero() {
+		if !ok { // a public method: no token, so a cap per connection
+			release, err := a.public.open(ctx, a.opts.publicStreams)
+			if err != nil {
+				return err
+			}
+			defer release()
+			return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+		}
+		if p.Expiry.IsZero() {
 			return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 		}
 		until := p.Expiry

@@ -19,7 +19,13 @@ type options struct {
 	checks      []func(ctx context.Context, method string, p *Principal) error
 	accessLog   *slog.Logger
 	observers   []func(Decision)
+	// publicStreams caps the open streams of public methods per connection.
+	publicStreams int
 }
+
+// DefaultPublicStreams is how many streams of public methods (health
+// Watch, public reflection) one connection may hold open at once.
+const DefaultPublicStreams = 16
 
 // Well-known services that are not annotated with Tollgate options.
 const (
@@ -29,7 +35,7 @@ const (
 )
 
 func defaultOptions() options {
-	return options{descriptors: protoregistry.GlobalFiles, overrides: map[string]Policy{
+	return options{descriptors: protoregistry.GlobalFiles, publicStreams: DefaultPublicStreams, overrides: map[string]Policy{
 		// Health checks are public: load balancers and orchestrators call
 		// them without tokens.
 		HealthService: {Public: true},
@@ -69,6 +75,12 @@ func WithPublicReflection() Option {
 		o.overrides[ReflectionServiceV1a] = Policy{Public: true}
 	}
 }
+
+// WithPublicStreamLimit caps the streams of public methods (called without
+// a token) that one connection may hold open at once; more are refused
+// with ResourceExhausted. Streams that carry a token are bounded by the
+// server's MaxConcurrentStreams and by their token's lifetime instead.
+func WithPublicStreamLimit(n int) Option { return func(o *options) { o.publicStreams = max(n, 1) } }
 
 // WithCheck adds a check run after the scope check on every authenticated
 // call; its error is returned to the caller as is, so it should be a status.

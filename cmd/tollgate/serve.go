@@ -264,8 +264,12 @@ func (f flags) transportFlags() func(addr string) (suite.Transport, net.Listener
 	keyFile := f.String("tls-key", "", "TLS private key (PEM)")
 	caFile := f.String("ca-file", "", "CA bundle to trust when calling the issuer and other services (default: system roots)")
 	allowPlaintext := f.Bool("allow-plaintext", false, "serve and call without TLS on a non-loopback address")
+	maxConns := f.Int("max-connections", suite.DefaultMaxConnections, "connections served at once; more wait until one closes")
 	return func(addr string) (suite.Transport, net.Listener, error) {
 		var tr suite.Transport
+		if *maxConns < 1 {
+			return tr, nil, fmt.Errorf("%w: --max-connections %d: at least 1", errUsage, *maxConns)
+		}
 		if (*certFile == "") != (*keyFile == "") {
 			return tr, nil, fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
 		}
@@ -298,7 +302,7 @@ func (f flags) transportFlags() func(addr string) (suite.Transport, net.Listener
 		if err != nil {
 			return tr, nil, fmt.Errorf("listen %s: %w", addr, err)
 		}
-		return tr, lis, nil
+		return tr, suite.LimitConnections(lis, *maxConns), nil
 	}
 }
 

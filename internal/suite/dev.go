@@ -294,5 +294,5 @@ func listenLoopback(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	return l, nil
+	return LimitConnections(l, DefaultMaxConnections), nil
 }

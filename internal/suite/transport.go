@@ -3,9 +3,11 @@ package suite
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"net"
 	"net/http"
 	"time"
 
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -52,3 +54,14 @@ func (t Transport) Scheme() string {
 	}
 	return "https"
 }
+
+// DefaultMaxConnections is how many connections one server holds open at
+// once unless told otherwise (--max-connections). Past it, new connections
+// wait in the kernel's accept queue until one closes, so a flood of idle
+// connections costs a bounded amount of memory. There is no per-address
+// cap: behind a proxy or an ingress every caller shares one address.
+const DefaultMaxConnections = 4096
+
+// LimitConnections returns l serving at most n connections at once
+// (golang.org/x/net/netutil.LimitListener).
+func LimitConnections(l net.Listener, n int) net.Listener { return netutil.LimitListener(l, n) }

@@ -1,0 +1,54 @@
+package suite
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+// A server holds at most its connection limit open: the next connection is
+// not served until one closes.
+func TestConnectionLimit(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	go func() { _ = srv.Serve(LimitConnections(l, 1)) }()
+	t.Cleanup(srv.Stop)
+	dial := func() (*grpc.ClientConn, healthpb.HealthClient) {
+		conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn, healthpb.NewHealthClient(conn)
+	}
+	check := func(c healthpb.HealthClient, d time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		_, err := c.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+		return err
+	}
+	first, a := dial()
+	if err := check(a, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	_, b := dial()
+	if err := check(b, 300*time.Millisecond); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("second connection while the only one is held: %v, want it left waiting", err)
+	}
+	first.Close()
+	if err := check(b, 10*time.Second); err != nil {
+		t.Errorf("second connection once the first closed: %v", err)
+	}
+}
