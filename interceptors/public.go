@@ -16,7 +16,7 @@ import (
 // 35 MB to 156 MB). A connection is its peer address, unique while it is
 // open; its count is dropped when it reaches zero.
 type publicStreams struct {
-	mu   sync.Mutex
+	mu    sync.Mutex
 	count map[string]int
 }
 
