@@ -3,14 +3,15 @@ package callcreds
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
-	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -25,90 +26,109 @@ func plaintextClient(t *testing.T, src *Source, addr string) inventoryv1.Invento
 	return inventoryv1.NewInventoryServiceClient(conn)
 }
 
-// 200 goroutines call for three token lifetimes (3 s tokens): refreshes happen in the
-// background, one at a time, and nobody waits after the first token.
+// handlerTransport serves HTTP requests with a handler in memory, so that a
+// Source can run inside a synctest bubble: the token endpoint's real handler,
+// without sockets, which synctest cannot wait on.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// bubbleSource is a Source on ts's handler, for use inside a synctest bubble.
+func (ts *tokenServer) bubbleSource(t *testing.T, opts ...Option) *Source {
+	t.Helper()
+	src, err := NewSource(Config{TokenURL: ts.URL, ClientID: testClientID, ClientSecret: testSecret,
+		Audience: "inventory", Scopes: []string{"inventory.read"},
+		HTTPClient: &http.Client{Transport: handlerTransport{http.HandlerFunc(ts.serve)}}}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// 200 goroutines ask for tokens for three token lifetimes (3 s tokens), in
+// synctest's bubble time: refreshes happen in the background, one at a
+// time, and nobody waits after the first token. (This ran on the wall clock
+// and failed under load.)
 func TestConcurrentCallersShareProactiveRefreshes(t *testing.T) {
 	const lifetime = 3 * time.Second
 	ts := newTokenServer(t, lifetime)
-	addr, impl, _ := serveInventory(t, ts, nil)
-	src := ts.source(t)
-	inv := plaintextClient(t, src, addr)
-	if _, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "x"}); err != nil {
-		t.Fatal(err)
-	}
-	waitsAfterFirst := src.Stats().Waits
-	stop := time.Now().Add(3 * lifetime)
-	var wg sync.WaitGroup
-	var failed atomic.Int64
-	for range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(stop) {
-				if _, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "x"}); err != nil {
-					if failed.Add(1) == 1 {
-						t.Errorf("RPC failed: %v", err)
+	synctest.Test(t, func(t *testing.T) {
+		src := ts.bubbleSource(t)
+		if _, err := src.Token(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitsAfterFirst := src.Stats().Waits
+		stop := time.Now().Add(3 * lifetime)
+		var wg sync.WaitGroup
+		for range 200 {
+			wg.Go(func() {
+				for time.Now().Before(stop) {
+					tok, err := src.Token(context.Background())
+					if err != nil || !time.Now().Before(tok.Expiry) {
+						t.Errorf("Token at %s: %v, %v", time.Now(), tok, err)
+						return
 					}
+					time.Sleep(10 * time.Millisecond)
 				}
-			}
-		}()
-	}
-	wg.Wait()
-	// One request per refresh interval, never one per caller: the first
-	// token, then a refresh each time a token has used its share (0.70-0.80)
-	// of its life: 1 + floor(3/0.70) = 5 at most. Refreshing only at expiry
-	// would allow 1 + 3 = 4, but then callers would have to wait.
-	st := src.Stats()
-	if st.Fetches > 5 {
-		t.Errorf("%d token requests over 3 lifetimes, want at most 5", st.Fetches)
-	}
-	if st.Fetches < 4 {
-		t.Errorf("%d token requests over 3 lifetimes: refreshes did not happen ahead of expiry", st.Fetches)
-	}
-	if w := st.Waits - waitsAfterFirst; w != 0 {
-		t.Errorf("%d calls waited for a token after the first one was fetched", w)
-	}
-	t.Logf("%d RPCs, %d token requests, %d failed", impl.calls.Load(), st.Fetches, failed.Load())
+			})
+		}
+		wg.Wait()
+		// One request per refresh interval, never one per caller: the first
+		// token, then a refresh each time a token has used its share
+		// (0.70-0.80) of its life: 1 + floor(9/2.1) = 5 at most. Refreshing
+		// only at expiry would make 4, but then callers would wait.
+		st := src.Stats()
+		if st.Fetches > 5 || st.Fetches < 4 {
+			t.Errorf("%d token requests over 3 lifetimes, want 4 or 5 (refreshed ahead of expiry, never per caller)", st.Fetches)
+		}
+		if w := st.Waits - waitsAfterFirst; w != 0 {
+			t.Errorf("%d calls waited for a token after the first one was fetched", w)
+		}
+	})
 }
 
+// While the endpoint is down the valid token keeps being handed out and the
+// refresh is retried with backoff; once it is back a new token arrives.
 func TestEndpointDownDuringRefresh(t *testing.T) {
 	const lifetime = 2 * time.Second
 	ts := newTokenServer(t, lifetime)
-	addr, _, _ := serveInventory(t, ts, nil)
-	src := ts.source(t, WithBackoff(50*time.Millisecond, 400*time.Millisecond))
-	inv := plaintextClient(t, src, addr)
-	call := func() error {
-		_, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "x"})
-		return err
-	}
-	if err := call(); err != nil {
-		t.Fatal(err)
-	}
-	first, _ := src.Token(context.Background())
-	ts.mode.Store(modeDown)
-	// Until just before expiry every RPC succeeds with the valid token, while
-	// the source keeps retrying with backoff.
-	for time.Until(first.Expiry) > 300*time.Millisecond {
-		if err := call(); err != nil {
-			t.Fatalf("RPC with a still-valid token failed: %v", err)
+	synctest.Test(t, func(t *testing.T) {
+		src := ts.bubbleSource(t, WithBackoff(50*time.Millisecond, 400*time.Millisecond))
+		first, err := src.Token(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	st := src.Stats()
-	if st.Failures < 2 {
-		t.Errorf("%d failed refreshes while the endpoint was down, want retries", st.Failures)
-	}
-	if st.Failures > 12 {
-		t.Errorf("%d failed refreshes in under 2s: backoff not applied", st.Failures)
-	}
-	ts.mode.Store(modeOK)
-	jwtest.Eventually(t, "a new token after the endpoint returned", func() bool {
+		ts.mode.Store(modeDown)
+		for time.Until(first.Expiry) > 300*time.Millisecond {
+			tok, err := src.Token(context.Background())
+			if err != nil || tok != first {
+				t.Fatalf("with a still-valid token and the endpoint down: %v, %v", tok, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+			synctest.Wait() // let a background refresh finish
+		}
+		st := src.Stats()
+		// The refresh starts at 70-80% of the 2 s life, 0.1-0.3 s before
+		// now; retries follow after 50, 100, 200 ms: 2 to 4 attempts (6
+		// allowed), where no backoff would make dozens.
+		if st.Failures < 2 || st.Failures > 6 {
+			t.Errorf("%d failed refreshes while the endpoint was down, want 2 to 6 (retried, with backoff)", st.Failures)
+		}
+		ts.mode.Store(modeOK)
+		time.Sleep(400 * time.Millisecond) // the longest backoff
+		if _, err := src.Token(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
 		tok, err := src.Token(context.Background())
-		return err == nil && tok.Value != first.Value
+		if err != nil || tok == first {
+			t.Errorf("after the endpoint returned: %v, %v; want a new token", tok, err)
+		}
 	})
-	if err := call(); err != nil {
-		t.Errorf("after recovery: %v", err)
-	}
 }
 
 func TestEndpointHangingTimesOut(t *testing.T) {
