@@ -68,6 +68,14 @@ func runLoad(inv inventoryv1.InventoryServiceClient, workers int, stop <-chan st
 	return l
 }
 
+// waitFor waits until the load has made n more successful calls: traffic
+// ran through whatever happened meanwhile.
+func (l *load) waitFor(t *testing.T, n int64) {
+	t.Helper()
+	target := l.ok.Load() + n
+	jwtest.Eventually(t, fmt.Sprintf("%d more successful calls", n), func() bool { return l.ok.Load() >= target })
+}
+
 func (l *load) report(t *testing.T, what string) {
 	t.Helper()
 	t.Logf("%s: %d RPCs succeeded, %d failed", what, l.ok.Load(), l.failed.Load())
@@ -144,17 +152,17 @@ func testIssuerOutage(t *testing.T, hang bool) {
 
 	stop := make(chan struct{})
 	l := runLoad(client, 4, stop)
-	time.Sleep(500 * time.Millisecond)
+	l.waitFor(t, 100)
 	iss.stop(t)
 	want, closeHole := "jwks refresh failed", func() {}
 	if hang {
 		want, closeHole = "context deadline exceeded", blackHole(t, issuerAddr)
 	}
 	// Out for three of the inventory's refresh intervals (and then some).
-	jwtest.Eventually(t, "inventory to notice the issuer is gone", func() bool {
-		return strings.Contains(inv.out.String(), want)
+	jwtest.Eventually(t, "inventory to fail three JWKS refreshes", func() bool {
+		return strings.Count(inv.out.String(), want) >= 3
 	})
-	time.Sleep(3 * time.Second)
+	l.waitFor(t, 100) // callers kept succeeding through the outage
 	if hang {
 		t.Logf("JWKS fetches that timed out while the issuer hung: %d", strings.Count(inv.out.String(), want))
 	}
@@ -168,7 +176,7 @@ func testIssuerOutage(t *testing.T, hang bool) {
 	if err := freshToken(src); err != nil {
 		t.Errorf("token after the issuer returned: %v", err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	l.waitFor(t, 100)
 	close(stop)
 	l.wg.Wait()
 	l.report(t, map[bool]string{false: "issuer down", true: "issuer hanging"}[hang]+" for >3 JWKS refresh intervals")
@@ -233,7 +241,7 @@ func TestFaultKeyRotationUnderLoad(t *testing.T) {
 	oldClient := inventoryv1.NewInventoryServiceClient(dialOld(info.Services["inventory"]))
 	stop := make(chan struct{})
 	lOld := runLoad(oldClient, 4, stop)
-	time.Sleep(300 * time.Millisecond)
+	lOld.waitFor(t, 100)
 	oldTok, err := oldSrc.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -253,11 +261,11 @@ func TestFaultKeyRotationUnderLoad(t *testing.T) {
 			return true
 		}
 		newSrc.Invalidate(tok)
-		time.Sleep(200 * time.Millisecond)
 		return false
 	})
 	lNew := runLoad(inventoryv1.NewInventoryServiceClient(dialNew(info.Services["inventory"])), 4, stop)
-	time.Sleep(time.Second)
+	lNew.waitFor(t, 100)
+	lOld.waitFor(t, 100)
 	close(stop)
 	lOld.wg.Wait()
 	lNew.wg.Wait()
@@ -326,7 +334,11 @@ func TestFaultKilledMidPlaceOrder(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(400 * time.Millisecond)
+	jwtest.Eventually(t, "orders being placed", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(attempted) >= 40
+	})
 	_ = first.cmd.Process.Kill()
 	<-first.done
 	close(stop)
