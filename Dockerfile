@@ -4,7 +4,11 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -o /out/tollgate ./cmd/tollgate && mkdir -p /out/data /out/shared /out/certs
+# The build context has no .git (see .dockerignore): pass the commit in,
+# as `docker build --build-arg COMMIT=$(git rev-parse HEAD) .`; `tollgate
+# version` prints it.
+ARG COMMIT=""
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-X main.commit=${COMMIT}" -o /out/tollgate ./cmd/tollgate && mkdir -p /out/data /out/shared /out/certs
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/tollgate /usr/local/bin/tollgate

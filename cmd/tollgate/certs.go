@@ -14,7 +14,7 @@ import (
 // server certificate for the given hosts: what docker-compose uses to run
 // the suite with TLS on its own network.
 func runCerts(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("certs", stderr)
+	f := newFlags("certs", stdout, stderr)
 	dir := f.String("dir", "certs", "directory for ca.pem, ca-key.pem, server.pem and server-key.pem")
 	hosts := f.String("hosts", "localhost 127.0.0.1 ::1", "space-separated host names and IP addresses the certificate covers")
 	if err := f.parse(args); err != nil {

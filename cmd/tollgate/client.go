@@ -25,7 +25,11 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("%w: no client command", errUsage)
 	}
 	sub := args[0]
-	f := newFlags("client "+sub, stderr)
+	if helpAsked(args[:1]) || sub == "help" {
+		fmt.Fprintln(stdout, clientUsage)
+		return nil
+	}
+	f := newFlags("client "+sub, stdout, stderr)
 	dataDir := f.String("data-dir", defaultDataDir, "issuer data directory")
 	id := f.String("id", "", "client ID")
 	var (

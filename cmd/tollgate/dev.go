@@ -17,7 +17,7 @@ import (
 const defaultDataDir = ".tollgate"
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("dev", stderr)
+	f := newFlags("dev", stdout, stderr)
 	dataDir := f.String("data-dir", defaultDataDir, "directory for keys, clients and dev.json")
 	issuerAddr := f.String("issuer-addr", "127.0.0.1:8400", "issuer listen address (loopback; port 0 picks one)")
 	inventoryAddr := f.String("inventory-addr", "127.0.0.1:8401", "inventory listen address (loopback)")

@@ -11,17 +11,27 @@ import (
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 )
 
 // runHealth checks one endpoint, for container health checks: an http(s) URL
 // must answer 200, a host:port must report SERVING through gRPC health.
 func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("health", stderr)
+	f := newFlags("health", stdout, stderr)
 	timeout := f.Duration("timeout", 3*time.Second, "give up after this long")
 	caFile := f.String("ca-file", "", "check over TLS, trusting this CA bundle (gRPC); for https URLs, trust it instead of the system roots")
-	if len(args) == 0 {
-		return fmt.Errorf("%w: tollgate health <http-url | host:port> [--timeout d]", errUsage)
+	const healthUsage = "usage: tollgate health <http(s)-url | host:port> [--timeout d] [--ca-file ca.pem]"
+	f.Usage = func() {
+		fmt.Fprintln(f.Output(), healthUsage)
+		f.PrintDefaults()
+	}
+	if helpAsked(args) {
+		return f.parse(args)
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("%w: %s", errUsage, healthUsage)
 	}
 	target := args[0]
 	if err := f.parse(args[1:]); err != nil {
@@ -60,11 +70,27 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer conn.Close()
 	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil {
-		return fmt.Errorf("%s: %w", target, err)
+		return fmt.Errorf("%s: %w%s", target, err, transportHint(err, *caFile != ""))
 	}
 	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		return fmt.Errorf("%s: %s", target, resp.GetStatus())
 	}
 	_, err = fmt.Fprintln(stdout, "ok")
 	return err
+}
+
+// transportHint explains the usual cause of a connection that fails before
+// gRPC speaks: TLS on one side only.
+func transportHint(err error, tls bool) string {
+	if status.Code(err) != codes.Unavailable {
+		return ""
+	}
+	msg := err.Error()
+	switch {
+	case !tls && (strings.Contains(msg, "error reading server preface") || strings.Contains(msg, "connection reset")):
+		return " (the server may serve TLS: give --ca-file)"
+	case tls && (strings.Contains(msg, "first record does not look like a TLS handshake") || strings.Contains(msg, "tls:")):
+		return " (the server may serve plaintext, or a certificate the CA does not vouch for: check --ca-file)"
+	}
+	return ""
 }

@@ -27,6 +27,7 @@ commands:
   client     manage the issuer's client registry
   health     check a service, for container health checks
   certs      make a local CA and a server certificate (for docker-compose)
+  version    print the version and the commit it was built from
 
 Run 'tollgate <command> -h' for a command's flags. Every flag can also be set
 through the environment as TOLLGATE_<FLAG> (for example TOLLGATE_DATA_DIR).`
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"client":    runClient,
 		"health":    runHealth,
 		"certs":     runCerts,
+		"version":   runVersion,
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -81,12 +83,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // flags is a FlagSet whose every flag falls back to TOLLGATE_<NAME>.
 type flags struct {
 	*flag.FlagSet
+	stdout io.Writer // where -h prints the usage
 }
 
-func newFlags(name string, stderr io.Writer) flags {
+func newFlags(name string, stdout, stderr io.Writer) flags {
 	fs := flag.NewFlagSet("tollgate "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	return flags{fs}
+	return flags{fs, stdout}
+}
+
+// helpAsked reports whether args ask for help (-h, -help, --help) before any
+// "--" that ends the flags.
+func helpAsked(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 // envName is the environment variable of a flag: data-dir → TOLLGATE_DATA_DIR.
@@ -97,6 +114,11 @@ func envName(flagName string) string {
 // parse reads args, then fills every flag not given on the command line from
 // its environment variable. Errors name the bad flag or variable.
 func (f flags) parse(args []string) error {
+	if helpAsked(args) { // asked for: usage on stdout, exit 0
+		f.SetOutput(f.stdout)
+		f.Usage()
+		return flag.ErrHelp
+	}
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

@@ -31,7 +31,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(args) > 0 && args[0] == "keys" {
 		return runIssuerKeys(args[1:], stdout, stderr)
 	}
-	f := newFlags("issuer", stderr)
+	f := newFlags("issuer", stdout, stderr)
 	addr := f.String("addr", "127.0.0.1:8400", "listen address")
 	issuerURL := f.String("issuer-url", "", "issuer URL put in tokens and discovery (default http(s)://<addr>)")
 	dataDir := f.String("data-dir", defaultDataDir, "directory for keys.json and clients.json")
@@ -80,10 +80,15 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // runIssuerKeys handles `tollgate issuer keys rotate`: it rolls a new key
 // into the key file; a running issuer picks it up within seconds.
 func runIssuerKeys(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "rotate" {
-		return fmt.Errorf("%w: tollgate issuer keys rotate [--data-dir d]", errUsage)
+	const keysUsage = "usage: tollgate issuer keys rotate [--data-dir d] [--algorithm a] [--jwks-max-age d]"
+	if len(args) > 0 && (helpAsked(args[:1]) || args[0] == "help") {
+		_, err := fmt.Fprintln(stdout, keysUsage)
+		return err
 	}
-	f := newFlags("issuer keys rotate", stderr)
+	if len(args) == 0 || args[0] != "rotate" {
+		return fmt.Errorf("%w: %s", errUsage, keysUsage)
+	}
+	f := newFlags("issuer keys rotate", stdout, stderr)
 	dataDir := f.String("data-dir", defaultDataDir, "issuer data directory")
 	alg := f.String("algorithm", "ES256", "algorithm of the new key")
 	maxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "the issuer's JWKS max-age; the key signs after twice this")
@@ -192,7 +197,7 @@ func (s *service) serve(ctx context.Context, register func(grpc.ServiceRegistrar
 }
 
 func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("inventory", stderr)
+	f := newFlags("inventory", stdout, stderr)
 	s := serviceFlags(f, "inventory", "127.0.0.1:8401", suite.InventoryAudience)
 	if err := f.parse(args); err != nil {
 		return err
@@ -214,7 +219,7 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("orders", stderr)
+	f := newFlags("orders", stdout, stderr)
 	s := serviceFlags(f, "orders", "127.0.0.1:8402", suite.OrdersAudience)
 	inventoryAddr := f.String("inventory-addr", "127.0.0.1:8401", "address of the inventory service")
 	tokenURL := f.String("token-url", "", "token endpoint for the service's own client (default <issuer-url>/oauth/token)")

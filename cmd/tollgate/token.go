@@ -15,7 +15,7 @@ import (
 )
 
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("token", stderr)
+	f := newFlags("token", stdout, stderr)
 	client := f.String("client", "", "dev client name from <data-dir>/dev.json (admin, reader, orders-service)")
 	dataDir := f.String("data-dir", defaultDataDir, "data directory of a running `tollgate dev`")
 	tokenURL := f.String("token-url", "", "token endpoint (instead of --client)")
@@ -38,7 +38,11 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		c, ok := info.Client(*client)
 		if !ok {
-			return fmt.Errorf("%w: no dev client named %q", errUsage, *client)
+			names := make([]string, len(info.Clients))
+			for i, c := range info.Clients {
+				names[i] = c.Name
+			}
+			return fmt.Errorf("%w: no dev client named %q (the dev clients: %s)", errUsage, *client, strings.Join(names, ", "))
 		}
 		cfg.TokenURL, cfg.ClientID, cfg.ClientSecret = info.TokenEndpoint, c.ClientID, c.ClientSecret
 		if *caFile == "" {

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-rpc/tollgate/internal/devtls"
+)
+
+// runIn runs the command in this process and returns its outputs and the
+// exit code main would give.
+func runIn(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		code = 2
+		errOut.WriteString(err.Error())
+	default:
+		code = 1
+		errOut.WriteString(err.Error())
+	}
+	return out.String(), errOut.String(), code
+}
+
+// Every command and subcommand answers -h/--help with its usage on stdout
+// and exit 0 (`tollgate health --help` used to dial a host named --help,
+// `tollgate client --help` was an unknown command); usage mistakes exit 2.
+func TestHelpAndUsageConventions(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"help"}, {"dev", "--help"}, {"issuer", "-h"}, {"issuer", "keys", "--help"},
+		{"issuer", "keys", "rotate", "--help"}, {"inventory", "--help"}, {"orders", "-help"}, {"token", "--help"},
+		{"client", "--help"}, {"client", "add", "--help"}, {"client", "list", "-h"}, {"health", "--help"},
+		{"health", "127.0.0.1:1", "--help"}, {"certs", "--help"}, {"version", "--help"},
+	} {
+		stdout, stderr, code := runIn(t, args...)
+		if code != 0 || stdout == "" || !strings.Contains(strings.ToLower(stdout), "usage") || stderr != "" {
+			t.Errorf("tollgate %s: exit %d, stdout %q, stderr %q; want the usage on stdout and exit 0",
+				strings.Join(args, " "), code, firstLine(stdout), firstLine(stderr))
+		}
+	}
+	for _, args := range [][]string{
+		{}, {"nonsense"}, {"dev", "--no-such-flag"}, {"client"}, {"client", "frobnicate"}, {"health"},
+		{"health", "--timeout", "1s"}, {"issuer", "keys"}, {"issuer", "--max-connections", "0", "--addr", "127.0.0.1:0"},
+		{"token", "--client", "admin", "--client-id", "x"},
+	} {
+		if _, stderr, code := runIn(t, args...); code != 2 {
+			t.Errorf("tollgate %s: exit %d (%s), want 2 for a usage mistake", strings.Join(args, " "), code, firstLine(stderr))
+		}
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func TestVersion(t *testing.T) {
+	stdout, _, code := runIn(t, "version")
+	if code != 0 || !strings.HasPrefix(stdout, "tollgate ") {
+		t.Errorf("tollgate version: exit %d, %q", code, stdout)
+	}
+}
+
+// A health check without --ca-file against a TLS service says so, instead
+// of only "error reading server preface: EOF".
+func TestHealthNamesATLSMismatch(t *testing.T) {
+	ca, err := devtls.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ServerCert("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) { // a TLS server that finishes the handshake, then closes
+				_ = c.(*tls.Conn).Handshake()
+				c.Close()
+			}(c)
+		}
+	}()
+	_, stderr, code := runIn(t, "health", l.Addr().String(), "--timeout", "2s")
+	if code != 1 || !strings.Contains(stderr, "--ca-file") {
+		t.Errorf("plaintext health check of a TLS server: exit %d, %q; want exit 1 suggesting --ca-file", code, stderr)
+	}
+}
