@@ -22,6 +22,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	issuerAddr := f.String("issuer-addr", "127.0.0.1:8400", "issuer listen address (loopback; port 0 picks one)")
 	inventoryAddr := f.String("inventory-addr", "127.0.0.1:8401", "inventory listen address (loopback)")
 	ordersAddr := f.String("orders-addr", "127.0.0.1:8402", "orders listen address (loopback)")
+	adminAddrs := map[string]*string{
+		"issuer":    f.String("issuer-admin-addr", "127.0.0.1:9400", "issuer /metrics listen address (loopback; port 0 picks one)"),
+		"inventory": f.String("inventory-admin-addr", "127.0.0.1:9401", "inventory /metrics listen address (loopback)"),
+		"orders":    f.String("orders-admin-addr", "127.0.0.1:9402", "orders /metrics listen address (loopback)"),
+	}
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often orders reconciles open orders against inventory")
 	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
 	traceExporter := f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)")
@@ -35,8 +40,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	admin := map[string]string{}
+	for name, addr := range adminAddrs {
+		admin[name] = *addr
+	}
 	dev, err := suite.StartDev(ctx, suite.DevConfig{
-		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr,
+		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr, AdminAddrs: admin,
 		Plaintext: *plaintext, ReconcileInterval: *reconcile, PublicReflection: *publicReflection, JWKSMaxAge: *jwksMaxAge,
 		TraceExporter: *traceExporter, TraceWriter: stdout, Logger: log,
 	})

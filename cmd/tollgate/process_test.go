@@ -242,7 +242,8 @@ func startDevProcess(t *testing.T, extra ...string) *devRun {
 	t.Helper()
 	dir := t.TempDir()
 	args := append([]string{"dev", "--data-dir", dir, "--issuer-addr", freePort(t), "--inventory-addr", freePort(t),
-		"--orders-addr", freePort(t)}, extra...)
+		"--orders-addr", freePort(t), "--issuer-admin-addr", "127.0.0.1:0", "--inventory-admin-addr", "127.0.0.1:0",
+		"--orders-admin-addr", "127.0.0.1:0"}, extra...)
 	d := &devRun{proc: start(t, "dev", nil, args...), dir: dir, args: args}
 	jwtest.Eventually(t, "dev.json and the banner", func() bool {
 		var err error
@@ -304,4 +305,18 @@ func decodeJWTSegment(seg string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// `tollgate dev --inventory-admin-addr` puts inventory's /metrics where a
+// fixed scrape configuration expects it.
+func TestDevAdminAddresses(t *testing.T) {
+	addr := freePort(t)
+	dev := startDevProcess(t, "--inventory-admin-addr", addr)
+	if got := dev.info.Metrics["inventory"]; got != addr {
+		t.Errorf("inventory metrics at %s, want %s", got, addr)
+	}
+	if v := scrapeValue(t, addr, "tollgate_jwks_fetches_total"); v < 1 {
+		t.Errorf("inventory metrics at %s: %v JWKS fetches", addr, v)
+	}
+	dev.stop(t)
 }

@@ -32,6 +32,10 @@ type DevConfig struct {
 	IssuerAddr    string // host:port; port 0 picks a free one
 	InventoryAddr string
 	OrdersAddr    string
+	// AdminAddrs are the /metrics listeners by service name (issuer,
+	// inventory, orders), loopback; a missing one or port 0 picks a free
+	// port.
+	AdminAddrs map[string]string
 	// Plaintext serves without TLS. By default the suite serves TLS with a
 	// certificate from a local CA kept in DataDir.
 	Plaintext bool
@@ -110,7 +114,11 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	met := map[string]*metrics.Metrics{"issuer": metrics.New(), "inventory": metrics.New(), "orders": metrics.New()}
 	admin := map[string]net.Listener{}
 	for name := range met {
-		l, err := listenLoopback("127.0.0.1:0")
+		addr := cfg.AdminAddrs[name]
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		l, err := listenLoopback(addr)
 		if err != nil {
 			return nil, err
 		}
