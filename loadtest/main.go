@@ -1,6 +1,6 @@
 // Command loadtest measures what Tollgate's auth costs, with ghz.
 //
-//	go run -C loadtest . run      # the whole A/B comparison, writes results/
+//	go run -C loadtest . run      # the whole A/B comparison, writes runs/latest/ (--out results: the committed report)
 //	go run -C loadtest . serve --mode auth|baseline|issuer [--tls]
 //
 // "serve" starts one server process and prints its addresses (and, for auth

@@ -102,7 +102,7 @@ func (p *proc) addr(service string) string {
 
 func runComparison(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	out := fs.String("out", "results", "directory for the report, plot, HTML reports and profile")
+	out := fs.String("out", "runs/latest", "directory for the report, plot, HTML reports and profile (runs/ is not tracked; give --out results to update the committed report)")
 	rounds := fs.Int("rounds", 2, "A/B rounds per scenario (runs alternate auth, baseline, auth, baseline …)")
 	scale := fs.Float64("scale", 1, "multiply every scenario's request count (0.05 for a quick smoke run)")
 	issuerSeconds := fs.Duration("issuer-duration", 5*time.Second, "length of each issuer load run")
