@@ -136,12 +136,20 @@ func (f flags) parse(args []string) error {
 			return
 		}
 		if v, ok := os.LookupEnv(envName(fl.Name)); ok {
-			if e := fl.Value.Set(v); e != nil {
+			if e := f.Set(fl.Name, v); e != nil {
 				err = fmt.Errorf("%w: %s=%q: %v", errUsage, envName(fl.Name), v, e)
 			}
 		}
 	})
 	return err
+}
+
+// given reports whether the flag was set, on the command line or through
+// its environment variable.
+func (f flags) given(name string) bool {
+	found := false
+	f.Visit(func(fl *flag.Flag) { found = found || fl.Name == name })
+	return found
 }
 
 // logFlags adds --log-level and --log-format and returns a constructor for

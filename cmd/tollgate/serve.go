@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,15 +15,18 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors"
+	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 	"github.com/tollgate-rpc/tollgate/internal/tracing"
+	"github.com/tollgate-rpc/tollgate/internal/trust"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"github.com/tollgate-rpc/tollgate/services/orders"
+	"golang.org/x/oauth2"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 )
@@ -117,16 +121,18 @@ func runIssuerKeys(args []string, stdout, stderr io.Writer) error {
 type service struct {
 	name string
 	// flag values
-	addr, issuerURL, audience, dataDir, adminAddr, traceExporter *string
-	publicReflection                                             *bool
-	verifyOpts                                                   func() []verify.Option
-	transport                                                    func(string) (suite.Transport, net.Listener, error)
-	newLogger                                                    func(io.Writer) (*slog.Logger, error)
+	addr, dataDir, adminAddr, traceExporter *string
+	publicReflection                        *bool
+	trust                                   func() ([]verify.Issuer, error)
+	verifyOpts                              func() []verify.Option
+	transport                               func(string) (suite.Transport, net.Listener, error)
+	newLogger                               func(io.Writer) (*slog.Logger, error)
 
 	// built by start
 	log      *slog.Logger
 	tr       suite.Transport
 	lis      net.Listener
+	issuers  []verify.Issuer
 	verifier *verify.Verifier
 	metrics  *metrics.Metrics
 	tracing  *tracing.Tracing
@@ -139,8 +145,7 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 	return &service{
 		name:             name,
 		addr:             f.String("addr", addr, "listen address"),
-		issuerURL:        f.String("issuer-url", "", "URL of the trusted token issuer (required)"),
-		audience:         f.String("audience", audience, "audience tokens must name"),
+		trust:            f.trustFlags(audience),
 		dataDir:          f.String("data-dir", defaultDataDir, "directory for "+name+".db"),
 		adminAddr:        f.String("admin-addr", "", "admin listener for /metrics (empty: none)"),
 		traceExporter:    f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)"),
@@ -154,10 +159,10 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 // start validates the flags and builds the logger, listener, verifier,
 // metrics and tracing. Call close when done, whatever happens next.
 func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
-	if *s.issuerURL == "" {
-		return fmt.Errorf("%w: --issuer-url (or TOLLGATE_ISSUER_URL) is required", errUsage)
-	}
 	var err error
+	if s.issuers, err = s.trust(); err != nil {
+		return err
+	}
 	if s.log, err = s.newLogger(stderr); err != nil {
 		return err
 	}
@@ -165,7 +170,7 @@ func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	s.closers = append(s.closers, func() { s.lis.Close() })
-	if s.verifier, err = suite.NewVerifier(*s.issuerURL, *s.audience, s.tr, s.log, s.verifyOpts()...); err != nil {
+	if s.verifier, err = suite.NewVerifier(s.issuers, s.tr, s.log, s.verifyOpts()...); err != nil {
 		return err
 	}
 	s.closers = append(s.closers, s.verifier.Close)
@@ -222,29 +227,42 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	f := newFlags("orders", stdout, stderr)
 	s := serviceFlags(f, "orders", "127.0.0.1:8402", suite.OrdersAudience)
 	inventoryAddr := f.String("inventory-addr", "127.0.0.1:8401", "address of the inventory service")
-	tokenURL := f.String("token-url", "", "token endpoint for the service's own client (default <issuer-url>/oauth/token)")
+	tokenURL := f.String("token-url", "", "token endpoint for the service's own client (default: found by discovery from the one trusted issuer)")
 	clientID := f.String("client-id", "orders-service", "the orders service's own client ID")
-	secretFile := f.String("client-secret-file", "", "file holding the service's client secret (required)")
+	secretFile := f.String("client-secret-file", "", "file holding the service's client secret (or the TOLLGATE_CLIENT_SECRET variable)")
+	invAudience := f.String("inventory-audience", suite.InventoryAudience, "audience orders asks for to call inventory (with Auth0, the inventory API's identifier)")
+	invScopes := f.String("token-scopes", strings.Join(suite.InventoryScopes, " "), "space-separated scopes orders asks for to call inventory")
+	audParam := f.String("audience-param", "audience", "how the audience is sent: audience, resource, both or none")
+	clientAuth := f.String("client-auth", "basic", "client authentication: basic (client_secret_basic) or post (client_secret_post)")
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often open orders are reconciled against inventory")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *secretFile == "" {
-		return fmt.Errorf("%w: --client-secret-file (or TOLLGATE_CLIENT_SECRET_FILE) is required", errUsage)
+	cfg := callcreds.Config{TokenURL: *tokenURL, ClientID: *clientID, Audience: *invAudience, Scopes: strings.Fields(*invScopes)}
+	ap, err := callcreds.ParseAudienceParam(*audParam)
+	if err != nil {
+		return fmt.Errorf("%w: --audience-param: %v", errUsage, err)
+	}
+	cfg.AudienceParam = ap
+	if cfg.AuthStyle, err = parseClientAuth(*clientAuth); err != nil {
+		return err
 	}
 	defer s.close()
 	if err := s.start(ctx, stdout, stderr); err != nil {
 		return err
 	}
-	secret, err := securefile.Read(*secretFile)
-	if err != nil {
-		return fmt.Errorf("read client secret: %w", err)
+	if cfg.ClientSecret, err = clientSecret(*secretFile); err != nil {
+		return err
 	}
-	if *tokenURL == "" {
-		*tokenURL = strings.TrimSuffix(*s.issuerURL, "/") + "/oauth/token"
+	if cfg.TokenURL == "" {
+		if len(s.issuers) != 1 {
+			return fmt.Errorf("%w: %d issuers are trusted: --token-url says which one orders gets its own tokens from", errUsage, len(s.issuers))
+		}
+		if cfg.TokenURL, err = callcreds.Discover(ctx, s.tr.HTTPClient(), s.issuers[0].Issuer); err != nil {
+			return fmt.Errorf("find the token endpoint (or give --token-url): %w", err)
+		}
 	}
-	conn, err := suite.DialInventory(*tokenURL, *clientID, strings.TrimSpace(string(secret)), *inventoryAddr, s.tr, s.metrics,
-		s.tracing.DialOptions()...)
+	conn, err := suite.DialInventory(cfg, *inventoryAddr, s.tr, s.metrics, s.tracing.DialOptions()...)
 	if err != nil {
 		return err
 	}
@@ -257,6 +275,70 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	svc := orders.New(store, inventoryv1.NewInventoryServiceClient(conn), s.log)
 	go svc.RunReconciler(ctx, *reconcile, nil)
 	return s.serve(ctx, svc.Register, nil)
+}
+
+// clientSecret reads a client secret from file, or else from the
+// TOLLGATE_CLIENT_SECRET variable; never from a flag, which every user of
+// the machine could read in the process list.
+func clientSecret(file string) (string, error) {
+	if file != "" {
+		secret, err := securefile.Read(file)
+		if err != nil {
+			return "", fmt.Errorf("read client secret: %w", err)
+		}
+		return strings.TrimSpace(string(secret)), nil
+	}
+	if v := os.Getenv("TOLLGATE_CLIENT_SECRET"); v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("%w: --client-secret-file (or TOLLGATE_CLIENT_SECRET_FILE, or TOLLGATE_CLIENT_SECRET) is required", errUsage)
+}
+
+// parseClientAuth reads --client-auth.
+func parseClientAuth(v string) (oauth2.AuthStyle, error) {
+	switch v {
+	case "basic":
+		return oauth2.AuthStyleInHeader, nil
+	case "post":
+		return oauth2.AuthStyleInParams, nil
+	}
+	return 0, fmt.Errorf("%w: --client-auth %q: use basic or post", errUsage, v)
+}
+
+// trustFlags adds the flags that say which issuers a service trusts: one by
+// flags, or several in a trust file; the returned function resolves them.
+func (f flags) trustFlags(audience string) func() ([]verify.Issuer, error) {
+	issuerURL := f.String("issuer-url", "", "URL of the trusted token issuer, its exact iss (this or --trust-file is required)")
+	audiences := f.String("audience", audience, "audiences tokens may name, comma-separated")
+	jwksURL := f.String("jwks-url", "", "the issuer's JWKS URL (default: found by discovery)")
+	profile := f.String("issuer-profile", "tollgate", "how the issuer shapes tokens: "+strings.Join(verify.ProfileNames(), ", "))
+	allowJWT := f.Bool("allow-jwt-type", false, "also accept header typ JWT (default: the profile's)")
+	scopeClaims := f.String("scope-claims", "", "claims carrying scopes, comma-separated, such as scope,permissions (default: the profile's)")
+	clientIDClaims := f.String("client-id-claims", "", "claims naming the client, comma-separated, first present wins (default: the profile's)")
+	trustFile := f.String("trust-file", "", "YAML file listing the trusted issuers (issuers: [{issuer, audiences, profile, …}])")
+	return func() ([]verify.Issuer, error) {
+		if *trustFile != "" {
+			for _, name := range []string{"issuer-url", "jwks-url", "issuer-profile", "allow-jwt-type", "scope-claims", "client-id-claims"} {
+				if f.given(name) {
+					return nil, fmt.Errorf("%w: --trust-file and --%s together; put the issuer's settings in the file", errUsage, name)
+				}
+			}
+			return trust.Load(*trustFile)
+		}
+		if *issuerURL == "" {
+			return nil, fmt.Errorf("%w: --issuer-url (or TOLLGATE_ISSUER_URL) or --trust-file is required", errUsage)
+		}
+		spec := trust.Spec{Issuer: *issuerURL, JWKSURL: *jwksURL, Audiences: trust.SplitList(*audiences), Profile: *profile,
+			ScopeClaims: trust.SplitList(*scopeClaims), ClientIDClaims: trust.SplitList(*clientIDClaims)}
+		if f.given("allow-jwt-type") {
+			spec.AllowJWTType = allowJWT
+		}
+		is, err := spec.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		return []verify.Issuer{is}, nil
+	}
 }
 
 // transportFlags adds --tls-cert, --tls-key, --ca-file and

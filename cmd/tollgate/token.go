@@ -10,7 +10,6 @@ import (
 
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
-	"github.com/tollgate-rpc/tollgate/internal/securefile"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 )
 
@@ -18,7 +17,10 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f := newFlags("token", stdout, stderr)
 	client := f.String("client", "", "dev client name from <data-dir>/dev.json (admin, reader, orders-service)")
 	dataDir := f.String("data-dir", defaultDataDir, "data directory of a running `tollgate dev`")
-	tokenURL := f.String("token-url", "", "token endpoint (instead of --client)")
+	tokenURL := f.String("token-url", "", "token endpoint (instead of --client; default: found by discovery from --issuer-url)")
+	issuerURL := f.String("issuer-url", "", "issuer whose token endpoint discovery finds (instead of --token-url)")
+	audParam := f.String("audience-param", "audience", "how the audience is sent: audience, resource, both or none")
+	clientAuth := f.String("client-auth", "basic", "client authentication: basic (client_secret_basic) or post (client_secret_post)")
 	clientID := f.String("client-id", "", "client ID (instead of --client)")
 	secretFile := f.String("client-secret-file", "", "file holding the client secret (instead of --client)")
 	scope := f.String("scope", "", "space-separated scopes to request (default: the client's default scopes)")
@@ -28,9 +30,18 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg := callcreds.Config{TokenURL: *tokenURL, ClientID: *clientID, Scopes: strings.Fields(*scope), Audience: *audience}
+	var err error
+	if cfg.AudienceParam, err = callcreds.ParseAudienceParam(*audParam); err != nil {
+		return fmt.Errorf("%w: --audience-param: %v", errUsage, err)
+	}
+	if cfg.AuthStyle, err = parseClientAuth(*clientAuth); err != nil {
+		return err
+	}
 	switch {
-	case *client != "" && (*clientID != "" || *secretFile != "" || *tokenURL != ""):
-		return fmt.Errorf("%w: give either --client or --token-url, --client-id and --client-secret-file", errUsage)
+	case *client != "" && (*clientID != "" || *secretFile != "" || *tokenURL != "" || *issuerURL != ""):
+		return fmt.Errorf("%w: give either --client or --token-url (or --issuer-url), --client-id and --client-secret-file", errUsage)
+	case *tokenURL != "" && *issuerURL != "":
+		return fmt.Errorf("%w: --token-url and --issuer-url together; give one", errUsage)
 	case *client != "":
 		info, err := suite.ReadDevInfo(filepath.Join(*dataDir, "dev.json"))
 		if err != nil {
@@ -48,14 +59,12 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *caFile == "" {
 			*caFile = info.CAFile
 		}
-	case *tokenURL == "" || *clientID == "" || *secretFile == "":
-		return fmt.Errorf("%w: need --client, or all of --token-url, --client-id and --client-secret-file", errUsage)
+	case (*tokenURL == "" && *issuerURL == "") || *clientID == "":
+		return fmt.Errorf("%w: need --client, or --token-url (or --issuer-url), --client-id and --client-secret-file", errUsage)
 	default:
-		secret, err := securefile.Read(*secretFile)
-		if err != nil {
-			return fmt.Errorf("read client secret: %w", err)
+		if cfg.ClientSecret, err = clientSecret(*secretFile); err != nil {
+			return err
 		}
-		cfg.ClientSecret = strings.TrimSpace(string(secret))
 	}
 	var tr suite.Transport
 	if *caFile != "" {
@@ -66,12 +75,17 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		tr.RootCAs = pool
 	}
 	cfg.HTTPClient = tr.HTTPClient()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if cfg.TokenURL == "" {
+		if cfg.TokenURL, err = callcreds.Discover(ctx, cfg.HTTPClient, *issuerURL); err != nil {
+			return err
+		}
+	}
 	src, err := callcreds.NewSource(cfg)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	tok, err := src.Token(ctx)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/tollgate-rpc/tollgate/interceptors/discovery"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -30,15 +31,54 @@ type Config struct {
 	PrivateKey jwk.Key
 	// Scopes to request; empty asks for the client's default scopes.
 	Scopes []string
-	// Audience to request, sent both as Auth0's `audience` and RFC 8707's
-	// `resource`; empty asks for the client's default audience.
+	// Audience to request; empty asks for the client's default audience.
 	Audience string
+	// AudienceParam says how Audience is sent: AudienceParamAudience
+	// (Auth0's `audience`, the default), AudienceParamResource (RFC 8707's
+	// `resource`), AudienceParamBoth, or AudienceParamNone (Entra ID's v2
+	// endpoint refuses `resource` and names the API in Scopes instead, as
+	// api://<app>/.default).
+	AudienceParam AudienceParam
 	// AuthStyle selects client_secret_basic (oauth2.AuthStyleInHeader, the
 	// default here) or client_secret_post (oauth2.AuthStyleInParams).
 	AuthStyle oauth2.AuthStyle
 	// HTTPClient makes the token requests; nil means a client with sane
 	// timeouts. Set it to trust a private CA.
 	HTTPClient *http.Client
+}
+
+// AudienceParam is how a token request names the audience.
+type AudienceParam string
+
+// The ways of sending Config.Audience.
+const (
+	AudienceParamAudience AudienceParam = "audience"
+	AudienceParamResource AudienceParam = "resource"
+	AudienceParamBoth     AudienceParam = "both"
+	AudienceParamNone     AudienceParam = "none"
+)
+
+// ParseAudienceParam reads an AudienceParam by name.
+func ParseAudienceParam(s string) (AudienceParam, error) {
+	switch p := AudienceParam(s); p {
+	case AudienceParamAudience, AudienceParamResource, AudienceParamBoth, AudienceParamNone:
+		return p, nil
+	}
+	return "", fmt.Errorf("audience parameter %q: use audience, resource, both or none", s)
+}
+
+// Discover finds the token endpoint of issuer from its metadata (OpenID
+// Connect discovery, then RFC 8414). An endpoint that drops the issuer's
+// https is refused.
+func Discover(ctx context.Context, client *http.Client, issuer string) (string, error) {
+	m, err := discovery.Fetch(ctx, client, issuer)
+	if err != nil {
+		return "", err
+	}
+	if m.TokenEndpoint == "" {
+		return "", fmt.Errorf("discovery of %s: no token_endpoint", issuer)
+	}
+	return m.TokenEndpoint, nil
 }
 
 // fetcher gets one fresh token.
@@ -59,8 +99,17 @@ func (c Config) fetcher() (fetcher, error) {
 		return nil, fmt.Errorf("callcreds: token URL: %w", err)
 	}
 	params := url.Values{}
-	if c.Audience != "" {
+	ap := c.AudienceParam
+	if ap == "" {
+		ap = AudienceParamAudience
+	}
+	if _, err := ParseAudienceParam(string(ap)); err != nil {
+		return nil, fmt.Errorf("callcreds: %w", err)
+	}
+	if c.Audience != "" && (ap == AudienceParamAudience || ap == AudienceParamBoth) {
 		params.Set("audience", c.Audience)
+	}
+	if c.Audience != "" && (ap == AudienceParamResource || ap == AudienceParamBoth) {
 		params.Set("resource", c.Audience)
 	}
 	hc := c.HTTPClient

@@ -3,14 +3,12 @@ package verify
 import (
 	"context"
 	"crypto"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/lestrrat-go/httpcc"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/tollgate-rpc/tollgate/interceptors/discovery"
 )
 
 // publicKey is one verification key of an issuer. The same *publicKey stays
@@ -269,40 +268,15 @@ func (s *keySet) jwksLocation(ctx context.Context) (string, error) {
 	if u := s.jwksURL.Load(); u != nil {
 		return *u, nil
 	}
-	base := strings.TrimSuffix(s.cfg.Issuer, "/")
-	var errs []error
-	for _, wk := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
-		body, _, err := s.get(ctx, base+wk)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		var meta struct {
-			Issuer  string `json:"issuer"`
-			JWKSURI string `json:"jwks_uri"`
-		}
-		if err := json.Unmarshal(body, &meta); err != nil {
-			errs = append(errs, fmt.Errorf("decode %s: %w", base+wk, err))
-			continue
-		}
-		if meta.Issuer != s.cfg.Issuer {
-			return "", fmt.Errorf("discovery %s: metadata names issuer %q, want %q", base+wk, meta.Issuer, s.cfg.Issuer)
-		}
-		if meta.JWKSURI == "" {
-			return "", fmt.Errorf("discovery %s: no jwks_uri", base+wk)
-		}
-		if downgrades(s.cfg.Issuer, meta.JWKSURI) {
-			return "", fmt.Errorf("discovery %s: jwks_uri %s is not https although the issuer is: refusing keys that anyone on the path could replace", base+wk, meta.JWKSURI)
-		}
-		s.jwksURL.Store(&meta.JWKSURI)
-		return meta.JWKSURI, nil
+	m, err := discovery.Fetch(ctx, s.opts.httpClient, s.cfg.Issuer)
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("discover jwks of %s: %w", s.cfg.Issuer, errors.Join(errs...))
-}
-
-// downgrades reports whether jwksURI drops the https of an https issuer.
-func downgrades(issuer, jwksURI string) bool {
-	return strings.HasPrefix(strings.ToLower(issuer), "https://") && !strings.HasPrefix(strings.ToLower(jwksURI), "https://")
+	if m.JWKSURI == "" {
+		return "", fmt.Errorf("discovery of %s: no jwks_uri", s.cfg.Issuer)
+	}
+	s.jwksURL.Store(&m.JWKSURI)
+	return m.JWKSURI, nil
 }
 
 func (s *keySet) get(ctx context.Context, url string) ([]byte, http.Header, error) {

@@ -19,22 +19,37 @@ type Profile struct {
 
 // profiles are the built-in ones; see [Profiles].
 var profiles = []Profile{
-	{Name: "tollgate", // RFC 9068, as Tollgate's own issuer signs
+	// RFC 9068 §2, as Tollgate's own issuer signs.
+	{Name: "tollgate",
 		ScopeClaims: []string{ScopeClaim}, ClientIDClaims: []string{"client_id"},
 		RequiredClaims: RFC9068RequiredClaims()},
-	{Name: "auth0", // the Auth0 token dialect (typ JWT, azp, RBAC permissions); also its RFC 9068 dialect
+	// Auth0's token dialect (typ JWT, azp, RBAC permissions) and its RFC 9068
+	// dialect (client_id, jti): https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles
+	// The issuer is the tenant URL with a trailing slash.
+	{Name: "auth0",
 		AllowJWTType: true, ScopeClaims: []string{ScopeClaim, PermissionsClaim}, ClientIDClaims: []string{"azp", "client_id"},
 		RequiredClaims: []string{"iss", "sub", "aud", "exp", "iat"}},
-	{Name: "okta", // Okta custom authorization servers
+	// Okta custom authorization servers (scp array, cid, jti, ver):
+	// https://developer.okta.com/docs/api/openapi/okta-oauth/guides/overview/#access-token-payload
+	{Name: "okta",
 		AllowJWTType: true, ScopeClaims: []string{ScpClaim}, ClientIDClaims: []string{"cid"},
 		RequiredClaims: []string{"iss", "sub", "aud", "exp", "iat", "jti", "cid"}},
-	{Name: "entra", // Microsoft Entra ID, v1 and v2 tokens; application permissions arrive as roles
+	// Microsoft Entra ID v1 and v2 tokens: delegated scopes in scp, application
+	// permissions in roles, the client in azp (v2) or appid (v1), tid always:
+	// https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference
+	// v2 issuer: https://login.microsoftonline.com/<tenant>/v2.0; aud is the API's application ID.
+	{Name: "entra",
 		AllowJWTType: true, ScopeClaims: []string{ScpClaim, "roles"}, ClientIDClaims: []string{"azp", "appid"},
 		RequiredClaims: []string{"iss", "sub", "aud", "exp", "iat", "tid"}},
-	{Name: "keycloak", // Keycloak service accounts
+	// Keycloak service-account tokens (typ JWT, scope string, azp, jti; aud
+	// only with an audience mapper):
+	// https://www.keycloak.org/docs/latest/server_admin/#_audience
+	{Name: "keycloak",
 		AllowJWTType: true, ScopeClaims: []string{ScopeClaim}, ClientIDClaims: []string{"client_id", "azp"},
 		RequiredClaims: []string{"iss", "exp", "iat", "jti", "azp"}},
-	{Name: "hydra", // Ory Hydra v2 JWT access tokens
+	// Ory Hydra v2 JWT access tokens (typ JWT, scp array, client_id, jti):
+	// https://www.ory.sh/docs/oauth2-oidc/jwt-access-token
+	{Name: "hydra",
 		AllowJWTType: true, ScopeClaims: []string{ScpClaim}, ClientIDClaims: []string{"client_id"},
 		RequiredClaims: []string{"iss", "sub", "exp", "iat", "jti", "client_id"}},
 }

@@ -15,6 +15,7 @@ import (
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
@@ -157,7 +158,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	}
 	met["issuer"].WatchIssuer(iss)
 
-	invVerifier, err := NewVerifier(issuerURL, InventoryAudience, tr, log.With("service", "inventory"))
+	invVerifier, err := NewVerifier([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{InventoryAudience}}}, tr, log.With("service", "inventory"))
 	if err != nil {
 		return nil, err
 	}
@@ -199,12 +200,13 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		return nil, err
 	}
 
-	ordVerifier, err := NewVerifier(issuerURL, OrdersAudience, tr, log.With("service", "orders"))
+	ordVerifier, err := NewVerifier([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{OrdersAudience}}}, tr, log.With("service", "orders"))
 	if err != nil {
 		return nil, err
 	}
 	own, _ := info.Client(OrdersServiceClient)
-	invConn, err := DialInventory(info.TokenEndpoint, own.ClientID, own.ClientSecret, info.Services["inventory"], tr, met["orders"],
+	invConn, err := DialInventory(callcreds.Config{TokenURL: info.TokenEndpoint, ClientID: own.ClientID, ClientSecret: own.ClientSecret,
+		Audience: InventoryAudience, Scopes: InventoryScopes}, info.Services["inventory"], tr, met["orders"],
 		trc["orders"].DialOptions()...)
 	if err != nil {
 		return nil, err
@@ -263,18 +265,20 @@ func (d *Dev) Wait() error {
 	return err
 }
 
+// InventoryScopes are the scopes orders asks for to call inventory.
+var InventoryScopes = []string{"inventory.reserve"}
+
 // DialInventory returns a connection to the inventory service that
-// authenticates as the given client, with its own narrow scope. Tokens go
-// over plaintext only when tr says so explicitly.
-func DialInventory(tokenURL, clientID, secret, addr string, tr Transport, m *metrics.Metrics, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
+// authenticates with cfg (over tr's HTTP client). Tokens go over plaintext
+// only when tr says so explicitly.
+func DialInventory(cfg callcreds.Config, addr string, tr Transport, m *metrics.Metrics, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
+	clientID := cfg.ClientID
 	var srcOpts []callcreds.Option
 	if m != nil {
 		srcOpts = append(srcOpts, callcreds.WithFetchObserver(m.CallerObserver(clientID)))
 	}
-	src, err := callcreds.NewSource(callcreds.Config{
-		TokenURL: tokenURL, ClientID: clientID, ClientSecret: secret,
-		Audience: InventoryAudience, Scopes: []string{"inventory.reserve"}, HTTPClient: tr.HTTPClient(),
-	}, srcOpts...)
+	cfg.HTTPClient = tr.HTTPClient()
+	src, err := callcreds.NewSource(cfg, srcOpts...)
 	if err != nil {
 		return nil, err
 	}

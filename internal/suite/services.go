@@ -18,11 +18,10 @@ const (
 	OrdersAudience    = "orders"
 )
 
-// NewVerifier trusts issuerURL, finding its keys by discovery over tr, for
-// tokens addressed to audience.
-func NewVerifier(issuerURL, audience string, tr Transport, log *slog.Logger, opts ...verify.Option) (*verify.Verifier, error) {
-	return verify.New([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{audience}}},
-		append([]verify.Option{verify.WithLogger(log), verify.WithHTTPClient(tr.HTTPClient())}, opts...)...)
+// NewVerifier trusts issuers, finding their keys (by discovery unless a
+// JWKS URL is given) over tr.
+func NewVerifier(issuers []verify.Issuer, tr Transport, log *slog.Logger, opts ...verify.Option) (*verify.Verifier, error) {
+	return verify.New(issuers, append([]verify.Option{verify.WithLogger(log), verify.WithHTTPClient(tr.HTTPClient())}, opts...)...)
 }
 
 // ServerConfig is what every service's gRPC server is built with.
