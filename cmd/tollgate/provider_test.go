@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// provider is a fixture of an identity provider that cannot run here: its
+// issuer identifier, and an access token with its exact header and claims
+// (from its documentation, cited in verify's profiles) granting
+// inventory.read to a client.
+type provider struct {
+	profile, audience, client string
+	issuerPath                string // below the test issuer's URL
+	header                    map[string]any
+	claims                    func(iss, aud string) map[string]any
+}
+
+var providers = []provider{
+	{profile: "auth0", audience: "https://inventory.acme.example", client: "K1AUPhZq8mRi0Q0pjhkfu1D7y6KjDQja", issuerPath: "/",
+		header: map[string]any{"typ": "JWT"},
+		claims: func(iss, aud string) map[string]any {
+			return map[string]any{"iss": iss, "sub": "K1AUPhZq8mRi0Q0pjhkfu1D7y6KjDQja@clients", "aud": aud,
+				"azp": "K1AUPhZq8mRi0Q0pjhkfu1D7y6KjDQja", "gty": "client-credentials", "scope": "inventory.read",
+				"permissions": []string{"inventory.read"}}
+		}},
+	{profile: "okta", audience: "api://inventory", client: "0oa1b2c3d4E5F6g7H8i9",
+		header: map[string]any{"typ": nil},
+		claims: func(iss, aud string) map[string]any {
+			return map[string]any{"ver": 1, "jti": "AT.x1", "iss": iss, "aud": aud, "cid": "0oa1b2c3d4E5F6g7H8i9",
+				"sub": "0oa1b2c3d4E5F6g7H8i9", "scp": []string{"inventory.read"}}
+		}},
+	{profile: "entra", audience: "6e74172b-be56-4843-9ff4-e66a39bb12e3", client: "f0c2c2a6-1c1b-4a4c-9a38-0b6a1e6c6f11",
+		issuerPath: "/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0", header: map[string]any{"typ": "JWT"},
+		claims: func(iss, aud string) map[string]any {
+			return map[string]any{"iss": iss, "aud": aud, "azp": "f0c2c2a6-1c1b-4a4c-9a38-0b6a1e6c6f11", "azpacr": "1",
+				"tid": "72f988bf-86f1-41af-91ab-2d7cd011db47", "oid": "3c1f", "sub": "3c1f", "roles": []string{"inventory.read"},
+				"uti": "AbCd", "ver": "2.0"}
+		}},
+	{profile: "keycloak", audience: "inventory", client: "orders-svc", issuerPath: "/realms/acme",
+		header: map[string]any{"typ": "JWT"},
+		claims: func(iss, aud string) map[string]any {
+			return map[string]any{"iss": iss, "aud": []string{aud, "account"}, "azp": "orders-svc", "jti": "onrtcc:1",
+				"sub": "9b1e", "typ": "Bearer", "scope": "profile inventory.read email"}
+		}},
+	{profile: "hydra", audience: "inventory", client: "orders-hydra",
+		header: map[string]any{"typ": "JWT"},
+		claims: func(iss, aud string) map[string]any {
+			return map[string]any{"iss": iss, "aud": []string{aud}, "client_id": "orders-hydra", "sub": "orders-hydra",
+				"jti": "7f1c", "scp": []string{"inventory.read"}, "ext": map[string]any{}}
+		}},
+}
+
+// Each provider's tokens, as it shapes them, through a real inventory
+// process started with only --issuer-url, --issuer-profile and --audience:
+// accepted, scopes enforced, the client named in the access log. The same
+// token is refused by a service that trusts the issuer with the default
+// (RFC 9068) profile, naming why.
+func TestProviderProfilesThroughTheRealService(t *testing.T) {
+	for _, p := range providers {
+		t.Run(p.profile, func(t *testing.T) {
+			t.Parallel()
+			ti := jwtest.NewIssuer(t)
+			kid := ti.AddKey(jwa.RS256)
+			ti.ID = ti.URL + p.issuerPath
+			now := time.Now()
+			claims := p.claims(ti.ID, p.audience)
+			claims["iat"], claims["exp"] = now.Unix(), now.Add(time.Hour).Unix()
+			token := ti.Sign(kid, p.header, claims)
+
+			call := func(profile string) (*proc, inventoryv1.InventoryServiceClient) {
+				addr := freePort(t)
+				args := []string{"inventory", "--addr", addr, "--data-dir", t.TempDir(), "--issuer-url", ti.ID, "--audience", p.audience}
+				if profile != "" {
+					args = append(args, "--issuer-profile", profile)
+				}
+				inv := start(t, "inventory "+profile, nil, args...)
+				conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { conn.Close() })
+				return inv, inventoryv1.NewInventoryServiceClient(conn)
+			}
+			ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
+			inv, client := call(p.profile)
+			jwtest.Eventually(t, "inventory to accept the "+p.profile+" token", func() bool {
+				_, err := client.GetItem(ctx, &inventoryv1.GetItemRequest{Sku: "widget-1"})
+				return err == nil
+			})
+			if _, err := client.AdjustStock(ctx, &inventoryv1.AdjustStockRequest{Sku: "widget-1", Delta: 1}); status.Code(err) != codes.PermissionDenied {
+				t.Errorf("AdjustStock with only inventory.read: %v, want PermissionDenied", err)
+			}
+			if out := inv.out.String(); !strings.Contains(out, "client_id="+p.client) || strings.Contains(out, token) {
+				t.Errorf("access log lacks client_id=%s (or quotes the token):\n%s", p.client, out)
+			}
+
+			_, strict := call("")
+			var err error
+			jwtest.Eventually(t, "the default profile to answer", func() bool {
+				_, err = strict.GetItem(ctx, &inventoryv1.GetItemRequest{Sku: "widget-1"})
+				return status.Code(err) == codes.Unauthenticated
+			})
+			if msg := status.Convert(err).Message(); !strings.Contains(msg, "token type") && !strings.Contains(msg, "required claim") {
+				t.Errorf("default profile refusing a %s token: %q; want it to say which rule", p.profile, msg)
+			}
+		})
+	}
+}
+
+// Misconfiguration is refused at start, naming the fix.
+func TestTrustMisconfiguration(t *testing.T) {
+	trustFile := filepath.Join(t.TempDir(), "trust.yaml")
+	if err := os.WriteFile(trustFile, []byte("issuers:\n  - issuer: https://a.example\n    audiences: [inventory]\n    profile: okto\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--issuer-url", "https://a.example", "--issuer-profile", "okto"}, 2, "the profiles: tollgate, auth0"},
+		{[]string{"--trust-file", trustFile, "--issuer-url", "https://a.example"}, 2, "--trust-file and --issuer-url together"},
+		{[]string{"--trust-file", trustFile}, 1, "line 2: issuers[0]: unknown issuer profile"},
+		{[]string{}, 2, "--issuer-url (or TOLLGATE_ISSUER_URL) or --trust-file is required"},
+	} {
+		_, stderr, code := runIn(t, append([]string{"inventory", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, tc.args...)...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("inventory %s: exit %d, %q; want exit %d saying %q", strings.Join(tc.args, " "), code, stderr, tc.code, tc.want)
+		}
+	}
+	// An issuer URL that serves no discovery: orders cannot find its token
+	// endpoint and says so.
+	ti := jwtest.NewIssuer(t)
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("s"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runIn(t, "orders", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--issuer-url", ti.URL+"/nowhere",
+		"--client-secret-file", secret)
+	if code != 1 || !strings.Contains(stderr, "no discovery document") || !strings.Contains(stderr, "--token-url") {
+		t.Errorf("orders trusting an issuer without discovery: exit %d, %q", code, stderr)
+	}
+}
