@@ -147,6 +147,9 @@ func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Contex
 		return ctx, nil
 	}
 	token, err := bearerToken(ctx)
+	if err == errMissingToken && isReflection(d.Method) {
+		err = errReflectionNeedsToken
+	}
 	if err != nil {
 		d.Reason = "missing_token"
 		if errors.Is(err, errMalformedBearer) {

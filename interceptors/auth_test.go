@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -69,6 +71,7 @@ func serve(t *testing.T, opts ...Option) *fixture {
 	srv := grpc.NewServer(auth.ServerOptions()...)
 	inventoryv1.RegisterInventoryServiceServer(srv, inventoryStub{})
 	healthpb.RegisterHealthServer(srv, health.NewServer())
+	reflection.Register(srv)
 	srv.RegisterService(&desc, struct{}{})
 	if err := auth.Check(srv); err != nil {
 		t.Fatal(err)
@@ -312,6 +315,22 @@ func TestPublicStreamsAreCappedPerConnection(t *testing.T) {
 		}
 		return err == nil
 	})
+}
+
+// grpcurl without a token used to report a missing service descriptor; the
+// refusal now says that reflection needs a token.
+func TestReflectionRefusalSaysItNeedsAToken(t *testing.T) {
+	f := serve(t)
+	stream, err := reflectionpb.NewServerReflectionClient(f.conn).ServerReflectionInfo(context.Background())
+	if err == nil {
+		err = stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}})
+	}
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	if status.Code(err) != codes.Unauthenticated || !strings.Contains(status.Convert(err).Message(), "server reflection requires a bearer token") {
+		t.Errorf("reflection without a token: %v", err)
+	}
 }
 
 func TestCheckHookRuns(t *testing.T) {

@@ -47,6 +47,11 @@ var (
 	// open: the caller reopens it with a fresh token.
 	errStreamTokenExpired = authError(codes.Unauthenticated, "access token expired during the stream; reopen it with a fresh token",
 		ReasonTokenExpired, map[string]string{"cause": string(verify.ReasonExpired)})
+	// errReflectionNeedsToken says why grpcurl and friends see no services:
+	// their error otherwise reads as a missing descriptor.
+	errReflectionNeedsToken = authError(codes.Unauthenticated,
+		"server reflection requires a bearer token (send authorization metadata, or start the server with --public-reflection)",
+		ReasonMissingToken, nil)
 	errMalformedBearer = authError(codes.Unauthenticated, "bearer token has invalid characters", ReasonInvalidToken, map[string]string{"cause": string(verify.ReasonMalformed)})
 )
 

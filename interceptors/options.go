@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -43,6 +44,11 @@ func defaultOptions() options {
 		ReflectionService:    {},
 		ReflectionServiceV1a: {},
 	}}
+}
+
+// isReflection reports whether method belongs to server reflection.
+func isReflection(method string) bool {
+	return strings.HasPrefix(method, "/"+ReflectionService+"/") || strings.HasPrefix(method, "/"+ReflectionServiceV1a+"/")
 }
 
 // Descriptors finds service descriptors by full name, as
