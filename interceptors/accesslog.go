@@ -28,10 +28,14 @@ func record(ctx context.Context) *callRecord {
 // accessLog writes one line per call: method, client, subject, outcome,
 // code, duration and peer. Never the token.
 type accessLog struct {
-	log *slog.Logger
+	log         *slog.Logger
+	failureOnly bool // skip calls that succeeded
 }
 
 func (l accessLog) write(ctx context.Context, method string, start time.Time, rec *callRecord, err error) {
+	if err == nil && l.failureOnly {
+		return
+	}
 	code := status.Code(err)
 	level := slog.LevelInfo
 	if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {

@@ -53,3 +53,20 @@ func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
+
+// With failures only, a successful call writes nothing and a refused one
+// its line, as before.
+func TestAccessLogFailuresOnly(t *testing.T) {
+	var buf jwtest.Buffer
+	f := serve(t, WithAccessLog(slog.New(slog.NewJSONHandler(&buf, nil))), WithAccessLogFailuresOnly())
+	for range 3 {
+		if _, err := f.inv.GetItem(callWith("Bearer "+f.token(t, nil, nil)), &inventoryv1.GetItemRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = f.inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{})
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"auth_reason":"missing_token"`) {
+		t.Errorf("access log with failures only:\n%s\nwant the one refused call", buf.String())
+	}
+}

@@ -47,7 +47,7 @@ func (a *Authenticator) ServerOptions() []grpc.ServerOption {
 	unary := []grpc.UnaryServerInterceptor{a.UnaryServerInterceptor()}
 	stream := []grpc.StreamServerInterceptor{a.StreamServerInterceptor()}
 	if a.opts.accessLog != nil {
-		l := accessLog{log: a.opts.accessLog}
+		l := accessLog{log: a.opts.accessLog, failureOnly: a.opts.accessLogFailures}
 		unary = append([]grpc.UnaryServerInterceptor{l.unary()}, unary...)
 		stream = append([]grpc.StreamServerInterceptor{l.stream()}, stream...)
 	}

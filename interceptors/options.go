@@ -19,7 +19,9 @@ type options struct {
 	overrides   map[string]Policy
 	checks      []func(ctx context.Context, method string, p *Principal) error
 	accessLog   *slog.Logger
-	observers   []func(Decision)
+	// accessLogFailures logs only refused and failed calls.
+	accessLogFailures bool
+	observers         []func(Decision)
 	// publicStreams caps the open streams of public methods per connection.
 	publicStreams int
 }
@@ -98,6 +100,11 @@ func WithCheck(check func(ctx context.Context, method string, p *Principal) erro
 // failures): method, client ID, subject, outcome (ok, refused with the auth
 // reason, or error), status code, duration and peer. Never the token.
 func WithAccessLog(l *slog.Logger) Option { return func(o *options) { o.accessLog = l } }
+
+// WithAccessLogFailuresOnly writes access-log lines only for calls that
+// were refused or failed: under load, a line per successful call is most of
+// a service's log.
+func WithAccessLogFailuresOnly() Option { return func(o *options) { o.accessLogFailures = true } }
 
 // Decision describes one auth decision, for metrics.
 type Decision struct {

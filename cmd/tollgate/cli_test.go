@@ -50,7 +50,8 @@ func TestHelpAndUsageConventions(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"nonsense"}, {"dev", "--no-such-flag"}, {"client"}, {"client", "frobnicate"}, {"health"},
 		{"health", "--timeout", "1s"}, {"issuer", "keys"}, {"issuer", "--max-connections", "0", "--addr", "127.0.0.1:0"},
-		{"token", "--client", "admin", "--client-id", "x"},
+		{"token", "--client", "admin", "--client-id", "x"}, {"dev", "--access-log", "some"},
+		{"inventory", "--access-log", "some", "--issuer-url", "http://127.0.0.1:1"},
 	} {
 		if _, stderr, code := runIn(t, args...); code != 2 {
 			t.Errorf("tollgate %s: exit %d (%s), want 2 for a usage mistake", strings.Join(args, " "), code, firstLine(stderr))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -29,12 +30,16 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often orders reconciles open orders against inventory")
 	publicReflection := f.Bool("public-reflection", false, "allow server reflection without a token")
+	accessLog := f.String("access-log", "all", "access log lines: all, refused (refused and failed calls only) or none")
 	traceExporter := f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)")
 	jwksMaxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "issuer JWKS max-age; a rotated key signs after twice this")
 	plaintext := f.Bool("plaintext", false, "serve without TLS (by default a local CA in the data directory signs the suite's certificates)")
 	newLogger := f.logFlags()
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if !slices.Contains(suite.AccessLogModes, *accessLog) {
+		return fmt.Errorf("%w: --access-log %q: use all, refused or none", errUsage, *accessLog)
 	}
 	log, err := newLogger(stderr)
 	if err != nil {
@@ -46,7 +51,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	dev, err := suite.StartDev(ctx, suite.DevConfig{
 		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr, AdminAddrs: admin,
-		Plaintext: *plaintext, ReconcileInterval: *reconcile, PublicReflection: *publicReflection, JWKSMaxAge: *jwksMaxAge,
+		Plaintext: *plaintext, ReconcileInterval: *reconcile, AccessLog: *accessLog, PublicReflection: *publicReflection, JWKSMaxAge: *jwksMaxAge,
 		TraceExporter: *traceExporter, TraceWriter: stdout, Logger: log,
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,6 +123,7 @@ type service struct {
 	name string
 	// flag values
 	addr, dataDir, adminAddr, traceExporter *string
+	accessLog                               *string
 	publicReflection                        *bool
 	trust                                   func() ([]verify.Issuer, error)
 	verifyOpts                              func() []verify.Option
@@ -150,6 +152,7 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 		adminAddr:        f.String("admin-addr", "", "admin listener for /metrics (empty: none)"),
 		traceExporter:    f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)"),
 		publicReflection: f.Bool("public-reflection", false, "allow server reflection without a token"),
+		accessLog:        f.String("access-log", "all", "access log lines: all, refused (refused and failed calls only) or none"),
 		verifyOpts:       f.verifierFlags(),
 		transport:        f.transportFlags(),
 		newLogger:        f.logFlags(),
@@ -160,6 +163,9 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 // metrics and tracing. Call close when done, whatever happens next.
 func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
 	var err error
+	if !slices.Contains(suite.AccessLogModes, *s.accessLog) {
+		return fmt.Errorf("%w: --access-log %q: use all, refused or none", errUsage, *s.accessLog)
+	}
 	if s.issuers, err = s.trust(); err != nil {
 		return err
 	}
@@ -191,7 +197,7 @@ func (s *service) close() {
 // serve runs the gRPC server for the services register adds, with the admin
 // listener, until ctx ends.
 func (s *service) serve(ctx context.Context, register func(grpc.ServiceRegistrar), beforeStop func()) error {
-	srv, err := suite.NewServiceServer(s.verifier, register, suite.ServerConfig{Transport: s.tr, Log: s.log,
+	srv, err := suite.NewServiceServer(s.verifier, register, suite.ServerConfig{Transport: s.tr, Log: s.log, AccessLog: *s.accessLog,
 		Metrics: s.metrics, Tracing: s.tracing, AuthOptions: reflectionOpts(*s.publicReflection)})
 	if err != nil {
 		return err

@@ -52,6 +52,8 @@ type DevConfig struct {
 	// InMemory keeps inventory and orders in memory instead of SQLite files
 	// in DataDir (keys and clients stay in DataDir).
 	InMemory bool
+	// AccessLog is all (default), refused or none; see ServerConfig.
+	AccessLog string
 	// ReconcileInterval is how often orders reconciles open orders against
 	// inventory (default 30s).
 	ReconcileInterval time.Duration
@@ -194,7 +196,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	if cfg.PublicReflection {
 		authOpts = append(authOpts, interceptors.WithPublicReflection())
 	}
-	invSrv, err := NewServiceServer(invVerifier, invSvc.Register, ServerConfig{Transport: tr, Log: log.With("service", "inventory"),
+	invSrv, err := NewServiceServer(invVerifier, invSvc.Register, ServerConfig{Transport: tr, Log: log.With("service", "inventory"), AccessLog: cfg.AccessLog,
 		Metrics: met["inventory"], Tracing: trc["inventory"], AuthOptions: authOpts})
 	if err != nil {
 		return nil, err
@@ -212,7 +214,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		return nil, err
 	}
 	ordSvc := orders.New(ordStore, inventoryv1.NewInventoryServiceClient(invConn), log.With("service", "orders"))
-	ordSrv, err := NewServiceServer(ordVerifier, ordSvc.Register, ServerConfig{Transport: tr, Log: log.With("service", "orders"),
+	ordSrv, err := NewServiceServer(ordVerifier, ordSvc.Register, ServerConfig{Transport: tr, Log: log.With("service", "orders"), AccessLog: cfg.AccessLog,
 		Metrics: met["orders"], Tracing: trc["orders"], AuthOptions: authOpts})
 	if err != nil {
 		return nil, err

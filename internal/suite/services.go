@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/tollgate-rpc/tollgate/interceptors"
@@ -35,13 +36,29 @@ type ServerConfig struct {
 	// AuthOptions are added to the interceptors' (after the access log and
 	// the metrics observer).
 	AuthOptions []interceptors.Option
+	// AccessLog is all (default: a line per call), refused (refused and
+	// failed calls only) or none.
+	AccessLog string
 }
+
+// AccessLogModes are the values of ServerConfig.AccessLog.
+var AccessLogModes = []string{"all", "refused", "none"}
 
 // NewServiceServer returns a gRPC server for the services that register
 // adds, behind auth that verifies with v, with an access log, and with RPC
 // and auth metrics when cfg.Metrics is set.
 func NewServiceServer(v interceptors.TokenVerifier, register func(grpc.ServiceRegistrar), cfg ServerConfig) (*GRPCServer, error) {
-	authOpts := append([]interceptors.Option{interceptors.WithAccessLog(cfg.Log)}, cfg.Tracing.AuthOptions()...)
+	var authOpts []interceptors.Option
+	switch cfg.AccessLog {
+	case "", "all":
+		authOpts = append(authOpts, interceptors.WithAccessLog(cfg.Log))
+	case "refused":
+		authOpts = append(authOpts, interceptors.WithAccessLog(cfg.Log), interceptors.WithAccessLogFailuresOnly())
+	case "none":
+	default:
+		return nil, fmt.Errorf("access log %q: use all, refused or none", cfg.AccessLog)
+	}
+	authOpts = append(authOpts, cfg.Tracing.AuthOptions()...)
 	opts := append(cfg.Transport.ServerOptions(), cfg.Tracing.ServerOptions()...)
 	if cfg.Metrics != nil {
 		authOpts = append(authOpts, interceptors.WithObserver(cfg.Metrics.AuthObserver()))
