@@ -54,6 +54,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	log = log.With("service", "issuer") // TLS handshake warnings included
 	tr, lis, err := transport(*addr)
 	if err != nil {
 		return err
@@ -172,6 +173,7 @@ func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
 	if s.log, err = s.newLogger(stderr); err != nil {
 		return err
 	}
+	s.log = s.log.With("service", s.name)
 	if s.tr, s.lis, err = s.transport(*s.addr); err != nil {
 		return err
 	}

@@ -2,10 +2,14 @@ package suite
 
 import (
 	"context"
+	"log/slog"
 	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -50,5 +54,16 @@ func TestConnectionLimit(t *testing.T) {
 	first.Close()
 	if err := check(b, 10*time.Second); err != nil {
 		t.Errorf("second connection once the first closed: %v", err)
+	}
+}
+
+// The HTTP server's own warnings (TLS handshake errors among them) carry the
+// logger's fields, such as service=issuer.
+func TestHTTPServerWarningsNameTheService(t *testing.T) {
+	var buf jwtest.Buffer
+	srv := NewHTTPServer(http.NotFoundHandler(), slog.New(slog.NewTextHandler(&buf, nil)).With("service", "issuer"))
+	srv.ErrorLog.Print("http: TLS handshake error from 127.0.0.1:1: EOF")
+	if out := buf.String(); !strings.Contains(out, "service=issuer") || !strings.Contains(out, "level=WARN") {
+		t.Errorf("server warning logged as %q", out)
 	}
 }
