@@ -230,7 +230,9 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 
 	g, gctx := errgroup.WithContext(ctx)
 	for name, l := range admin {
-		g.Go(func() error { return ServeHTTP(gctx, log, name+" admin", l, NewHTTPServer(met[name].Handler(), log.With("service", name))) })
+		g.Go(func() error {
+			return ServeHTTP(gctx, log, name+" admin", l, NewHTTPServer(met[name].Handler(), log.With("service", name)))
+		})
 	}
 	g.Go(func() error { iss.Watch(gctx, 2*time.Second); return nil })
 	g.Go(func() error { iss.RunKeyRotation(gctx, time.Minute); return nil })
@@ -243,7 +245,9 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	if tr.ServerTLS != nil {
 		issuerLis = tls.NewListener(issuerLis, tr.ServerTLS)
 	}
-	g.Go(func() error { return ServeHTTP(gctx, log, "issuer", issuerLis, NewHTTPServer(iss.Handler(), log.With("service", "issuer"))) })
+	g.Go(func() error {
+		return ServeHTTP(gctx, log, "issuer", issuerLis, NewHTTPServer(iss.Handler(), log.With("service", "issuer")))
+	})
 	g.Go(func() error { return ServeGRPC(gctx, log, "inventory", lis[1], invSrv, invSvc.Close) })
 	g.Go(func() error { return ServeGRPC(gctx, log, "orders", lis[2], ordSrv, nil) })
 	g.Go(func() error {
