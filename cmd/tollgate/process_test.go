@@ -82,7 +82,13 @@ func cleanEnv() []string {
 
 func start(t *testing.T, name string, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := execTollgate(t, env, args...)
+	return startCmd(t, name, execTollgate(t, env, args...))
+}
+
+// startCmd starts cmd, capturing its output, and kills it when the test
+// ends if it is still running.
+func startCmd(t *testing.T, name string, cmd *exec.Cmd) *proc {
+	t.Helper()
 	p := &proc{name: name, cmd: cmd, out: &jwtest.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {

@@ -414,9 +414,10 @@ func (f flags) verifierFlags() func() []verify.Option {
 	minRefresh := f.Duration("jwks-min-refresh", 30*time.Second, "shortest JWKS refresh interval, whatever the issuer's Cache-Control says")
 	maxRefresh := f.Duration("jwks-max-refresh", time.Hour, "longest JWKS refresh interval")
 	fetchTimeout := f.Duration("jwks-fetch-timeout", 10*time.Second, "give up on a discovery or JWKS fetch after this long")
+	cooldown := f.Duration("jwks-unknown-kid-cooldown", 30*time.Second, "a token with an unknown kid refetches the JWKS at most this often")
 	return func() []verify.Option {
 		return []verify.Option{verify.WithClockSkew(*skew), verify.WithRefreshBounds(*minRefresh, *maxRefresh),
-			verify.WithFetchTimeout(*fetchTimeout)}
+			verify.WithFetchTimeout(*fetchTimeout), verify.WithUnknownKidCooldown(*cooldown)}
 	}
 }
 
