@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,5 +156,77 @@ func TestTrustMisconfiguration(t *testing.T) {
 		"--client-secret-file", secret)
 	if code != 1 || !strings.Contains(stderr, "no discovery document") || !strings.Contains(stderr, "--token-url") {
 		t.Errorf("orders trusting an issuer without discovery: exit %d, %q", code, stderr)
+	}
+}
+
+// strictTokenEndpoint is a provider's discovery document and token endpoint
+// that refuses what that provider refuses, answering as it does.
+func strictTokenEndpoint(t *testing.T, issuerPath string, refuse func(r *http.Request) string) string {
+	t.Helper()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		issuer := srv.URL + issuerPath
+		switch r.URL.Path {
+		case strings.TrimSuffix(issuerPath, "/") + "/.well-known/openid-configuration":
+			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": issuer, "token_endpoint": srv.URL + "/oauth2/v2.0/token", "jwks_uri": srv.URL + "/keys"})
+		case "/oauth2/v2.0/token":
+			_ = r.ParseForm()
+			w.Header().Set("Content-Type", "application/json")
+			if msg := refuse(r); msg != "" {
+				w.WriteHeader(http.StatusBadRequest)
+				_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": msg})
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "provider-token", "token_type": "Bearer", "expires_in": 3599})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + issuerPath
+}
+
+// The caller side against providers' rules: Entra ID's v2 endpoint refuses
+// `resource` (AADSTS901002) and wants the API as a .default scope; Auth0
+// refuses a request without `audience`. tollgate token, configured as the
+// README says, gets a token from each; configured otherwise it reports the
+// provider's refusal.
+func TestCallersFollowProviderTokenRules(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	entra := strictTokenEndpoint(t, "/72f988bf/v2.0", func(r *http.Request) string {
+		if r.PostForm.Has("resource") {
+			return "AADSTS901002: The 'resource' request parameter is not supported."
+		}
+		if r.PostForm.Get("scope") != "api://inventory/.default" {
+			return "AADSTS1002012: The provided value for scope is not valid."
+		}
+		return ""
+	})
+	auth0 := strictTokenEndpoint(t, "/", func(r *http.Request) string { // Auth0's issuer ends with a slash
+		if r.PostForm.Get("audience") == "" {
+			return "Non-global clients are not allowed access to APIv1"
+		}
+		return ""
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // "" means the token
+	}{
+		{"entra as documented", []string{"--issuer-url", entra, "--audience-param", "none", "--scope", "api://inventory/.default"}, ""},
+		{"entra with resource", []string{"--issuer-url", entra, "--audience", "api://inventory", "--audience-param", "resource", "--scope", "api://inventory/.default"}, "AADSTS901002"},
+		{"auth0 as documented", []string{"--issuer-url", auth0, "--audience", "https://inventory.acme.example"}, ""},
+		{"auth0 without audience", []string{"--issuer-url", auth0}, "Non-global clients"},
+	} {
+		stdout, stderr, code := runIn(t, append([]string{"token", "--client-id", "c", "--client-secret-file", secret}, tc.args...)...)
+		if tc.want == "" && (code != 0 || strings.TrimSpace(stdout) != "provider-token") {
+			t.Errorf("%s: exit %d, %q %q", tc.name, code, stdout, stderr)
+		}
+		if tc.want != "" && (code != 1 || !strings.Contains(stderr, tc.want)) {
+			t.Errorf("%s: exit %d, %q; want the provider's refusal %q", tc.name, code, stderr, tc.want)
+		}
 	}
 }
