@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -228,5 +229,43 @@ func TestCallersFollowProviderTokenRules(t *testing.T) {
 		if tc.want != "" && (code != 1 || !strings.Contains(stderr, tc.want)) {
 			t.Errorf("%s: exit %d, %q; want the provider's refusal %q", tc.name, code, stderr, tc.want)
 		}
+	}
+}
+
+// A trust file with two issuers, as during a migration from the suite's own
+// issuer to an Auth0 tenant: a real inventory process accepts each one's
+// tokens under its own rules, and no one else's.
+func TestTrustFileWithTwoIssuers(t *testing.T) {
+	own, tenant, stranger := jwtest.NewIssuer(t), jwtest.NewIssuer(t), jwtest.NewIssuer(t)
+	ownKid, tenantKid, strangerKid := own.AddKey(jwa.ES256), tenant.AddKey(jwa.RS256), stranger.AddKey(jwa.ES256)
+	tenant.ID = tenant.URL + "/"
+	trustFile := filepath.Join(t.TempDir(), "trust.yaml")
+	body := fmt.Sprintf("issuers:\n  - issuer: %s\n    audiences: [inventory]\n  - issuer: %s\n    profile: auth0\n    audiences: [https://inventory.acme.example]\n",
+		own.ID, tenant.ID)
+	if err := os.WriteFile(trustFile, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	start(t, "inventory", nil, "inventory", "--addr", addr, "--data-dir", t.TempDir(), "--trust-file", trustFile)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	inv := inventoryv1.NewInventoryServiceClient(conn)
+	exp := time.Now().Add(time.Hour).Unix()
+	ownToken := own.Sign(ownKid, nil, own.Claims("inventory", map[string]any{"scope": "inventory.read"}))
+	tenantToken := tenant.Sign(tenantKid, map[string]any{"typ": "JWT"}, map[string]any{"iss": tenant.ID, "sub": "abc@clients", "azp": "abc",
+		"aud": "https://inventory.acme.example", "iat": time.Now().Unix(), "exp": exp, "permissions": []string{"inventory.read"}})
+	strangerToken := stranger.Sign(strangerKid, nil, stranger.Claims("inventory", map[string]any{"scope": "inventory.read"}))
+	for name, tok := range map[string]string{"own issuer": ownToken, "Auth0 tenant": tenantToken} {
+		jwtest.Eventually(t, name+"'s token to pass", func() bool {
+			_, err := inv.GetItem(bearer(tok), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+			return err == nil
+		})
+	}
+	_, err = inv.GetItem(bearer(strangerToken), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+	if status.Code(err) != codes.Unauthenticated || !strings.Contains(status.Convert(err).Message(), "issuer not trusted") {
+		t.Errorf("a token of an issuer not in the trust file: %v", err)
 	}
 }
