@@ -230,6 +230,9 @@ func (d *DirStore) replayDB(ctx context.Context, now time.Time) (*sql.DB, bool, 
 	return d.replay, prune, nil
 }
 
+// Ready implements [Store]: the data directory is there and trusted.
+func (d *DirStore) Ready(context.Context) error { return securefile.CheckDir(d.dir) }
+
 // Close implements [Store].
 func (d *DirStore) Close() error {
 	d.mu.Lock()

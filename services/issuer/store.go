@@ -40,6 +40,8 @@ type Store interface {
 	// Revision returns stamps that change whenever the clients or the keys
 	// change, so that a process can reload what another one wrote.
 	Revision(ctx context.Context) (clients, keys string, err error)
+	// Ready reports whether the store can be used now (readiness probes).
+	Ready(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
 }

@@ -1,0 +1,309 @@
+package issuer
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// testKEK is a key-encryption key for tests.
+const testKEK = "test-key-encryption-key-0123456789abcdef"
+
+// testDatabaseURL is the machine's PostgreSQL ($TOLLGATE_TEST_DATABASE_URL
+// overrides it). Tests skip, naming what to start, when it does not answer,
+// and fail in CI, which starts it.
+func testDatabaseURL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv("TOLLGATE_TEST_DATABASE_URL")
+	if url == "" {
+		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		msg := fmt.Sprintf("no PostgreSQL at %s (%v); start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start", RedactURL(url), err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	conn.Close(ctx)
+	return url
+}
+
+// testSchema returns a fresh schema name, dropped when the test ends.
+func testSchema(t testing.TB, url string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), url)
+		if err != nil {
+			return
+		}
+		defer conn.Close(context.Background())
+		_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	})
+	return schema
+}
+
+func openTestPG(t testing.TB, url, schema string, keks ...string) *PGStore {
+	t.Helper()
+	if len(keks) == 0 {
+		keks = []string{testKEK}
+	}
+	kek, err := ParseKeyEncryptionKeys(strings.Join(keks, "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenPG(context.Background(), url, schema, kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// The same contract for every backend: what one writes, a second handle
+// on the same store (another process, another replica) reads; revisions
+// move with every change; jti records expire only after their time.
+func TestStoreContract(t *testing.T) {
+	backends := map[string]func(t *testing.T) (Store, Store){
+		"dir": func(t *testing.T) (Store, Store) {
+			dir := t.TempDir()
+			a, b := OpenDir(dir), OpenDir(dir)
+			t.Cleanup(func() { a.Close(); b.Close() })
+			return a, b
+		},
+		"postgres": func(t *testing.T) (Store, Store) {
+			url := testDatabaseURL(t)
+			schema := testSchema(t, url)
+			return openTestPG(t, url, schema), openTestPG(t, url, schema)
+		},
+	}
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			a, b := open(t)
+			ctx := t.Context()
+			c0, k0, err := b.Revision(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := basicClient("svc")
+			c.Created = time.Now().UTC().Truncate(time.Second)
+			if _, err := a.UpdateClients(ctx, func(m map[string]*Client) error { m["svc"] = &c; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.Clients(ctx)
+			if err != nil || got["svc"] == nil || got["svc"].Name != "svc" || !got["svc"].Created.Equal(c.Created) {
+				t.Fatalf("client written through one handle, read through another: %v, %v", got, err)
+			}
+			if _, err := a.UpdateClients(ctx, func(m map[string]*Client) error {
+				m["bad"] = &Client{ID: "bad"} // no audiences: invalid
+				return nil
+			}); err == nil {
+				t.Error("an invalid client was stored")
+			}
+			ks, err := OpenKeyStore(ctx, a, "ES256", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			kid, err := ks.Rotate(ctx, time.Now(), time.Minute, KeyRetention)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := OpenKeyStore(ctx, b, "ES256", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(other.JWKS(), ks.JWKS()) || !strings.Contains(string(other.JWKS()), kid) {
+				t.Errorf("JWKS differ between two handles on one store:\n%s\n%s", ks.JWKS(), other.JWKS())
+			}
+			if _, err := other.signer(time.Now()); err != nil {
+				t.Errorf("the other handle cannot sign: %v", err)
+			}
+			c1, k1, err := b.Revision(ctx)
+			if err != nil || c1 == c0 || k1 == k0 {
+				t.Errorf("revisions did not move: clients %s→%s, keys %s→%s (%v)", c0, c1, k0, k1, err)
+			}
+
+			now := time.Unix(1_000_000, 0)
+			until := now.Add(90*time.Second + 300*time.Millisecond)
+			use := func(s Store, client string, at time.Time) bool {
+				t.Helper()
+				first, err := s.UseAssertion(ctx, client, "j", until, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return first
+			}
+			if !use(a, "svc", now) || use(b, "svc", now) || use(b, "svc", until) || !use(b, "other", now) {
+				t.Error("jti records: a replay through the other handle, or a per-client jti, went wrong")
+			}
+			if !use(b, "svc", until.Add(2*time.Second)) {
+				t.Error("a jti past its time is still refused")
+			}
+			if err := a.Ready(ctx); err != nil {
+				t.Errorf("Ready: %v", err)
+			}
+		})
+	}
+}
+
+// Twenty writers, each with its own connection pool as separate processes
+// would have, add a client each at once: all twenty are kept.
+func TestPGConcurrentClientAdds(t *testing.T) {
+	url := testDatabaseURL(t)
+	schema := testSchema(t, url)
+	openTestPG(t, url, schema) // migrate once, so the writers race only on clients
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		s := openTestPG(t, url, schema)
+		wg.Go(func() {
+			c := basicClient(fmt.Sprint("svc-", i))
+			_, err := s.UpdateClients(context.Background(), func(m map[string]*Client) error { m[c.ID] = &c; return nil })
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	got, err := openTestPG(t, url, schema).Clients(t.Context())
+	if err != nil || len(got) != 20 {
+		t.Errorf("%d of 20 clients kept (%v)", len(got), err)
+	}
+}
+
+// Migrations apply on an empty database and on one a previous version left.
+func TestPGMigrations(t *testing.T) {
+	url := testDatabaseURL(t)
+	schema := testSchema(t, url)
+	kek, _ := ParseKeyEncryptionKeys(testKEK)
+	old, err := openPG(t.Context(), url, schema, kek, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := old.Version(t.Context()); err != nil || v != 1 {
+		t.Fatalf("previous version: %d, %v", v, err)
+	}
+	c := basicClient("kept")
+	if _, err := old.UpdateClients(t.Context(), func(m map[string]*Client) error { m["kept"] = &c; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	s := openTestPG(t, url, schema)
+	if v, err := s.Version(t.Context()); err != nil || v != 2 {
+		t.Errorf("after migrating: version %d, %v; want 2", v, err)
+	}
+	if got, err := s.Clients(t.Context()); err != nil || got["kept"] == nil {
+		t.Errorf("a client of the previous version was lost: %v", err)
+	}
+	if _, err := s.UseAssertion(t.Context(), "kept", "j", time.Now().Add(time.Minute), time.Now()); err != nil {
+		t.Errorf("the migrated table: %v", err)
+	}
+}
+
+// Private keys are encrypted at rest under the key-encryption key; a wrong
+// key reads nothing; a rotated KEK list reads old and new, and the next key
+// rotation rewrites everything under the new one.
+func TestPGKeysEncryptedAtRest(t *testing.T) {
+	url := testDatabaseURL(t)
+	schema := testSchema(t, url)
+	const oldKEK, newKEK = testKEK, "the-next-key-encryption-key-987654321-abcdef"
+	s := openTestPG(t, url, schema, oldKEK)
+	ks, err := OpenKeyStore(t.Context(), s, "ES256", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := ks.signer(time.Now())
+	var stored []byte
+	var doc string
+	if err := s.pool.QueryRow(t.Context(), "SELECT private_enc, doc::text FROM signing_keys").Scan(&stored, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(stored, k.Private) || strings.Contains(doc, `"d"`) || bytes.Contains(stored, []byte(`"d"`)) {
+		t.Error("the private key is stored in the clear")
+	}
+	if _, err := openTestPG(t, url, schema, newKEK).Keys(t.Context()); err == nil || !strings.Contains(err.Error(), "cannot decrypt") {
+		t.Errorf("keys read with the wrong key-encryption key: %v", err)
+	}
+	both := openTestPG(t, url, schema, newKEK, oldKEK)
+	ks2, err := OpenKeyStore(t.Context(), both, "ES256", time.Now())
+	if err != nil {
+		t.Fatalf("new KEK first, old kept: %v", err)
+	}
+	if _, err := ks2.Rotate(t.Context(), time.Now(), time.Minute, KeyRetention); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := openTestPG(t, url, schema, newKEK).Keys(t.Context()); err != nil || len(keys) != 2 {
+		t.Errorf("after a rotation under the new KEK alone: %d keys, %v", len(keys), err)
+	}
+}
+
+// The database URL's password never shows in an error.
+func TestPGErrorsHideThePassword(t *testing.T) {
+	kek, _ := ParseKeyEncryptionKeys(testKEK)
+	for _, url := range []string{
+		"postgres://tollgate:s3cret-pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2",
+		"postgres://tollgate:s3cret-pw@127.0.0.1:1/db?sslmode=bogus",
+	} {
+		_, err := OpenPG(context.Background(), url, "tollgate", kek)
+		if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
+			t.Errorf("error %v (want one, without the password)", err)
+		}
+	}
+	if _, err := ParseKeyEncryptionKeys("short"); err == nil {
+		t.Error("a short key-encryption key was accepted")
+	}
+}
+
+// Two issuer replicas on one database serve byte-identical JWKS, see each
+// other's clients after a refresh, and refuse each other's replays; the
+// readiness probe fails once the database is gone.
+func TestPGReplicasAgree(t *testing.T) {
+	url := testDatabaseURL(t)
+	schema := testSchema(t, url)
+	a := newTestServer(t, func(c *Config) { c.Store = openTestPG(t, url, schema) })
+	b := newTestServer(t, func(c *Config) { c.Store = openTestPG(t, url, schema); c.Issuer = a.URL })
+	if !bytes.Equal(a.Keys().JWKS(), b.Keys().JWKS()) {
+		t.Errorf("replicas serve different JWKS")
+	}
+	secret := a.addClient(t, basicClient("svc"))
+	b.Refresh(t.Context())
+	if r := b.post(t, form("grant_type", "client_credentials"), basicAuth("svc", secret)); r.status != http.StatusOK {
+		t.Errorf("client added at one replica, token at the other: %d %s", r.status, r.raw)
+	}
+	if r := do(t, mustRequest(t, b.URL+"/readyz")); r.status != http.StatusOK {
+		t.Errorf("readyz with the database up: %d", r.status)
+	}
+	b.store.Close()
+	if r := do(t, mustRequest(t, b.URL+"/readyz")); r.status != http.StatusServiceUnavailable {
+		t.Errorf("readyz without the database: %d, want 503", r.status)
+	}
+}
+
+func mustRequest(t *testing.T, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
