@@ -30,7 +30,7 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 		return nil
 	}
 	f := newFlags("client "+sub, stdout, stderr)
-	dataDir := f.String("data-dir", defaultDataDir, "issuer data directory")
+	openStore := f.storeFlags("issuer data directory")
 	id := f.String("id", "", "client ID")
 	var (
 		name, scopes, defScopes, auds, defAuds, secretFile, lifetime, claims *string
@@ -71,9 +71,12 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 			return fmt.Errorf("%w: --previous-secret-grace %s: use 0 to %s", errUsage, *grace, issuer.MaxSecretGrace)
 		}
 	}
-	store := issuer.OpenDir(*dataDir)
-	defer store.Close()
 	ctx := context.Background()
+	store, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	reg, err := issuer.NewRegistry(ctx, store)
 	if err != nil {
 		return err

@@ -34,12 +34,15 @@ import (
 
 func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "keys" {
-		return runIssuerKeys(args[1:], stdout, stderr)
+		return runIssuerKeys(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "migrate" {
+		return runIssuerMigrate(ctx, args[1:], stdout, stderr)
 	}
 	f := newFlags("issuer", stdout, stderr)
 	addr := f.String("addr", "127.0.0.1:8400", "listen address")
 	issuerURL := f.String("issuer-url", "", "issuer URL put in tokens and discovery (default http(s)://<addr>)")
-	dataDir := f.String("data-dir", defaultDataDir, "directory for keys.json and clients.json")
+	openStore := f.storeFlags("directory for keys.json, clients.json and assertions.db")
 	alg := f.String("algorithm", "ES256", "signing algorithm for new keys: ES256, RS256 or EdDSA")
 	maxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "JWKS Cache-Control max-age; new keys are published twice this long before use")
 	rotation := f.Duration("key-rotation", issuer.DefaultRotationInterval, "signing key rotation interval (negative: never)")
@@ -64,7 +67,13 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		url = tr.Scheme() + "://" + lis.Addr().String()
 	}
 	m := metrics.New()
-	iss, err := issuer.New(issuer.Config{Issuer: url, DataDir: *dataDir, Algorithm: jwa.SignatureAlgorithm(*alg),
+	store, err := openStore(ctx)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	defer store.Close()
+	iss, err := issuer.New(issuer.Config{Issuer: url, Store: store, Algorithm: jwa.SignatureAlgorithm(*alg),
 		JWKSMaxAge: *maxAge, RotationInterval: *rotation, AdvertiseScopes: strings.Fields(*advertise),
 		Logger: log, Observe: m.IssuerObserver()})
 	if err != nil {
@@ -85,8 +94,8 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // runIssuerKeys handles `tollgate issuer keys rotate`: it rolls a new key
 // into the key file; a running issuer picks it up within seconds.
-func runIssuerKeys(args []string, stdout, stderr io.Writer) error {
-	const keysUsage = "usage: tollgate issuer keys rotate [--data-dir d] [--algorithm a] [--jwks-max-age d]"
+func runIssuerKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const keysUsage = "usage: tollgate issuer keys rotate [--data-dir d | --database-url u] [--algorithm a] [--jwks-max-age d]"
 	if len(args) > 0 && (helpAsked(args[:1]) || args[0] == "help") {
 		_, err := fmt.Fprintln(stdout, keysUsage)
 		return err
@@ -95,16 +104,18 @@ func runIssuerKeys(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: %s", errUsage, keysUsage)
 	}
 	f := newFlags("issuer keys rotate", stdout, stderr)
-	dataDir := f.String("data-dir", defaultDataDir, "issuer data directory")
+	openStore := f.storeFlags("issuer data directory")
 	alg := f.String("algorithm", "ES256", "algorithm of the new key")
 	maxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "the issuer's JWKS max-age; the key signs after twice this")
 	if err := f.parse(args[1:]); err != nil {
 		return err
 	}
 	now := time.Now()
-	store := issuer.OpenDir(*dataDir)
+	store, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
 	defer store.Close()
-	ctx := context.Background()
 	ks, err := issuer.OpenKeyStore(ctx, store, jwa.SignatureAlgorithm(*alg), now)
 	if err != nil {
 		return err

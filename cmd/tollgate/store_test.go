@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"github.com/tollgate-rpc/tollgate/internal/pgtest"
 )
 
 // runConcurrently runs n tollgate processes at once, args(i) each, and
@@ -193,5 +194,88 @@ func TestIssuerRefusesAnUntrustedDataDirectory(t *testing.T) {
 		if err == nil || cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), dir) {
 			t.Errorf("%s: issuer exited %d: %s; want exit 1 naming %s", name, cmd.ProcessState.ExitCode(), out, dir)
 		}
+	}
+}
+
+// The CLI on PostgreSQL: twenty concurrent `tollgate client add
+// --database-url` processes keep all twenty; `issuer migrate` moves a data
+// directory's clients and keys into the database, where an issuer process
+// serves the same keys and the clients get tokens.
+func TestCLIOnPostgreSQL(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	unused := t.TempDir() // the data directory, which a database store leaves alone
+	env := []string{"TOLLGATE_KEY_ENCRYPTION_KEY=cli-test-key-encryption-key-0123456789", "TOLLGATE_DATABASE_URL=" + url,
+		"TOLLGATE_DATABASE_SCHEMA=" + schema, "TOLLGATE_DATA_DIR=" + unused}
+	dir := t.TempDir()
+	const n = 20
+	outs, errs := make([]string, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		cmd := execTollgate(t, env, "client", "add", "--id", fmt.Sprint("svc-", i), "--scopes", "inventory.read", "--audiences", "inventory",
+			"--secret-file", filepath.Join(dir, fmt.Sprint("svc-", i, ".secret")))
+		wg.Go(func() {
+			out, err := cmd.CombinedOutput()
+			outs[i], errs[i] = string(out), err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("client add %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	list := runTo(t, env, "client", "list")
+	for i := range n {
+		if id := fmt.Sprint("svc-", i); !regexp.MustCompile(`(?m)^` + id + `\s`).MatchString(list) {
+			t.Errorf("client %s lost; client list:\n%s", id, list)
+		}
+	}
+	if entries, _ := os.ReadDir(unused); len(entries) > 0 {
+		t.Errorf("with --database-url, %d files were written to the data directory", len(entries))
+	}
+
+	// Migrate an embedded store into a second schema.
+	old := t.TempDir()
+	runTo(t, nil, "client", "add", "--data-dir", old, "--id", "legacy", "--scopes", "inventory.read", "--audiences", "inventory",
+		"--default-audience", "inventory", "--secret-file", filepath.Join(dir, "legacy.secret"))
+	runTo(t, nil, "issuer", "keys", "rotate", "--data-dir", old)
+	target := pgtest.Schema(t, url)
+	migrateEnv := []string{env[0], env[1], "TOLLGATE_DATABASE_SCHEMA=" + target, env[3]}
+	if out := runTo(t, migrateEnv, "issuer", "migrate", "--from-data-dir", old); !strings.Contains(out, "copied 1 clients and 2 signing keys") {
+		t.Errorf("migrate: %s", out)
+	}
+	cmd := execTollgate(t, migrateEnv, "issuer", "migrate", "--from-data-dir", old)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "already holds") {
+		t.Errorf("a second migration into the same schema: %v %s; want it refused", err, out)
+	}
+	addr := freePort(t)
+	iss := start(t, "issuer on postgres", migrateEnv, "issuer", "--addr", addr)
+	jwtest.Eventually(t, "the issuer on PostgreSQL to answer", func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	secret, err := os.ReadFile(filepath.Join(dir, "legacy.secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("legacy", strings.TrimSpace(string(secret)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a migrated client's token from the issuer on PostgreSQL: %s", resp.Status)
+	}
+	iss.stop(t)
+	if entries, _ := os.ReadDir(unused); len(entries) > 0 {
+		t.Errorf("the issuer on PostgreSQL wrote %d files to the data directory", len(entries))
 	}
 }

@@ -152,11 +152,28 @@ func (ks *KeyStore) signer(now time.Time) (*SigningKey, error) {
 // then, and drops keys retired more than retention ago (retention must cover
 // the longest token lifetime). The file is saved before it returns.
 func (ks *KeyStore) Rotate(ctx context.Context, now time.Time, publishAhead, retention time.Duration) (kid string, err error) {
+	return ks.rotate(ctx, now, publishAhead, retention, 0)
+}
+
+// RotateIfDue rotates as Rotate does, but only when the newest stored key
+// is at least interval old; it returns "" when it was not. The check reads
+// the store inside the store's update, so that of several replicas running
+// the same schedule exactly one rotates.
+func (ks *KeyStore) RotateIfDue(ctx context.Context, now time.Time, interval, publishAhead, retention time.Duration) (kid string, err error) {
+	return ks.rotate(ctx, now, publishAhead, retention, interval)
+}
+
+func (ks *KeyStore) rotate(ctx context.Context, now time.Time, publishAhead, retention, ifOlder time.Duration) (kid string, err error) {
 	next, err := newSigningKey(ks.alg, now, now.Add(publishAhead))
 	if err != nil {
 		return "", err
 	}
+	rotated := false
 	err = ks.update(ctx, func(keys []*SigningKey) ([]*SigningKey, bool, error) {
+		if ifOlder > 0 && len(keys) > 0 && now.Sub(keys[len(keys)-1].Created) < ifOlder {
+			return keys, false, nil // another process rotated already
+		}
+		rotated = true
 		for _, k := range keys {
 			if k.RetiredAt.IsZero() || k.RetiredAt.After(next.SignFrom) {
 				k.RetiredAt = next.SignFrom
@@ -164,7 +181,7 @@ func (ks *KeyStore) Rotate(ctx context.Context, now time.Time, publishAhead, ret
 		}
 		return append(pruned(keys, now, retention), next), true, nil
 	})
-	if err != nil {
+	if err != nil || !rotated {
 		return "", err
 	}
 	return next.Kid, nil

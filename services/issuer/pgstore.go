@@ -77,16 +77,10 @@ func openPG(ctx context.Context, dbURL, schema string, kek KeyEncryptionKeys, up
 // and errors.
 func RedactURL(dbURL string) string {
 	u, err := url.Parse(dbURL)
-	if err != nil || u.User == nil {
-		if err != nil {
-			return "(unparsable URL)"
-		}
-		return u.String()
+	if err != nil {
+		return "(unparsable URL)"
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+	return u.Redacted()
 }
 
 // redactErr is err's message without dbURL's password, should a driver

@@ -3,61 +3,19 @@ package issuer
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"github.com/tollgate-rpc/tollgate/internal/pgtest"
 )
 
 // testKEK is a key-encryption key for tests.
 const testKEK = "test-key-encryption-key-0123456789abcdef"
-
-// testDatabaseURL is the machine's PostgreSQL ($TOLLGATE_TEST_DATABASE_URL
-// overrides it). Tests skip, naming what to start, when it does not answer,
-// and fail in CI, which starts it.
-func testDatabaseURL(t testing.TB) string {
-	t.Helper()
-	url := os.Getenv("TOLLGATE_TEST_DATABASE_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		msg := fmt.Sprintf("no PostgreSQL at %s (%v); start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start", RedactURL(url), err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	conn.Close(ctx)
-	return url
-}
-
-// testSchema returns a fresh schema name, dropped when the test ends.
-func testSchema(t testing.TB, url string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), url)
-		if err != nil {
-			return
-		}
-		defer conn.Close(context.Background())
-		_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-	})
-	return schema
-}
 
 func openTestPG(t testing.TB, url, schema string, keks ...string) *PGStore {
 	t.Helper()
@@ -88,8 +46,8 @@ func TestStoreContract(t *testing.T) {
 			return a, b
 		},
 		"postgres": func(t *testing.T) (Store, Store) {
-			url := testDatabaseURL(t)
-			schema := testSchema(t, url)
+			url := pgtest.URL(t)
+			schema := pgtest.Schema(t, url)
 			return openTestPG(t, url, schema), openTestPG(t, url, schema)
 		},
 	}
@@ -165,8 +123,8 @@ func TestStoreContract(t *testing.T) {
 // Twenty writers, each with its own connection pool as separate processes
 // would have, add a client each at once: all twenty are kept.
 func TestPGConcurrentClientAdds(t *testing.T) {
-	url := testDatabaseURL(t)
-	schema := testSchema(t, url)
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
 	openTestPG(t, url, schema) // migrate once, so the writers race only on clients
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -193,8 +151,8 @@ func TestPGConcurrentClientAdds(t *testing.T) {
 
 // Migrations apply on an empty database and on one a previous version left.
 func TestPGMigrations(t *testing.T) {
-	url := testDatabaseURL(t)
-	schema := testSchema(t, url)
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
 	kek, _ := ParseKeyEncryptionKeys(testKEK)
 	old, err := openPG(t.Context(), url, schema, kek, 1)
 	if err != nil {
@@ -224,8 +182,8 @@ func TestPGMigrations(t *testing.T) {
 // key reads nothing; a rotated KEK list reads old and new, and the next key
 // rotation rewrites everything under the new one.
 func TestPGKeysEncryptedAtRest(t *testing.T) {
-	url := testDatabaseURL(t)
-	schema := testSchema(t, url)
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
 	const oldKEK, newKEK = testKEK, "the-next-key-encryption-key-987654321-abcdef"
 	s := openTestPG(t, url, schema, oldKEK)
 	ks, err := OpenKeyStore(t.Context(), s, "ES256", time.Now())
@@ -278,8 +236,8 @@ func TestPGErrorsHideThePassword(t *testing.T) {
 // other's clients after a refresh, and refuse each other's replays; the
 // readiness probe fails once the database is gone.
 func TestPGReplicasAgree(t *testing.T) {
-	url := testDatabaseURL(t)
-	schema := testSchema(t, url)
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
 	a := newTestServer(t, func(c *Config) { c.Store = openTestPG(t, url, schema) })
 	b := newTestServer(t, func(c *Config) { c.Store = openTestPG(t, url, schema); c.Issuer = a.URL })
 	if !bytes.Equal(a.Keys().JWKS(), b.Keys().JWKS()) {
@@ -306,4 +264,43 @@ func mustRequest(t *testing.T, url string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// Three replicas on one database tick their rotation schedules at once,
+// when a rotation is due: exactly one new key, and every replica serves the
+// same JWKS afterwards.
+func TestPGScheduledRotationHappensOnce(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	start := time.Now()
+	clock := jwtest.NewClock(start)
+	var replicas []*testServer
+	for range 3 {
+		replicas = append(replicas, newTestServer(t, func(c *Config) {
+			c.Store, c.Now, c.RotationInterval = openTestPG(t, url, schema), clock.Now, time.Hour
+		}))
+	}
+	before := replicas[0].Keys().JWKS()
+	clock.Add(time.Hour)
+	var wg sync.WaitGroup
+	for _, r := range replicas {
+		wg.Go(func() { r.rotationTick(t.Context()) })
+	}
+	wg.Wait()
+	keys, err := replicas[0].store.Keys(t.Context())
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("%d keys after three replicas ticked a due rotation, want 2 (one rotation): %v", len(keys), err)
+	}
+	for _, r := range replicas {
+		r.Refresh(t.Context())
+	}
+	after := replicas[0].Keys().JWKS()
+	if bytes.Equal(before, after) {
+		t.Error("the JWKS did not change")
+	}
+	for i, r := range replicas[1:] {
+		if !bytes.Equal(r.Keys().JWKS(), after) {
+			t.Errorf("replica %d serves another JWKS", i+1)
+		}
+	}
 }

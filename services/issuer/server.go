@@ -168,22 +168,31 @@ func (s *Server) RunKeyRotation(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		now := s.now()
-		if s.cfg.RotationInterval > 0 && now.Sub(s.keys.Newest()) >= s.cfg.RotationInterval {
-			if kid, err := s.RotateKeys(); err != nil {
-				s.log.Error("scheduled key rotation failed", slog.Any("error", err))
-			} else {
-				s.log.Info("rotated signing key", slog.String("kid", kid), slog.Time("signs_from", now.Add(s.cfg.PublishAhead())))
-			}
-		}
-		if err := s.keys.Prune(ctx, now, KeyRetention); err != nil {
-			s.log.Error("prune keys", slog.Any("error", err))
-		}
+		s.rotationTick(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// rotationTick rotates the keys when the schedule says so and drops expired
+// ones. Due is decided from the store inside its update, so replicas that
+// tick together rotate once.
+func (s *Server) rotationTick(ctx context.Context) {
+	now := s.now()
+	if s.cfg.RotationInterval > 0 && now.Sub(s.keys.Newest()) >= s.cfg.RotationInterval {
+		kid, err := s.keys.RotateIfDue(ctx, now, s.cfg.RotationInterval, s.cfg.PublishAhead(), KeyRetention)
+		switch {
+		case err != nil:
+			s.log.Error("scheduled key rotation failed", slog.Any("error", err))
+		case kid != "":
+			s.log.Info("rotated signing key", slog.String("kid", kid), slog.Time("signs_from", now.Add(s.cfg.PublishAhead())))
+		}
+	}
+	if err := s.keys.Prune(ctx, now, KeyRetention); err != nil {
+		s.log.Error("prune keys", slog.Any("error", err))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 )
@@ -44,6 +45,39 @@ type Store interface {
 	Ready(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Copy fills dst, which must hold no clients and no keys, with the clients
+// and signing keys of src (tollgate issuer migrate), and says how many.
+func Copy(ctx context.Context, src, dst Store) (clients, keys int, err error) {
+	srcClients, err := src.Clients(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	srcKeys, err := src.Keys(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(srcKeys) == 0 {
+		return 0, 0, fmt.Errorf("the source holds no signing keys: %w", errNoKeys)
+	}
+	if have, err := dst.Clients(ctx); err != nil || len(have) > 0 {
+		return 0, 0, errors.Join(err, fmt.Errorf("the destination already holds %d clients; migrate into an empty store", len(have)))
+	}
+	_, err = dst.UpdateKeys(ctx, func(have []*SigningKey) ([]*SigningKey, bool, error) {
+		if len(have) > 0 {
+			return nil, false, fmt.Errorf("the destination already holds %d signing keys; migrate into an empty store", len(have))
+		}
+		return srcKeys, true, nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	_, err = dst.UpdateClients(ctx, func(m map[string]*Client) error {
+		maps.Copy(m, srcClients)
+		return nil
+	})
+	return len(srcClients), len(srcKeys), err
 }
 
 // checkClients validates stored clients and indexes them by ID. where names

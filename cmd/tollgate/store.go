@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/tollgate-rpc/tollgate/internal/securefile"
+	"github.com/tollgate-rpc/tollgate/services/issuer"
+)
+
+// storeFlags adds the flags that choose the issuer's store: the data
+// directory (default), or PostgreSQL with --database-url; the returned
+// function opens it.
+func (f flags) storeFlags(dataDirUsage string) func(ctx context.Context) (issuer.Store, error) {
+	dataDir := f.String("data-dir", defaultDataDir, dataDirUsage)
+	dbURL := f.String("database-url", "", "PostgreSQL URL (postgres://…); with it nothing is kept in the data directory")
+	schema := f.String("database-schema", "tollgate", "PostgreSQL schema of the issuer's tables")
+	kekFile := f.String("key-encryption-key-file", "", "file of the secrets that encrypt signing keys in the database, first one used, one per line (or TOLLGATE_KEY_ENCRYPTION_KEY)")
+	return func(ctx context.Context) (issuer.Store, error) {
+		if *dbURL == "" {
+			if f.given("database-schema") || f.given("key-encryption-key-file") {
+				return nil, fmt.Errorf("%w: --database-schema and --key-encryption-key-file go with --database-url", errUsage)
+			}
+			return issuer.OpenDir(*dataDir), nil
+		}
+		kek, err := keyEncryptionKeys(*kekFile)
+		if err != nil {
+			return nil, err
+		}
+		return issuer.OpenPG(ctx, *dbURL, *schema, kek)
+	}
+}
+
+// keyEncryptionKeys reads the key-encryption keys from file, or else from
+// TOLLGATE_KEY_ENCRYPTION_KEY.
+func keyEncryptionKeys(file string) (issuer.KeyEncryptionKeys, error) {
+	text := os.Getenv("TOLLGATE_KEY_ENCRYPTION_KEY")
+	if file != "" {
+		b, err := securefile.Read(file)
+		if err != nil {
+			return nil, fmt.Errorf("--key-encryption-key-file: %w", err)
+		}
+		text = string(b)
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, fmt.Errorf("%w: with --database-url, signing keys are encrypted: give --key-encryption-key-file (or TOLLGATE_KEY_ENCRYPTION_KEY)", errUsage)
+	}
+	kek, err := issuer.ParseKeyEncryptionKeys(text)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return kek, nil
+}
+
+// runIssuerMigrate copies an embedded store (a data directory) into
+// PostgreSQL: every client and signing key. Replay records are not copied:
+// they expire within minutes, so stop the old issuer, migrate, start the new.
+func runIssuerMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("issuer migrate", stdout, stderr)
+	from := f.String("from-data-dir", "", "data directory to copy from (required)")
+	open := f.storeFlags("unused: the destination is --database-url")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if *from == "" || !f.given("database-url") {
+		return fmt.Errorf("%w: tollgate issuer migrate --from-data-dir DIR --database-url postgres://… [--key-encryption-key-file F]", errUsage)
+	}
+	src := issuer.OpenDir(*from)
+	defer src.Close()
+	dst, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	clients, keys, err := issuer.Copy(ctx, src, dst)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "copied %d clients and %d signing keys\n", clients, keys)
+	return err
+}
