@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -11,22 +10,24 @@ import (
 	"testing"
 
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
 
 // runIn runs the command in this process and returns its outputs and the
 // exit code main would give.
 func runIn(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errOut bytes.Buffer
+	var out, errOut jwtest.Buffer // background goroutines may still write
+
 	err := run(context.Background(), args, &out, &errOut)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errUsage):
 		code = 2
-		errOut.WriteString(err.Error())
+		_, _ = errOut.Write([]byte(err.Error()))
 	default:
 		code = 1
-		errOut.WriteString(err.Error())
+		_, _ = errOut.Write([]byte(err.Error()))
 	}
 	return out.String(), errOut.String(), code
 }

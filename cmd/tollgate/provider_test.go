@@ -79,15 +79,15 @@ func TestProviderProfilesThroughTheRealService(t *testing.T) {
 			t.Parallel()
 			ti := jwtest.NewIssuer(t)
 			kid := ti.AddKey(jwa.RS256)
-			ti.ID = ti.URL + p.issuerPath
+			ti.SetID(ti.URL + p.issuerPath)
 			now := time.Now()
-			claims := p.claims(ti.ID, p.audience)
+			claims := p.claims(ti.ID(), p.audience)
 			claims["iat"], claims["exp"] = now.Unix(), now.Add(time.Hour).Unix()
 			token := ti.Sign(kid, p.header, claims)
 
 			call := func(profile string) (*proc, inventoryv1.InventoryServiceClient) {
 				addr := freePort(t)
-				args := []string{"inventory", "--addr", addr, "--data-dir", t.TempDir(), "--issuer-url", ti.ID, "--audience", p.audience}
+				args := []string{"inventory", "--addr", addr, "--data-dir", t.TempDir(), "--issuer-url", ti.ID(), "--audience", p.audience}
 				if profile != "" {
 					args = append(args, "--issuer-profile", profile)
 				}
@@ -238,10 +238,10 @@ func TestCallersFollowProviderTokenRules(t *testing.T) {
 func TestTrustFileWithTwoIssuers(t *testing.T) {
 	own, tenant, stranger := jwtest.NewIssuer(t), jwtest.NewIssuer(t), jwtest.NewIssuer(t)
 	ownKid, tenantKid, strangerKid := own.AddKey(jwa.ES256), tenant.AddKey(jwa.RS256), stranger.AddKey(jwa.ES256)
-	tenant.ID = tenant.URL + "/"
+	tenant.SetID(tenant.URL + "/")
 	trustFile := filepath.Join(t.TempDir(), "trust.yaml")
 	body := fmt.Sprintf("issuers:\n  - issuer: %s\n    audiences: [inventory]\n  - issuer: %s\n    profile: auth0\n    audiences: [https://inventory.acme.example]\n",
-		own.ID, tenant.ID)
+		own.ID(), tenant.ID())
 	if err := os.WriteFile(trustFile, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestTrustFileWithTwoIssuers(t *testing.T) {
 	inv := inventoryv1.NewInventoryServiceClient(conn)
 	exp := time.Now().Add(time.Hour).Unix()
 	ownToken := own.Sign(ownKid, nil, own.Claims("inventory", map[string]any{"scope": "inventory.read"}))
-	tenantToken := tenant.Sign(tenantKid, map[string]any{"typ": "JWT"}, map[string]any{"iss": tenant.ID, "sub": "abc@clients", "azp": "abc",
+	tenantToken := tenant.Sign(tenantKid, map[string]any{"typ": "JWT"}, map[string]any{"iss": tenant.ID(), "sub": "abc@clients", "azp": "abc",
 		"aud": "https://inventory.acme.example", "iat": time.Now().Unix(), "exp": exp, "permissions": []string{"inventory.read"}})
 	strangerToken := stranger.Sign(strangerKid, nil, stranger.Claims("inventory", map[string]any{"scope": "inventory.read"}))
 	for name, tok := range map[string]string{"own issuer": ownToken, "Auth0 tenant": tenantToken} {

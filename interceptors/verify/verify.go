@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,7 @@ type Verifier struct {
 	verifiers map[jwa.SignatureAlgorithm]jws.Verifier
 	cache     *tokenCache
 	stop      context.CancelFunc
+	running   sync.WaitGroup // the key sets' refresh loops
 
 	hits, misses atomic.Int64
 }
@@ -117,13 +119,17 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 		v.issuers[is.Issuer] = newKeySet(life, is, &v.opts)
 	}
 	for _, ks := range v.issuers {
-		go ks.run()
+		v.running.Go(ks.run)
 	}
 	return v, nil
 }
 
-// Close stops background key refreshes and cancels fetches in flight.
-func (v *Verifier) Close() { v.stop() }
+// Close stops background key refreshes, cancels fetches in flight, and
+// returns once they have ended.
+func (v *Verifier) Close() {
+	v.stop()
+	v.running.Wait() // nothing fetches or logs once Close returns
+}
 
 // Ready waits until every issuer's keys have been fetched once, or ctx ends.
 func (v *Verifier) Ready(ctx context.Context) error {

@@ -35,13 +35,9 @@ type Issuer struct {
 	tb  testing.TB
 	srv *httptest.Server
 	URL string
-	// ID is the issuer identifier that discovery names and Claims puts in
-	// iss: URL, unless a test sets it, before first use, to a URL below it
-	// (Auth0's trailing slash, Entra ID's /<tenant>/v2.0). Discovery is
-	// served under it.
-	ID string
 
 	mu        sync.Mutex
+	id        string // see ID
 	keys      map[string]crypto.Signer
 	algs      map[string]jwa.SignatureAlgorithm
 	published []string
@@ -62,11 +58,12 @@ func NewIssuer(tb testing.TB) *Issuer {
 	ti := &Issuer{tb: tb, keys: map[string]crypto.Signer{}, algs: map[string]jwa.SignatureAlgorithm{}, MaxAge: 300, stop: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != strings.TrimPrefix(strings.TrimSuffix(ti.ID, "/"), ti.URL)+"/.well-known/openid-configuration" {
+		id := ti.ID()
+		if r.URL.Path != strings.TrimPrefix(strings.TrimSuffix(id, "/"), ti.URL)+"/.well-known/openid-configuration" {
 			http.NotFound(w, r)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": ti.ID, "jwks_uri": ti.URL + "/jwks"})
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": id, "jwks_uri": ti.URL + "/jwks"})
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
 		ti.JWKSFetches.Add(1)
@@ -89,9 +86,25 @@ func NewIssuer(tb testing.TB) *Issuer {
 		_, _ = w.Write(ti.jwks())
 	})
 	ti.srv = httptest.NewServer(mux)
-	ti.URL, ti.ID = ti.srv.URL, ti.srv.URL
+	ti.URL, ti.id = ti.srv.URL, ti.srv.URL
 	tb.Cleanup(func() { close(ti.stop); ti.srv.Close() })
 	return ti
+}
+
+// ID is the issuer identifier that discovery names and Claims puts in iss:
+// URL unless SetID changed it.
+func (ti *Issuer) ID() string {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	return ti.id
+}
+
+// SetID makes the identifier a URL below URL, such as Auth0's with a
+// trailing slash or Entra ID's /<tenant>/v2.0; discovery moves under it.
+func (ti *Issuer) SetID(id string) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ti.id = id
 }
 
 // AddKey creates and publishes a key for alg and returns its kid.
@@ -182,7 +195,7 @@ func NewKey(tb testing.TB, alg jwa.SignatureAlgorithm) (string, crypto.Signer) {
 func (ti *Issuer) Claims(aud string, overrides map[string]any) map[string]any {
 	now := time.Now()
 	c := map[string]any{
-		"iss": ti.ID, "sub": "client-1", "client_id": "client-1", "aud": aud,
+		"iss": ti.ID(), "sub": "client-1", "client_id": "client-1", "aud": aud,
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 		"jti": fmt.Sprintf("%d", now.UnixNano()), "scope": "inventory.read orders.read",
 	}
