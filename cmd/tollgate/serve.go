@@ -135,6 +135,7 @@ type service struct {
 	name string
 	// flag values
 	addr, dataDir, adminAddr, traceExporter *string
+	databaseURL, databaseSchema             *string
 	accessLog                               *string
 	publicReflection                        *bool
 	trust                                   func() ([]verify.Issuer, error)
@@ -161,6 +162,8 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 		addr:             f.String("addr", addr, "listen address"),
 		trust:            f.trustFlags(audience),
 		dataDir:          f.String("data-dir", defaultDataDir, "directory for "+name+".db"),
+		databaseURL:      f.String("database-url", "", "PostgreSQL URL (postgres://…) to keep "+name+" in, shared by replicas (default: SQLite in the data directory)"),
+		databaseSchema:   f.String("database-schema", "tollgate", "PostgreSQL schema of "+name+"'s tables"),
 		adminAddr:        f.String("admin-addr", "", "admin listener for /metrics (empty: none)"),
 		traceExporter:    f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)"),
 		publicReflection: f.Bool("public-reflection", false, "allow server reflection without a token"),
@@ -230,7 +233,13 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := s.start(ctx, stdout, stderr); err != nil {
 		return err
 	}
-	store, err := inventory.OpenSQLite(ctx, filepath.Join(*s.dataDir, "inventory.db"))
+	var store *inventory.SQLStore
+	var err error
+	if *s.databaseURL != "" {
+		store, err = inventory.OpenPostgres(ctx, *s.databaseURL, *s.databaseSchema)
+	} else {
+		store, err = inventory.OpenSQLite(ctx, filepath.Join(*s.dataDir, "inventory.db"))
+	}
 	if err != nil {
 		return err
 	}
@@ -286,7 +295,12 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer conn.Close()
-	store, err := orders.OpenSQLite(ctx, filepath.Join(*s.dataDir, "orders.db"))
+	var store *orders.SQLStore
+	if *s.databaseURL != "" {
+		store, err = orders.OpenPostgres(ctx, *s.databaseURL, *s.databaseSchema)
+	} else {
+		store, err = orders.OpenSQLite(ctx, filepath.Join(*s.dataDir, "orders.db"))
+	}
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
@@ -91,7 +92,9 @@ func SeedInventory(ctx context.Context, store inventory.Store) error {
 		{"gadget-2", "Gadget", 50},
 		{"gizmo-3", "Gizmo", 10},
 	} {
-		if _, err := store.Adjust(ctx, it.sku, it.name, it.qty); err != nil {
+		// Set, not added: replicas starting together on one database
+		// seed the same stock once, not once each.
+		if _, err := store.Upsert(ctx, &inventoryv1.Item{Sku: it.sku, Name: it.name, QuantityOnHand: it.qty}); err != nil {
 			return err
 		}
 	}

@@ -3,11 +3,13 @@ package inventory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/internal/pgtest"
 )
 
 // stores runs a test against every Store implementation.
@@ -21,6 +23,84 @@ func stores(t *testing.T, test func(t *testing.T, s Store)) {
 		t.Cleanup(func() { s.Close() })
 		test(t, s)
 	})
+	t.Run("postgres", func(t *testing.T) { test(t, openPG(t, pgtest.Schema(t, pgtest.URL(t)))) })
+}
+
+// openPG opens the inventory store in schema of the test database: called
+// twice with one schema, it is two replicas.
+func openPG(t *testing.T, schema string) *SQLStore {
+	t.Helper()
+	s, err := OpenPostgres(t.Context(), pgtest.URL(t), schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Two replicas on one PostgreSQL database, 200 one-unit orders at once on
+// 150 units: exactly 150 reserved, none twice; one order sent to both
+// replicas at once is reserved once and replayed once.
+func TestReplicasOnPostgresNeverOverReserve(t *testing.T) {
+	schema := pgtest.Schema(t, pgtest.URL(t))
+	a, b := openPG(t, schema), openPG(t, schema)
+	if _, err := a.Adjust(t.Context(), "w", "Widget", 150); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	results := map[string]int{}
+	for i := range 200 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			_, _, err := s.Reserve(context.Background(), fmt.Sprint("o-", i), []Line{{SKU: "w", Quantity: 1}})
+			key := "ok"
+			switch {
+			case errors.Is(err, ErrInsufficientStock):
+				key = "insufficient"
+			case err != nil:
+				key = err.Error()
+			}
+			mu.Lock()
+			results[key]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	it, err := b.Get(t.Context(), "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if results["ok"] != 150 || results["insufficient"] != 50 || it.GetQuantityReserved() != 150 {
+		t.Errorf("200 orders on 150 units over two replicas: %v, reserved %d; want 150 reserved, 50 refused", results, it.GetQuantityReserved())
+	}
+	if _, err := a.Adjust(t.Context(), "w", "", 10); err != nil {
+		t.Fatal(err)
+	}
+	replays := make(chan bool, 2)
+	for _, s := range []*SQLStore{a, b} {
+		wg.Go(func() {
+			_, replayed, err := s.Reserve(context.Background(), "same", []Line{{SKU: "w", Quantity: 3}})
+			if err != nil {
+				t.Error(err)
+			}
+			replays <- replayed
+		})
+	}
+	wg.Wait()
+	close(replays)
+	n := 0
+	for r := range replays {
+		if r {
+			n++
+		}
+	}
+	if it, _ := a.Get(t.Context(), "w"); n != 1 || it.GetQuantityReserved() != 153 {
+		t.Errorf("one order at two replicas at once: %d replays, reserved %d; want 1 replay, 153", n, it.GetQuantityReserved())
+	}
 }
 
 func TestStoreContract(t *testing.T) {

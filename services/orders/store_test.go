@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"github.com/tollgate-rpc/tollgate/internal/pgtest"
 )
 
 func TestStoreContract(t *testing.T) {
@@ -14,6 +15,15 @@ func TestStoreContract(t *testing.T) {
 		"memory": func(*testing.T) Store { return NewMemoryStore() },
 		"sqlite": func(t *testing.T) Store {
 			s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "orders.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		"postgres": func(t *testing.T) Store {
+			url := pgtest.URL(t)
+			s, err := OpenPostgres(t.Context(), url, pgtest.Schema(t, url))
 			if err != nil {
 				t.Fatal(err)
 			}

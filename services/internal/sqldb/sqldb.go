@@ -1,0 +1,147 @@
+// Package sqldb is the database the suite's services keep their data in:
+// SQLite in the data directory (the default), or PostgreSQL for several
+// replicas. The stores write one SQL for both: ? placeholders, rebound for
+// PostgreSQL, and BIGINT columns, which both understand.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/tollgate-rpc/tollgate/services/internal/sqlitedb"
+)
+
+// DB is a database handle that knows its dialect.
+type DB struct {
+	*sql.DB
+	postgres bool
+}
+
+// OpenSQLite opens (creating) the SQLite database at path and applies ddl.
+func OpenSQLite(ctx context.Context, path, ddl string) (*DB, error) {
+	db, err := sqlitedb.Open(ctx, path, ddl)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{DB: db}, nil
+}
+
+var validSchema = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// OpenPostgres connects to the database at url, makes schema (the tables'
+// home) and applies ddl in it. Errors never show the URL's password.
+func OpenPostgres(ctx context.Context, url, schema, ddl string) (*DB, error) {
+	if !validSchema.MatchString(schema) {
+		return nil, fmt.Errorf("database schema %q: use 1-63 of [a-z0-9_], not starting with a digit", schema)
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %s", redact(err.Error(), url))
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(16)
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: create schema %s: %s", schema, redact(err.Error(), url))
+	}
+	if _, err := db.ExecContext(ctx, ddl); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: create tables in %s: %w", schema, err)
+	}
+	return &DB{DB: db, postgres: true}, nil
+}
+
+func redact(msg, url string) string {
+	if cfg, err := pgconn.ParseConfig(url); err == nil && cfg.Password != "" {
+		msg = strings.ReplaceAll(msg, cfg.Password, "xxxxx")
+	}
+	return msg
+}
+
+// Postgres reports whether db is PostgreSQL.
+func (db *DB) Postgres() bool { return db.postgres }
+
+// Q returns query for db's dialect: ? placeholders become $1, $2 … for
+// PostgreSQL. Queries hold no literal question marks.
+func (db *DB) Q(query string) string {
+	if !db.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// ForUpdate is the clause that locks the rows a SELECT reads until the
+// transaction ends: FOR UPDATE on PostgreSQL, nothing on SQLite, whose write
+// transactions already exclude each other.
+func (db *DB) ForUpdate() string {
+	if db.postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// maxAttempts bounds InTx's retries of a transaction PostgreSQL aborted.
+const maxAttempts = 8
+
+// InTx runs fn in one transaction and commits it. On PostgreSQL a
+// transaction aborted by a serialization failure or a deadlock, or that met
+// a unique violation (two replicas inserting the same key at once), is run
+// again from the start, a few times, so that the replica that lost the race
+// sees what the other one wrote.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.once(ctx, fn)
+		if err == nil || !db.postgres || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 2 * time.Millisecond):
+		}
+	}
+}
+
+func (db *DB) once(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "40001", "40P01", "23505": // serialization_failure, deadlock_detected, unique_violation
+		return true
+	}
+	return false
+}
