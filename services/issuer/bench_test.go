@@ -2,13 +2,18 @@ package issuer
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tollgate-rpc/tollgate/internal/pgtest"
 )
 
 // The cost of one token, split: the secret check, the signature, the whole
@@ -115,6 +120,61 @@ func BenchmarkHTTP(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tokens/s")
+		})
+	}
+}
+
+// Tokens per second from the whole handler on each store, with a secret
+// (nothing written: the hot path reads memory) and with private_key_jwt
+// (the jti insert is on the path), from parallel callers:
+//
+//	go test -run '^$' -bench BenchmarkStores -cpu 2 ./services/issuer
+func BenchmarkStores(b *testing.B) {
+	stores := map[string]func(b *testing.B) func(*Config){
+		"dir": func(*testing.B) func(*Config) { return func(*Config) {} },
+		"postgres": func(b *testing.B) func(*Config) {
+			url := pgtest.URL(b)
+			schema := pgtest.Schema(b, url)
+			return func(c *Config) { c.Store = openTestPG(b, url, schema) }
+		},
+	}
+	for _, name := range []string{"dir", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			withStore := stores[name](b)
+			ts := newTestServer(b, withStore, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil)) })
+			secret := ts.addClient(b, basicClient("bench"))
+			priv, setJSON := clientKey(b)
+			keyed := basicClient("keyed")
+			keyed.JWKS = setJSON
+			ts.addClient(b, keyed)
+			h := ts.Handler()
+			var seq atomic.Int64
+			for _, grant := range []string{"secret", "private_key_jwt"} {
+				b.Run(grant, func(b *testing.B) {
+					b.ReportAllocs()
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							body := "grant_type=client_credentials"
+							if grant == "private_key_jwt" {
+								a := signAssertion(b, priv, map[string]any{"iss": "keyed", "sub": "keyed", "aud": ts.URL + "/oauth/token",
+									"exp": time.Now().Add(time.Minute).Unix(), "jti": fmt.Sprint("j-", seq.Add(1))})
+								body += "&client_assertion_type=" + url.QueryEscape(assertionTypeJWT) + "&client_assertion=" + a
+							}
+							req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(body))
+							req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+							if grant == "secret" {
+								req.SetBasicAuth("bench", secret)
+							}
+							rec := httptest.NewRecorder()
+							h.ServeHTTP(rec, req)
+							if rec.Code != http.StatusOK {
+								b.Fatalf("status %d: %s", rec.Code, rec.Body)
+							}
+						}
+					})
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+				})
+			}
 		})
 	}
 }
