@@ -87,7 +87,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if tr.ServerTLS != nil {
 		lis = tls.NewListener(lis, tr.ServerTLS)
 	}
-	return withAdmin(ctx, log, *adminAddr, m, func(ctx context.Context) error {
+	return withAdmin(ctx, log, *adminAddr, m, store.Ready, func(ctx context.Context) error {
 		return suite.ServeHTTP(ctx, log, "issuer", lis, suite.NewHTTPServer(iss.Handler(), log))
 	})
 }
@@ -218,7 +218,7 @@ func (s *service) serve(ctx context.Context, register func(grpc.ServiceRegistrar
 	if err != nil {
 		return err
 	}
-	return withAdmin(ctx, s.log, *s.adminAddr, s.metrics, func(ctx context.Context) error {
+	return withAdmin(ctx, s.log, *s.adminAddr, s.metrics, s.verifier.Ready, func(ctx context.Context) error {
 		return suite.ServeGRPC(ctx, s.log, s.name, s.lis, srv, beforeStop)
 	})
 }
@@ -448,7 +448,7 @@ func (f flags) verifierFlags() func() []verify.Option {
 
 // withAdmin runs serve, plus the admin listener for m's /metrics when addr
 // is set; both stop together.
-func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Metrics, serve func(context.Context) error) error {
+func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Metrics, ready func(context.Context) error, serve func(context.Context) error) error {
 	lis, err := suite.ListenAdmin(addr)
 	if err != nil {
 		return err
@@ -457,7 +457,7 @@ func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Me
 		return serve(ctx)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return suite.ServeHTTP(gctx, log, "admin", lis, suite.NewHTTPServer(m.Handler(), log)) })
+	g.Go(func() error { return suite.ServeHTTP(gctx, log, "admin", lis, suite.NewHTTPServer(suite.AdminHandler(m.Handler(), ready), log)) })
 	g.Go(func() error { return serve(gctx) })
 	return g.Wait()
 }

@@ -59,3 +59,23 @@ func ListenAdmin(addr string) (net.Listener, error) {
 	}
 	return l, nil
 }
+
+// AdminHandler serves an admin listener: metrics at /metrics, liveness at
+// /healthz (the process answers) and readiness at /readyz (ready reports
+// no error within 2 s: the issuer's store answers, a service holds its
+// issuers' keys), for Kubernetes probes and load balancers.
+func AdminHandler(metrics http.Handler, ready func(context.Context) error) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}

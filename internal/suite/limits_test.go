@@ -2,10 +2,13 @@ package suite
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,5 +68,29 @@ func TestHTTPServerWarningsNameTheService(t *testing.T) {
 	srv.ErrorLog.Print("http: TLS handshake error from 127.0.0.1:1: EOF")
 	if out := buf.String(); !strings.Contains(out, "service=issuer") || !strings.Contains(out, "level=WARN") {
 		t.Errorf("server warning logged as %q", out)
+	}
+}
+
+// The admin listener's probes: /healthz while the process answers, /readyz
+// only while ready says so.
+func TestAdminProbes(t *testing.T) {
+	var notReady atomic.Bool
+	h := AdminHandler(http.NotFoundHandler(), func(context.Context) error {
+		if notReady.Load() {
+			return errors.New("issuer keys not fetched yet")
+		}
+		return nil
+	})
+	code := func(path string) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code
+	}
+	if code("/healthz") != 200 || code("/readyz") != 200 {
+		t.Errorf("probes of a ready process: %d %d", code("/healthz"), code("/readyz"))
+	}
+	notReady.Store(true)
+	if code("/healthz") != 200 || code("/readyz") != http.StatusServiceUnavailable {
+		t.Errorf("probes of a live process that is not ready: %d %d", code("/healthz"), code("/readyz"))
 	}
 }
