@@ -12,6 +12,7 @@ import (
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"github.com/tollgate-rpc/tollgate/internal/pgtest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"gopkg.in/yaml.v3"
@@ -34,14 +35,43 @@ type composeFile struct {
 // process with exactly its command and environment, only rewriting container
 // addresses to loopback ports and volume paths to a temporary directory, then
 // calls the suite through TLS with a token from the compose token service.
-func TestComposeProcesses(t *testing.T) {
-	raw, err := os.ReadFile("../../docker-compose.yml")
+func TestComposeProcesses(t *testing.T) { testCompose(t, nil) }
+
+// TestComposePostgresProcesses does the same with docker-compose.postgres.yml
+// over it: every state in the machine's PostgreSQL (a schema of the test's
+// own) instead of the data volumes.
+func TestComposePostgresProcesses(t *testing.T) {
+	url := pgtest.URL(t)
+	testCompose(t, &composeOverride{file: "../../docker-compose.postgres.yml", database: url, schema: pgtest.Schema(t, url)})
+}
+
+// composeOverride is an override file and where its database really is.
+type composeOverride struct{ file, database, schema string }
+
+func loadCompose(t *testing.T, path string) composeFile {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var cf composeFile
 	if err := yaml.Unmarshal(raw, &cf); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", path, err)
+	}
+	return cf
+}
+
+func testCompose(t *testing.T, over *composeOverride) {
+	cf := loadCompose(t, "../../docker-compose.yml")
+	provided := []string{"certs", "orders-client", "admin-client", "issuer", "inventory"}
+	var overEnv map[string]map[string]string
+	if over != nil {
+		o := loadCompose(t, over.file)
+		overEnv = map[string]map[string]string{}
+		for name, svc := range o.Services {
+			overEnv[name] = svc.Environment
+		}
+		provided = append(provided, "postgres") // the machine's own
 	}
 	dir := t.TempDir()
 	issuerAddr, invAddr, ordAddr := freePort(t), freePort(t), freePort(t)
@@ -70,6 +100,20 @@ func TestComposeProcesses(t *testing.T) {
 		for k, v := range svc.Environment {
 			env = append(env, k+"="+rewrite.Replace(v))
 		}
+		if over != nil {
+			for k, v := range overEnv[name] {
+				switch k {
+				case "TOLLGATE_DATABASE_URL":
+					v = over.database
+				case "TOLLGATE_KEY_ENCRYPTION_KEY":
+					v = "compose-test-key-encryption-key-0123456789"
+				}
+				env = append(env, k+"="+v)
+			}
+			if _, ok := overEnv[name]["TOLLGATE_DATABASE_URL"]; ok {
+				env = append(env, "TOLLGATE_DATABASE_SCHEMA="+over.schema)
+			}
+		}
 		return args, env
 	}
 	healthy := func(name string) {
@@ -96,7 +140,7 @@ func TestComposeProcesses(t *testing.T) {
 	var procs []*proc
 	for _, name := range []string{"issuer", "inventory", "orders"} {
 		for dep := range cf.Services[name].DependsOn {
-			if !slices.Contains([]string{"certs", "orders-client", "admin-client", "issuer", "inventory"}, dep) {
+			if !slices.Contains(provided, dep) {
 				t.Fatalf("%s depends on %s, which this test does not start", name, dep)
 			}
 		}
@@ -141,6 +185,13 @@ func TestComposeProcesses(t *testing.T) {
 	}
 	for i := len(procs) - 1; i >= 0; i-- {
 		procs[i].stop(t)
+	}
+	if over != nil {
+		for _, f := range []string{"clients.json", "keys.json", "inventory.db", "orders.db"} {
+			if _, err := os.Stat(filepath.Join(dir, "data", f)); err == nil {
+				t.Errorf("on PostgreSQL, %s was still written to the data volume", f)
+			}
+		}
 	}
 	// Secret hygiene across every process's logs.
 	var secrets []string
