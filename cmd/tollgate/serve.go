@@ -457,7 +457,9 @@ func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Me
 		return serve(ctx)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return suite.ServeHTTP(gctx, log, "admin", lis, suite.NewHTTPServer(suite.AdminHandler(m.Handler(), ready), log)) })
+	g.Go(func() error {
+		return suite.ServeHTTP(gctx, log, "admin", lis, suite.NewHTTPServer(suite.AdminHandler(m.Handler(), ready), log))
+	})
 	g.Go(func() error { return serve(gctx) })
 	return g.Wait()
 }
