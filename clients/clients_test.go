@@ -65,8 +65,10 @@ func TestCallers(t *testing.T) {
 			argv := callerArgv(t, c)
 			run := func(args ...string) (string, error) {
 				cmd := exec.Command(argv[0], append(argv[1:], append([]string{"--dev-json", dev.InfoPath}, args...)...)...)
-				cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
 				out, err := cmd.CombinedOutput()
+				if strings.Contains(string(out), "Warning") || strings.Contains(string(out), "DEP0") {
+					t.Errorf("%s printed a warning:\n%s", c, out)
+				}
 				return string(out), err
 			}
 			out, err := run("--client", "admin")

@@ -35,7 +35,7 @@ func shortTokenSuite(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := ca.ServerCert("127.0.0.1")
+	cert, err := ca.ServerCert("localhost", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,6 @@ func TestCallersReopenStreamsWhenTheirTokenExpires(t *testing.T) {
 			t.Parallel()
 			argv := callerArgv(t, c)
 			cmd := exec.Command(argv[0], append(argv[1:], "--dev-json", devJSON, "--client", "watcher", "--only", "watch", "--watch-reopens", "2")...)
-			cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
