@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -161,4 +163,177 @@ func TestReplicasOnPostgreSQL(t *testing.T) {
 		t.Errorf("reserved stock grew by %d; orders reserved %d, refused %d; stock available before %d",
 			got, reserved.Load(), refused.Load(), before.GetItem().GetQuantityOnHand()-before.GetItem().GetQuantityReserved())
 	}
+}
+
+// balancer is a TCP load balancer on loopback: each connection goes to the
+// next backend that accepts it, as a cloud load balancer skips a dead one.
+func balancer(t *testing.T, backends []string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var next atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				for range backends {
+					b, err := net.Dial("tcp", backends[next.Add(1)%int64(len(backends))])
+					if err != nil {
+						continue
+					}
+					defer b.Close()
+					go func() { _, _ = io.Copy(b, c) }()
+					_, _ = io.Copy(c, b)
+					return
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// Three issuer replicas on one database behind a load balancer, under a
+// steady stream of token requests each followed by a call that verifies the
+// token: one replica is killed (SIGKILL) and the keys are rotated from the
+// CLI meanwhile. No request and no call fails.
+func TestIssuerReplicasSurviveAKillAndARotation(t *testing.T) {
+	url := pgtest.URL(t)
+	env := []string{"TOLLGATE_KEY_ENCRYPTION_KEY=replica-test-key-encryption-key-0123456789", "TOLLGATE_DATABASE_URL=" + url,
+		"TOLLGATE_DATABASE_SCHEMA=" + pgtest.Schema(t, url), "TOLLGATE_DATA_DIR=" + t.TempDir()}
+	secretFile := filepath.Join(t.TempDir(), "caller.secret")
+	runTo(t, env, "client", "add", "--id", "caller", "--scopes", "inventory.read", "--audiences", "inventory",
+		"--default-audience", "inventory", "--secret-file", secretFile)
+	secret, err := os.ReadFile(secretFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := []string{freePort(t), freePort(t), freePort(t)}
+	lb := balancer(t, addrs)
+	issuerURL := "http://" + lb
+	var replicas []*proc
+	for i, addr := range addrs {
+		replicas = append(replicas, start(t, fmt.Sprint("issuer ", i), env, "issuer", "--addr", addr, "--issuer-url", issuerURL, "--jwks-max-age", "1s"))
+		jwtest.Eventually(t, "issuer replica ready", func() bool {
+			resp, err := http.Get("http://" + addr + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+	}
+	invAddr := freePort(t)
+	start(t, "inventory", nil, "inventory", "--addr", invAddr, "--issuer-url", issuerURL, "--data-dir", t.TempDir(),
+		"--jwks-min-refresh", "200ms", "--jwks-max-refresh", "1s", "--access-log", "refused")
+	conn, err := grpc.NewClient(invAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	inv := inventoryv1.NewInventoryServiceClient(conn)
+
+	// One round: a fresh token through the balancer, then a call with it.
+	// A token request cut off by the kill (its connection was to the killed
+	// replica) is sent again once, as any OAuth client would: the
+	// client-credentials grant is safe to repeat.
+	var cut atomic.Int64
+	round := func() error {
+		var resp *http.Response
+		var err error
+		for attempt := 0; attempt < 2; attempt++ {
+			req, _ := http.NewRequest(http.MethodPost, issuerURL+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("caller", strings.TrimSpace(string(secret)))
+			if resp, err = (&http.Client{Timeout: 10 * time.Second}).Do(req); err == nil {
+				break
+			}
+			cut.Add(1)
+		}
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("token request: %s", resp.Status)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(bearer(tok.AccessToken), 10*time.Second)
+		defer cancel()
+		_, err = inv.GetItem(ctx, &inventoryv1.GetItemRequest{Sku: "widget-1"})
+		return err
+	}
+	jwtest.Eventually(t, "a first round", func() bool { return round() == nil })
+
+	stop := make(chan struct{})
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := round(); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				} else {
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	waitFor := func(n int64) {
+		target := ok.Load() + n
+		jwtest.Eventually(t, fmt.Sprint(n, " more rounds"), func() bool { return ok.Load() >= target })
+	}
+	waitFor(50)
+	_ = replicas[1].cmd.Process.Kill()
+	<-replicas[1].done
+	waitFor(50)
+	out := runTo(t, env, "issuer", "keys", "rotate", "--jwks-max-age", "1s")
+	t.Log(strings.TrimSpace(out))
+	kid := strings.Fields(out)[2]
+	// Past the publish-ahead (2 × 1 s): tokens now carry the new key.
+	jwtest.Eventually(t, "tokens signed by the rotated key", func() bool { return tokenKid(t, issuerURL, secret) == kid })
+	waitFor(50)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d rounds (token request + verified call) across a replica kill and a key rotation, %d failed; %d token requests cut by the kill and sent again",
+		ok.Load(), failed.Load(), cut.Load())
+	if failed.Load() > 0 {
+		t.Errorf("%d rounds failed; first: %v", failed.Load(), firstErr.Load())
+	}
+}
+
+// tokenKid fetches a token through issuerURL and returns its signing key.
+func tokenKid(t *testing.T, issuerURL string, secret []byte) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, issuerURL+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("caller", strings.TrimSpace(string(secret)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	return kidOf(tok.AccessToken)
 }
