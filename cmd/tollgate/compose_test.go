@@ -25,6 +25,7 @@ type composeFile struct {
 		Command     []string          `yaml:"command"`
 		Environment map[string]string `yaml:"environment"`
 		DependsOn   map[string]any    `yaml:"depends_on"`
+		Volumes     []string          `yaml:"volumes"`
 		Healthcheck struct {
 			Test []string `yaml:"test"`
 		} `yaml:"healthcheck"`
@@ -63,7 +64,8 @@ func loadCompose(t *testing.T, path string) composeFile {
 
 func testCompose(t *testing.T, over *composeOverride) {
 	cf := loadCompose(t, "../../docker-compose.yml")
-	provided := []string{"certs", "orders-client", "admin-client", "issuer", "inventory"}
+	provided := []string{"certs-issuer", "certs-inventory", "certs-orders", "certs-callers", "orders-client", "admin-client", "issuer", "inventory"}
+	checkComposeVolumes(t, cf)
 	var overEnv map[string]map[string]string
 	if over != nil {
 		o := loadCompose(t, over.file)
@@ -76,18 +78,28 @@ func testCompose(t *testing.T, over *composeOverride) {
 	dir := t.TempDir()
 	issuerAddr, invAddr, ordAddr := freePort(t), freePort(t), freePort(t)
 	invAdmin := freePort(t)
-	rewrite := strings.NewReplacer(
+	addrs := []string{
 		"0.0.0.0:9400", freePort(t), "0.0.0.0:9401", invAdmin, "0.0.0.0:9402", freePort(t),
 		"0.0.0.0:8400", issuerAddr, "issuer:8400", issuerAddr, "localhost:8400", issuerAddr,
 		"0.0.0.0:8401", invAddr, "inventory:8401", invAddr, "localhost:8401", invAddr,
 		"0.0.0.0:8402", ordAddr, "localhost:8402", ordAddr,
-		"/data", filepath.Join(dir, "data"), "/shared", filepath.Join(dir, "shared"), "/certs", filepath.Join(dir, "certs"),
-	)
+	}
+	// Each service's volumes become directories named after the volume, so
+	// that a service sees exactly the volumes it mounts.
+	rewriter := func(name string) *strings.Replacer {
+		pairs := slices.Clone(addrs)
+		for _, v := range cf.Services[name].Volumes {
+			parts := strings.Split(v, ":")
+			pairs = append(pairs, parts[1], filepath.Join(dir, parts[0]))
+		}
+		return strings.NewReplacer(pairs...)
+	}
 	argv := func(name string) ([]string, []string) {
 		svc, ok := cf.Services[name]
 		if !ok {
 			t.Fatalf("docker-compose.yml has no service %s", name)
 		}
+		rewrite := rewriter(name)
 		var args []string
 		if len(svc.Entrypoint) > 1 {
 			args = append(args, svc.Entrypoint[1:]...) // [0] is the binary itself
@@ -122,6 +134,7 @@ func testCompose(t *testing.T, over *composeOverride) {
 			t.Fatalf("%s: healthcheck %v is not a CMD of the tollgate binary", name, test)
 		}
 		_, env := argv(name)
+		rewrite := rewriter(name)
 		args := make([]string, 0, len(test)-2)
 		for _, a := range test[2:] {
 			args = append(args, rewrite.Replace(a))
@@ -133,7 +146,7 @@ func testCompose(t *testing.T, over *composeOverride) {
 	}
 
 	// One-shot setup services, in dependency order.
-	for _, name := range []string{"certs", "orders-client", "admin-client"} {
+	for _, name := range []string{"certs-issuer", "certs-inventory", "certs-orders", "certs-callers", "orders-client", "admin-client"} {
 		args, env := argv(name)
 		runTo(t, env, args...)
 	}
@@ -151,7 +164,7 @@ func testCompose(t *testing.T, over *composeOverride) {
 
 	args, env := argv("token")
 	token := strings.TrimSpace(runTo(t, env, args...))
-	ca := filepath.Join(dir, "certs", "ca.pem")
+	ca := filepath.Join(dir, "caller-certs", "ca.pem")
 	inv := inventoryv1.NewInventoryServiceClient(tlsConn(t, ca, invAddr))
 	ord := ordersv1.NewOrdersServiceClient(tlsConn(t, ca, ordAddr))
 	if _, err := inv.GetItem(bearer(token), &inventoryv1.GetItemRequest{Sku: "widget-1"}); err != nil {
@@ -195,8 +208,8 @@ func testCompose(t *testing.T, over *composeOverride) {
 	}
 	// Secret hygiene across every process's logs.
 	var secrets []string
-	for _, f := range []string{"admin.secret", "orders-service.secret"} {
-		b, err := os.ReadFile(filepath.Join(dir, "shared", f))
+	for _, f := range []string{"admin-secret/admin.secret", "orders-secret/orders-service.secret"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,6 +220,31 @@ func testCompose(t *testing.T, over *composeOverride) {
 		for _, s := range append(secrets, token) {
 			if strings.Contains(logs, s) {
 				t.Errorf("%s logs contain a secret or token", p.name)
+			}
+		}
+	}
+}
+
+// checkComposeVolumes checks who mounts what: the CA's key only the certs
+// jobs, each client secret only the job that makes it and the one process
+// that uses it, each service's certificate only that service (and the job
+// that makes it).
+func checkComposeVolumes(t *testing.T, cf composeFile) {
+	t.Helper()
+	allowed := map[string][]string{
+		"ca":              {"certs-issuer", "certs-inventory", "certs-orders", "certs-callers"},
+		"admin-secret":    {"admin-client", "token"},
+		"orders-secret":   {"orders-client", "orders"},
+		"issuer-certs":    {"certs-issuer", "issuer"},
+		"inventory-certs": {"certs-inventory", "inventory"},
+		"orders-certs":    {"certs-orders", "orders"},
+		"caller-certs":    {"certs-callers", "token"},
+	}
+	for name, svc := range cf.Services {
+		for _, v := range svc.Volumes {
+			vol, _, _ := strings.Cut(v, ":")
+			if who, ok := allowed[vol]; ok && !slices.Contains(who, name) {
+				t.Errorf("%s mounts %s, which only %v may", name, vol, who)
 			}
 		}
 	}
