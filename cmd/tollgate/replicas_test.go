@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,30 @@ func TestReplicasOnPostgreSQL(t *testing.T) {
 		t.Errorf("issuer replicas serve different JWKS:\n%s\n%s", a, b)
 	}
 
+	// A client added through the CLI while the replicas run gets tokens from
+	// each of them once they have polled the database (every 2 s).
+	added := time.Now()
+	runTo(t, env, "client", "add", "--id", "late", "--scopes", "inventory.read", "--audiences", "inventory",
+		"--secret-file", secretOf("late"))
+	late, err := os.ReadFile(secretOf("late"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range issuerAddrs {
+		jwtest.Eventually(t, "the new client at issuer "+addr, func() bool {
+			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("late", strings.TrimSpace(string(late)))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+	}
+	t.Logf("a client added through the CLI got tokens from both issuer replicas %s later", time.Since(added).Round(10*time.Millisecond))
+
 	invAddrs, ordAddrs := []string{freePort(t), freePort(t)}, []string{freePort(t), freePort(t)}
 	for i, addr := range invAddrs {
 		start(t, fmt.Sprint("inventory ", i), env, "inventory", "--addr", addr, "--issuer-url", issuerURL, "--access-log", "refused")
@@ -84,6 +109,12 @@ func TestReplicasOnPostgreSQL(t *testing.T) {
 		start(t, fmt.Sprint("orders ", i), append(env, "TOLLGATE_CLIENT_SECRET_FILE="+secretOf("orders-service")), "orders",
 			"--addr", addr, "--issuer-url", issuerURL, "--token-url", "http://"+issuerAddrs[i]+"/oauth/token",
 			"--inventory-addr", invAddrs[i], "--access-log", "refused")
+	}
+
+	for _, addr := range append(slices.Clone(invAddrs), ordAddrs...) {
+		jwtest.Eventually(t, "replica "+addr+" serving", func() bool {
+			return execTollgate(t, nil, "health", addr).Run() == nil
+		})
 	}
 
 	secret, err := os.ReadFile(secretOf("buyer"))
@@ -240,18 +271,21 @@ func TestIssuerReplicasSurviveAKillAndARotation(t *testing.T) {
 	inv := inventoryv1.NewInventoryServiceClient(conn)
 
 	// One round: a fresh token through the balancer, then a call with it.
-	// A token request cut off by the kill (its connection was to the killed
-	// replica) is sent again once, as any OAuth client would: the
-	// client-credentials grant is safe to repeat.
+	// A token request cut off by the kill (its kept-alive connection led to
+	// the killed replica) is sent again, as any OAuth client would: the
+	// client-credentials grant is safe to repeat. Each cut connection leaves
+	// the pool, so the pool's size plus one attempts always reach a live one.
+	const pooled = 4
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: pooled}}
 	var cut atomic.Int64
 	round := func() error {
 		var resp *http.Response
 		var err error
-		for attempt := 0; attempt < 2; attempt++ {
+		for attempt := 0; attempt <= pooled+4; attempt++ { // + the workers' connections in use
 			req, _ := http.NewRequest(http.MethodPost, issuerURL+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.SetBasicAuth("caller", strings.TrimSpace(string(secret)))
-			if resp, err = (&http.Client{Timeout: 10 * time.Second}).Do(req); err == nil {
+			if resp, err = client.Do(req); err == nil {
 				break
 			}
 			cut.Add(1)

@@ -82,7 +82,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer iss.Close()
 	m.WatchIssuer(iss)
-	go iss.Watch(ctx, 2*time.Second)
+	go iss.Watch(ctx, issuer.WatchInterval)
 	go iss.RunKeyRotation(ctx, time.Minute)
 	if tr.ServerTLS != nil {
 		lis = tls.NewListener(lis, tr.ServerTLS)

@@ -234,7 +234,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 			return ServeHTTP(gctx, log, name+" admin", l, NewHTTPServer(met[name].Handler(), log.With("service", name)))
 		})
 	}
-	g.Go(func() error { iss.Watch(gctx, 2*time.Second); return nil })
+	g.Go(func() error { iss.Watch(gctx, issuer.WatchInterval); return nil })
 	g.Go(func() error { iss.RunKeyRotation(gctx, time.Minute); return nil })
 	interval := cfg.ReconcileInterval
 	if interval <= 0 {

@@ -106,7 +106,7 @@ func RecoveryOptions(log *slog.Logger) []grpc.ServerOption {
 func ServeGRPC(ctx context.Context, log *slog.Logger, name string, lis net.Listener, srv *GRPCServer, beforeStop func()) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
-	log.Info("serving gRPC", slog.String("service", name), slog.String("addr", lis.Addr().String()))
+	log.Info("serving gRPC", slog.String("listener", name), slog.String("addr", lis.Addr().String()))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("%s: %w", name, err)

@@ -29,7 +29,7 @@ func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 func ServeHTTP(ctx context.Context, log *slog.Logger, name string, lis net.Listener, srv *http.Server) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
-	log.Info("serving HTTP", slog.String("service", name), slog.String("addr", lis.Addr().String()))
+	log.Info("serving HTTP", slog.String("listener", name), slog.String("addr", lis.Addr().String()))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("%s: %w", name, err)

@@ -208,3 +208,28 @@ func TestSQLiteKeepsDataAcrossReopen(t *testing.T) {
 		t.Errorf("reservation forgotten across reopen: replayed %v, %v", replayed, err)
 	}
 }
+
+// Replicas starting together on a fresh database all open it: CREATE TABLE
+// IF NOT EXISTS alone races in PostgreSQL (a unique violation in pg_type).
+func TestReplicasStartingTogetherOnPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			s, err := OpenPostgres(context.Background(), url, schema)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func TestKeyRotationAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts.Server = restarted
-	clock = clock.Add(DefaultJWKSMaxAge*2 + time.Second)
+	clock = clock.Add(Config{JWKSMaxAge: DefaultJWKSMaxAge}.PublishAhead() + time.Second)
 	after, err := restarted.sign(mustClient(t, restarted, "svc"), nil, []string{"inventory"}, clock, time.Minute)
 	if err != nil {
 		t.Fatal(err)

@@ -65,10 +65,17 @@ const (
 	// KeyRetention keeps a retired key published until every token it can
 	// have signed has expired, plus margin for clock skew.
 	KeyRetention = MaxTokenLifetime + 5*time.Minute
+	// WatchInterval is how often a running issuer looks for changes another
+	// process or replica made to the store ([Server.Watch]).
+	WatchInterval = 2 * time.Second
 )
 
-// PublishAhead is how long before it signs a new key sits in the JWKS.
-func (c Config) PublishAhead() time.Duration { return 2 * c.JWKSMaxAge }
+// PublishAhead is how long before it signs a new key sits in the JWKS:
+// twice the JWKS max-age, so every verifier that honours it has fetched
+// the key, plus one WatchInterval, so every replica serves the key before
+// any replica signs with it (a verifier refetching on an unknown kid may
+// reach any replica).
+func (c Config) PublishAhead() time.Duration { return 2*c.JWKSMaxAge + WatchInterval }
 
 // Server is the token issuer.
 type Server struct {

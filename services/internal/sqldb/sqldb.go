@@ -48,17 +48,25 @@ func OpenPostgres(ctx context.Context, url, schema, ddl string) (*DB, error) {
 		return nil, fmt.Errorf("database URL: %s", redact(err.Error(), url))
 	}
 	cfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*cfg)
+	db := &DB{DB: stdlib.OpenDB(*cfg), postgres: true}
 	db.SetMaxOpenConns(16)
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+	// Replicas starting together would race in CREATE … IF NOT EXISTS,
+	// which PostgreSQL does not make atomic: one lock orders them.
+	err = db.once(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", schema+".ddl"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, ddl)
+		return err
+	})
+	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("database: create schema %s: %s", schema, redact(err.Error(), url))
+		return nil, fmt.Errorf("database: create tables in schema %s: %s", schema, redact(err.Error(), url))
 	}
-	if _, err := db.ExecContext(ctx, ddl); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("database: create tables in %s: %w", schema, err)
-	}
-	return &DB{DB: db, postgres: true}, nil
+	return db, nil
 }
 
 func redact(msg, url string) string {
