@@ -229,9 +229,10 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	ready := map[string]func(context.Context) error{"issuer": iss.Ready, "inventory": invVerifier.Ready, "orders": ordVerifier.Ready}
 	for name, l := range admin {
 		g.Go(func() error {
-			return ServeHTTP(gctx, log, name+" admin", l, NewHTTPServer(met[name].Handler(), log.With("service", name)))
+			return ServeHTTP(gctx, log, name+" admin", l, NewHTTPServer(AdminHandler(met[name].Handler(), ready[name]), log.With("service", name)))
 		})
 	}
 	g.Go(func() error { iss.Watch(gctx, issuer.WatchInterval); return nil })

@@ -93,6 +93,20 @@ func TestMetricsAfterScriptedCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Every admin listener answers the probes: each process is ready.
+	for name, addr := range dev.Info.Metrics {
+		for _, probe := range []string{"/healthz", "/readyz"} {
+			resp, err := http.Get("http://" + addr + probe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("%s admin %s: %s", name, probe, resp.Status)
+			}
+		}
+	}
+
 	invM := scrape(t, dev.Info.Metrics["inventory"])
 	method := `grpc_method="GetItem",grpc_service="tollgate.inventory.v1.InventoryService",grpc_type="unary"`
 	for key, want := range map[string]float64{

@@ -227,13 +227,16 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// Ready reports whether the store can be used now (readiness probes).
+func (s *Server) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
+
 // handleReady fails while the store cannot be used (a database that does
 // not answer): tokens already in memory are still served, but a replica
 // that cannot record anything should not take new traffic.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.store.Ready(ctx); err != nil {
+	if err := s.Ready(ctx); err != nil {
 		s.log.Warn("not ready: store unavailable", slog.Any("error", err))
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return
