@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -54,5 +56,44 @@ func TestSmokeRun(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// The scenario files work with the ghz CLI from the repository root, with a
+// token in --metadata: every call of a short GetItem run answers OK.
+func TestScenarioFilesWithTheGhzCLI(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := startServe(ctx, "--mode", "auth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.stop()
+	src, err := tokenSource(p.info.Dev, "inventory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "tool", "-modfile=tools/go.mod", "ghz", "--config", "loadtest/scenarios/getitem.json",
+		"--metadata", `{"authorization":"Bearer `+tok.Value+`"}`, "-n", "50", "-c", "4", "--connections", "1", "--format", "json",
+		p.info.Inventory)
+	cmd.Dir = ".." // the repository root, as the README runs it
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ghz: %v\n%s%s", err, out, stderr.String())
+	}
+	var rep struct {
+		Codes map[string]int `json:"statusCodeDistribution"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("ghz output: %v\n%.500s", err, out)
+	}
+	if rep.Codes["OK"] != 50 || len(rep.Codes) != 1 {
+		t.Errorf("ghz with the scenario file and a token: %v, want 50 OK", rep.Codes)
 	}
 }

@@ -20,7 +20,8 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
-// scenario is a ghz config file (the same file works with `ghz --config`).
+// scenario is a ghz config file (the same file works with `ghz --config`
+// from the repository root, which its paths are relative to).
 type scenario struct {
 	file        string
 	Name        string         `json:"name"`
@@ -183,6 +184,11 @@ func loadScenarios(dir string) ([]scenario, error) {
 		sc := scenario{file: f}
 		if err := json.Unmarshal(b, &sc); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		// The harness runs in loadtest/, one level below the root.
+		sc.Proto = filepath.Join("..", sc.Proto)
+		for i, p := range sc.ImportPaths {
+			sc.ImportPaths[i] = filepath.Join("..", p)
 		}
 		out = append(out, sc)
 	}
