@@ -289,7 +289,8 @@ func kidOf(token string) string {
 // order is recorded once, and inventory holds exactly one reservation per
 // order, never two.
 func TestFaultKilledMidPlaceOrder(t *testing.T) {
-	first := startDevProcess(t)
+	// Fixed ports: the restarted suite must come back where callers look.
+	first := startDevProcess(t, fixedPorts(t)...)
 	args, info := first.args, first.info
 	admin := mustClient(t, info, "admin")
 	_, dialOrders := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret, "orders")

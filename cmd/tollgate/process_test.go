@@ -63,10 +63,11 @@ func binary(t *testing.T) string {
 
 // proc is a running tollgate process whose output is kept for the test log.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	out  *jwtest.Buffer
-	done chan error
+	name   string
+	cmd    *exec.Cmd
+	out    *jwtest.Buffer
+	done   chan error    // the exit, once
+	exited chan struct{} // closed when the process has exited
 }
 
 // cleanEnv is the test's environment without TOLLGATE_ variables.
@@ -89,16 +90,22 @@ func start(t *testing.T, name string, env []string, args ...string) *proc {
 // ends if it is still running.
 func startCmd(t *testing.T, name string, cmd *exec.Cmd) *proc {
 	t.Helper()
-	p := &proc{name: name, cmd: cmd, out: &jwtest.Buffer{}, done: make(chan error, 1)}
+	p := &proc{name: name, cmd: cmd, out: &jwtest.Buffer{}, done: make(chan error, 1), exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		close(p.exited)
+		p.done <- err
+	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-p.exited:
+		default:
 			_ = cmd.Process.Kill()
-			<-p.done
+			<-p.exited
 		}
 		if t.Failed() {
 			t.Logf("--- %s output:\n%s", name, p.out)
@@ -169,8 +176,14 @@ func tlsConn(t *testing.T, caFile, addr string) *grpc.ClientConn {
 	return conn
 }
 
+// fixedPorts are dev flags that keep the suite's addresses across a
+// restart, for tests whose callers must find it again.
+func fixedPorts(t *testing.T) []string {
+	return []string{"--issuer-addr", freePort(t), "--inventory-addr", freePort(t), "--orders-addr", freePort(t)}
+}
+
 func TestDevProcess(t *testing.T) {
-	dev := startDevProcess(t)
+	dev := startDevProcess(t, fixedPorts(t)...)
 	dir, args, info := dev.dir, dev.args, dev.info
 	token := strings.TrimSpace(runTo(t, nil, "token", "--client", "admin", "--data-dir", dir, "--audience", "inventory"))
 	otoken := strings.TrimSpace(runTo(t, nil, "token", "--client", "admin", "--data-dir", dir, "--audience", "orders"))
@@ -247,8 +260,10 @@ type devRun struct {
 func startDevProcess(t *testing.T, extra ...string) *devRun {
 	t.Helper()
 	dir := t.TempDir()
-	args := append([]string{"dev", "--data-dir", dir, "--issuer-addr", freePort(t), "--inventory-addr", freePort(t),
-		"--orders-addr", freePort(t), "--issuer-admin-addr", "127.0.0.1:0", "--inventory-admin-addr", "127.0.0.1:0",
+	// Port 0: the suite picks free ports and writes them to dev.json, with
+	// no window in which another test could take them.
+	args := append([]string{"dev", "--data-dir", dir, "--issuer-addr", "127.0.0.1:0", "--inventory-addr", "127.0.0.1:0",
+		"--orders-addr", "127.0.0.1:0", "--issuer-admin-addr", "127.0.0.1:0", "--inventory-admin-addr", "127.0.0.1:0",
 		"--orders-admin-addr", "127.0.0.1:0"}, extra...)
 	d := &devRun{proc: start(t, "dev", nil, args...), dir: dir, args: args}
 	jwtest.Eventually(t, "dev.json and the banner", func() bool {
