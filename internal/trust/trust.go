@@ -57,18 +57,10 @@ func (s Spec) Resolve() (verify.Issuer, error) {
 	if len(s.Audiences) == 0 {
 		return verify.Issuer{}, fmt.Errorf("issuer %s: audiences: at least one", s.Issuer)
 	}
-	is := verify.Issuer{Issuer: s.Issuer, JWKSURL: s.JWKSURL, Audiences: slices.Clone(s.Audiences),
-		AllowJWTType: p.AllowJWTType, ScopeClaims: p.ScopeClaims, ClientIDClaims: p.ClientIDClaims, RequiredClaims: p.RequiredClaims}
-	if s.AllowJWTType != nil {
+	is := p.Apply(verify.Issuer{Issuer: s.Issuer, JWKSURL: s.JWKSURL, Audiences: slices.Clone(s.Audiences),
+		ScopeClaims: slices.Clone(s.ScopeClaims), ClientIDClaims: slices.Clone(s.ClientIDClaims), RequiredClaims: slices.Clone(s.RequiredClaims)})
+	if s.AllowJWTType != nil { // explicit, even false, beats the profile
 		is.AllowJWTType = *s.AllowJWTType
-	}
-	for _, f := range []struct {
-		given []string
-		dst   *[]string
-	}{{s.ScopeClaims, &is.ScopeClaims}, {s.ClientIDClaims, &is.ClientIDClaims}, {s.RequiredClaims, &is.RequiredClaims}} {
-		if f.given != nil {
-			*f.dst = slices.Clone(f.given)
-		}
 	}
 	return is, nil
 }

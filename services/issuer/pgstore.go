@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
 )
 
 // PGStore is the [Store] on PostgreSQL, for several issuer replicas: every
@@ -58,12 +59,12 @@ func openPG(ctx context.Context, dbURL, schema string, kek KeyEncryptionKeys, up
 	}
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
-		return nil, fmt.Errorf("database URL %s: %s", RedactURL(dbURL), redactErr(err, dbURL))
+		return nil, fmt.Errorf("database URL %s: %s", RedactURL(dbURL), sqldb.Redact(err.Error(), dbURL))
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("database %s: %s", RedactURL(dbURL), redactErr(err, dbURL))
+		return nil, fmt.Errorf("database %s: %s", RedactURL(dbURL), sqldb.Redact(err.Error(), dbURL))
 	}
 	s := &PGStore{pool: pool, schema: schema, kek: kek}
 	if err := s.migrate(ctx, upTo); err != nil {
@@ -81,18 +82,6 @@ func RedactURL(dbURL string) string {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
-}
-
-// redactErr is err's message without dbURL's password, should a driver
-// ever quote it.
-func redactErr(err error, dbURL string) string {
-	msg := err.Error()
-	if u, perr := url.Parse(dbURL); perr == nil && u.User != nil {
-		if pw, has := u.User.Password(); has && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		}
-	}
-	return msg
 }
 
 // migrate applies the numbered migrations the database lacks, each in its

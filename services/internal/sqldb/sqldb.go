@@ -45,7 +45,7 @@ func OpenPostgres(ctx context.Context, url, schema, ddl string) (*DB, error) {
 	}
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("database URL: %s", redact(err.Error(), url))
+		return nil, fmt.Errorf("database URL: %s", Redact(err.Error(), url))
 	}
 	cfg.RuntimeParams["search_path"] = schema
 	db := &DB{DB: stdlib.OpenDB(*cfg), postgres: true}
@@ -64,12 +64,14 @@ func OpenPostgres(ctx context.Context, url, schema, ddl string) (*DB, error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("database: create tables in schema %s: %s", schema, redact(err.Error(), url))
+		return nil, fmt.Errorf("database: create tables in schema %s: %s", schema, Redact(err.Error(), url))
 	}
 	return db, nil
 }
 
-func redact(msg, url string) string {
+// Redact returns msg without the password of the database at url, should
+// a driver ever quote it.
+func Redact(msg, url string) string {
 	if cfg, err := pgconn.ParseConfig(url); err == nil && cfg.Password != "" {
 		msg = strings.ReplaceAll(msg, cfg.Password, "xxxxx")
 	}
