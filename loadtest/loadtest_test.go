@@ -7,10 +7,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/tollgate-rpc/tollgate/internal/pgtest"
 )
 
 // TestMain lets the test binary play the serve processes that the harness
@@ -56,6 +60,49 @@ func TestSmokeRun(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestSmokeStores runs the store comparison briefly on the machine's
+// PostgreSQL: both stores issue tokens with both grants without a failure,
+// and the schemas the runs made are gone afterwards.
+func TestSmokeStores(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	schemas := func() int {
+		conn, err := pgx.Connect(t.Context(), dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(t.Context())
+		var n int
+		if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'loadtest\\_%'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := schemas()
+	out := t.TempDir()
+	if err := compareStores(t.Context(), []string{"--database-url", dbURL, "--rounds", "1",
+		"--duration", (300 * time.Millisecond).String(), "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	report, err := os.ReadFile(filepath.Join(out, "stores.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| 1 | directory | client_secret_basic |", "| 1 | PostgreSQL | private_key_jwt |"} {
+		if !strings.Contains(string(report), want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\| private_key_jwt \| \d+\.\d+ \| 1 \|$`).Match(report) {
+		t.Errorf("report lacks the private_key_jwt ratio:\n%s", report)
+	}
+	if regexp.MustCompile(`\| [1-9]\d* \| \d+ \|\n`).Match(report) {
+		t.Errorf("a run had failures:\n%s", report)
+	}
+	if after := schemas(); after != before {
+		t.Errorf("%d loadtest schemas before the run, %d after: a schema was left behind", before, after)
 	}
 }
 

@@ -1,7 +1,8 @@
 // Command loadtest measures what Tollgate's auth costs, with ghz.
 //
 //	go run -C loadtest . run      # the whole A/B comparison, writes runs/latest/ (--out results: the committed report)
-//	go run -C loadtest . serve --mode auth|baseline|issuer [--tls]
+//	go run -C loadtest . stores --database-url postgres://…   # the issuer on PostgreSQL vs the data directory, writes runs/latest/stores.md
+//	go run -C loadtest . serve --mode auth|baseline|issuer [--tls] [--database-url …]
 //
 // "serve" starts one server process and prints its addresses (and, for auth
 // mode, the dev clients) as one JSON line, so the ghz CLI can be pointed at
@@ -22,13 +23,15 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadtest run [flags] | loadtest serve --mode auth|baseline|issuer [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadtest run [flags] | loadtest stores --database-url URL [flags] | loadtest serve --mode auth|baseline|issuer [flags]")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
 	case "run":
 		err = runComparison(ctx, os.Args[2:])
+	case "stores":
+		err = compareStores(ctx, os.Args[2:])
 	case "serve":
 		err = serve(ctx, os.Args[2:])
 	default:

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
 	"flag"
@@ -10,6 +13,11 @@ import (
 	"net"
 	"os"
 	"runtime/pprof"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
@@ -38,6 +46,10 @@ type issuerEndpoint struct {
 	CAFile       string `json:"ca_file"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
+	// KeyedClientID authenticates with private_key_jwt, signing with
+	// KeyedClientKey (a private JWK).
+	KeyedClientID  string          `json:"keyed_client_id"`
+	KeyedClientKey json.RawMessage `json:"keyed_client_key"`
 }
 
 // stock is large enough that no load run sells out.
@@ -49,6 +61,7 @@ func serve(ctx context.Context, args []string) error {
 	useTLS := fs.Bool("tls", false, "issuer mode: serve HTTPS")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process to this file until it stops")
 	dataDir := fs.String("data-dir", "", "directory for keys and clients (default: a temporary one)")
+	dbURL := fs.String("database-url", "", "issuer mode: keep the issuer's state in this PostgreSQL database (in a schema of its own, dropped at exit) instead of the data directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,7 +90,7 @@ func serve(ctx context.Context, args []string) error {
 	case "baseline":
 		return serveBaseline(ctx)
 	case "issuer":
-		return serveIssuer(ctx, *dataDir, *useTLS)
+		return serveIssuer(ctx, *dataDir, *dbURL, *useTLS)
 	}
 	return fmt.Errorf("unknown mode %q", *mode)
 }
@@ -158,9 +171,10 @@ func serveBaseline(ctx context.Context) error {
 	return g.Wait()
 }
 
-// serveIssuer runs the token issuer alone with one client, over HTTP or
-// HTTPS.
-func serveIssuer(ctx context.Context, dataDir string, useTLS bool) error {
+// serveIssuer runs the token issuer alone with two clients (one with a
+// secret, one with private_key_jwt), over HTTP or HTTPS, keeping its state
+// in dataDir or, given dbURL, in a PostgreSQL schema of its own.
+func serveIssuer(ctx context.Context, dataDir, dbURL string, useTLS bool) error {
 	log := slog.New(slog.DiscardHandler)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -179,8 +193,13 @@ func serveIssuer(ctx context.Context, dataDir string, useTLS bool) error {
 		lis = tls.NewListener(lis, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		scheme, caFile = "https", ca.CertFile
 	}
+	store, drop, err := openStore(ctx, dataDir, dbURL)
+	if err != nil {
+		return err
+	}
+	defer drop()
 	url := scheme + "://" + lis.Addr().String()
-	iss, err := issuer.New(issuer.Config{Issuer: url, DataDir: dataDir, Logger: log})
+	iss, err := issuer.New(issuer.Config{Issuer: url, Store: store, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -189,16 +208,97 @@ func serveIssuer(ctx context.Context, dataDir string, useTLS bool) error {
 	if err != nil {
 		return err
 	}
+	priv, pubSet, err := clientKey()
+	if err != nil {
+		return err
+	}
 	if err := iss.Clients().Update(ctx, func(m map[string]*issuer.Client) error {
-		m["load"] = &issuer.Client{ID: "load", Name: "load", SecretHashes: []string{issuer.HashSecret(secret)},
-			AllowedScopes: []string{"inventory.read"}, DefaultScopes: []string{"inventory.read"},
-			AllowedAudiences: []string{"inventory"}, DefaultAudiences: []string{"inventory"}}
+		for _, c := range []*issuer.Client{
+			{ID: "load", SecretHashes: []string{issuer.HashSecret(secret)}},
+			{ID: "load-keyed", JWKS: pubSet},
+		} {
+			c.Name = c.ID
+			c.AllowedScopes, c.DefaultScopes = []string{"inventory.read"}, []string{"inventory.read"}
+			c.AllowedAudiences, c.DefaultAudiences = []string{"inventory"}, []string{"inventory"}
+			m[c.ID] = c
+		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	if err := announce(served{Issuer: &issuerEndpoint{TokenURL: iss.TokenEndpoint(), CAFile: caFile, ClientID: "load", ClientSecret: secret}}); err != nil {
+	if err := announce(served{Issuer: &issuerEndpoint{TokenURL: iss.TokenEndpoint(), CAFile: caFile,
+		ClientID: "load", ClientSecret: secret, KeyedClientID: "load-keyed", KeyedClientKey: priv}}); err != nil {
 		return err
 	}
 	return suite.ServeHTTP(ctx, log, "issuer", lis, suite.NewHTTPServer(iss.Handler(), log))
+}
+
+// openStore opens the issuer's store: the data directory, or a fresh
+// schema in the PostgreSQL database at dbURL, which drop removes.
+func openStore(ctx context.Context, dataDir, dbURL string) (store issuer.Store, drop func(), err error) {
+	if dbURL == "" {
+		return issuer.OpenDir(dataDir), func() {}, nil
+	}
+	kekText, err := issuer.NewSecret()
+	if err != nil {
+		return nil, nil, err
+	}
+	kek, err := issuer.ParseKeyEncryptionKeys(kekText)
+	if err != nil {
+		return nil, nil, err
+	}
+	schema := fmt.Sprintf("loadtest_%d", os.Getpid())
+	drop = func() { dropSchema(dbURL, schema) }
+	pg, err := issuer.OpenPG(ctx, dbURL, schema, kek)
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	return pg, drop, nil
+}
+
+func dropSchema(dbURL, schema string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: drop schema:", err)
+		return
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: drop schema:", err)
+	}
+}
+
+// clientKey makes a P-256 key for private_key_jwt: the private JWK (for
+// the load generator) and the public JWK set (for the client record).
+func clientKey() (priv, pubSet []byte, err error) {
+	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := jwk.FromRaw(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := key.Set(jwk.KeyIDKey, "load"); err != nil {
+		return nil, nil, err
+	}
+	if err := key.Set(jwk.AlgorithmKey, jwa.ES256); err != nil {
+		return nil, nil, err
+	}
+	pub, err := key.PublicKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	set := jwk.NewSet()
+	if err := set.AddKey(pub); err != nil {
+		return nil, nil, err
+	}
+	if priv, err = json.Marshal(key); err != nil {
+		return nil, nil, err
+	}
+	pubSet, err = json.Marshal(set)
+	return priv, pubSet, err
 }

@@ -152,6 +152,7 @@ func BenchmarkStores(b *testing.B) {
 			for _, grant := range []string{"secret", "private_key_jwt"} {
 				b.Run(grant, func(b *testing.B) {
 					b.ReportAllocs()
+					b.SetParallelism(16) // 32 requests in flight on 2 CPUs, as the load harness sends
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
 							body := "grant_type=client_credentials"

@@ -33,6 +33,8 @@ type PGStore struct {
 	schema string
 	kek    KeyEncryptionKeys
 
+	assertions assertionBatcher
+
 	mu     sync.Mutex // guards pruned
 	pruned time.Time
 }
@@ -67,6 +69,7 @@ func openPG(ctx context.Context, dbURL, schema string, kek KeyEncryptionKeys, up
 		return nil, fmt.Errorf("database %s: %s", RedactURL(dbURL), sqldb.Redact(err.Error(), dbURL))
 	}
 	s := &PGStore{pool: pool, schema: schema, kek: kek}
+	s.assertions.write = s.writeAssertions
 	if err := s.migrate(ctx, upTo); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("database %s: %w", RedactURL(dbURL), err)
@@ -290,9 +293,33 @@ func (s *PGStore) UpdateKeys(ctx context.Context, fn func([]*SigningKey) ([]*Sig
 	return out, nil
 }
 
-// UseAssertion implements [Store]: one upsert checks and records, so that
-// two replicas presented the same assertion at once cannot both accept it.
+// UseAssertion implements [Store]: the record is one upsert, so that two
+// replicas presented the same assertion at once cannot both accept it,
+// written in a batch with the concurrent requests' records.
 func (s *PGStore) UseAssertion(ctx context.Context, client, jti string, until, now time.Time) (bool, error) {
+	return s.assertions.use(ctx, &assertionUse{client: client, jti: jti, until: until, now: now})
+}
+
+// writeAssertions records a batch of jti in one statement and answers each.
+// A record may be replaced only once it has expired; the batch's earliest
+// "now" decides that, so batching never accepts what one-by-one would refuse.
+func (s *PGStore) writeAssertions(ctx context.Context, batch []*assertionUse) {
+	batch = dedupe(batch)
+	clients, jtis, untils := make([]string, len(batch)), make([]string, len(batch)), make([]time.Time, len(batch))
+	now := batch[0].now
+	for i, u := range batch {
+		clients[i], jtis[i], untils[i] = u.client, u.jti, u.until
+		if u.now.Before(now) {
+			now = u.now
+		}
+	}
+	fresh, err := s.insertAssertions(ctx, clients, jtis, untils, now)
+	for _, u := range batch {
+		u.done <- assertionResult{fresh: fresh[[2]string{u.client, u.jti}], err: err}
+	}
+}
+
+func (s *PGStore) insertAssertions(ctx context.Context, clients, jtis []string, untils []time.Time, now time.Time) (map[[2]string]bool, error) {
 	s.mu.Lock()
 	prune := now.Sub(s.pruned) >= replayPruneEvery
 	if prune {
@@ -301,16 +328,29 @@ func (s *PGStore) UseAssertion(ctx context.Context, client, jti string, until, n
 	s.mu.Unlock()
 	if prune {
 		if _, err := s.pool.Exec(ctx, "DELETE FROM used_assertions WHERE until < $1", now); err != nil {
-			return false, fmt.Errorf("prune assertion records: %w", err)
+			return nil, fmt.Errorf("prune assertion records: %w", err)
 		}
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO used_assertions (client_id, jti, until) VALUES ($1, $2, $3)
-		ON CONFLICT (client_id, jti) DO UPDATE SET until = excluded.until WHERE used_assertions.until < $4`,
-		client, jti, until, now)
+	rows, err := s.pool.Query(ctx, `INSERT INTO used_assertions (client_id, jti, until)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+		ON CONFLICT (client_id, jti) DO UPDATE SET until = excluded.until WHERE used_assertions.until < $4
+		RETURNING client_id, jti`, clients, jtis, untils, now)
 	if err != nil {
-		return false, fmt.Errorf("record assertion: %w", err)
+		return nil, fmt.Errorf("record assertion: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	fresh := make(map[[2]string]bool, len(clients))
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("record assertion: %w", err)
+		}
+		fresh[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("record assertion: %w", err)
+	}
+	return fresh, nil
 }
 
 // Revision implements [Store]: the revision counters that every change
@@ -345,6 +385,7 @@ func (s *PGStore) Ready(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // Close implements [Store].
 func (s *PGStore) Close() error {
+	s.assertions.close()
 	s.pool.Close()
 	return nil
 }

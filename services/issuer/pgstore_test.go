@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
@@ -112,6 +115,32 @@ func TestStoreContract(t *testing.T) {
 			}
 			if !use(b, "svc", until.Add(2*time.Second)) {
 				t.Error("a jti past its time is still refused")
+			}
+
+			// At once through both handles: one jti sent 16 times, and 32
+			// distinct ones (on PostgreSQL these share batches).
+			var shared, distinct atomic.Int32
+			var wg sync.WaitGroup
+			for i := range 48 {
+				s, jti := []Store{a, b}[i%2], "raced"
+				if i >= 16 {
+					jti = fmt.Sprint("own-", i)
+				}
+				wg.Go(func() {
+					fresh, err := s.UseAssertion(ctx, "svc", jti, until, now)
+					switch {
+					case err != nil:
+						t.Error(err)
+					case fresh && jti == "raced":
+						shared.Add(1)
+					case fresh:
+						distinct.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			if shared.Load() != 1 || distinct.Load() != 32 {
+				t.Errorf("concurrent uses: the shared jti accepted %d times (want 1), distinct ones %d of 32", shared.Load(), distinct.Load())
 			}
 			if err := a.Ready(ctx); err != nil {
 				t.Errorf("Ready: %v", err)
@@ -303,4 +332,83 @@ func TestPGScheduledRotationHappensOnce(t *testing.T) {
 			t.Errorf("replica %d serves another JWKS", i+1)
 		}
 	}
+}
+
+// One batch holding the same jti twice accepts it once, and a record that
+// has not expired by the batch's earliest clock is kept.
+func TestPGAssertionBatch(t *testing.T) {
+	url := pgtest.URL(t)
+	s := openTestPG(t, url, pgtest.Schema(t, url))
+	now := time.Unix(2_000_000, 0)
+	use := func(jti string, at time.Time) *assertionUse {
+		return &assertionUse{client: "svc", jti: jti, until: now.Add(time.Minute), now: at, done: make(chan assertionResult, 1)}
+	}
+	answers := func(batch ...*assertionUse) []bool {
+		s.writeAssertions(t.Context(), batch)
+		var got []bool
+		for _, u := range batch {
+			r := <-u.done
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			got = append(got, r.fresh)
+		}
+		return got
+	}
+	if got := answers(use("a", now), use("b", now), use("a", now)); fmt.Sprint(got) != "[true true false]" {
+		t.Errorf("batch with a repeated jti: %v, want [true true false]", got)
+	}
+	// "a" is kept until now+1m: a batch whose earliest clock is before that
+	// refuses it, even beside a request whose clock is past it.
+	if got := answers(use("c", now.Add(2*time.Minute)), use("a", now.Add(2*time.Minute)), use("d", now)); fmt.Sprint(got) != "[true false true]" {
+		t.Errorf("batch spanning the record's expiry: %v, want [true false true]", got)
+	}
+	if got := answers(use("a", now.Add(2*time.Minute))); fmt.Sprint(got) != "[true]" {
+		t.Errorf("an expired record: %v, want [true]", got)
+	}
+}
+
+// Requests that arrive while a batch is being written go together in the
+// next one, and close waits for the batches in flight.
+func TestAssertionBatcherGroupsWaitingRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var mu sync.Mutex
+		var sizes []int
+		b := &assertionBatcher{write: func(_ context.Context, batch []*assertionUse) {
+			<-release
+			mu.Lock()
+			sizes = append(sizes, len(batch))
+			mu.Unlock()
+			for _, u := range batch {
+				u.done <- assertionResult{fresh: true}
+			}
+		}}
+		var wg sync.WaitGroup
+		use := func(jti string) {
+			wg.Go(func() {
+				if fresh, err := b.use(t.Context(), &assertionUse{client: "svc", jti: jti}); !fresh || err != nil {
+					t.Errorf("%s: %v %v", jti, fresh, err)
+				}
+			})
+		}
+		use("first")
+		synctest.Wait() // the first batch is in flight, alone
+		use("second")
+		synctest.Wait() // so is the second: every writer is busy
+		for i := range 10 {
+			use(fmt.Sprint("waiting-", i))
+		}
+		synctest.Wait() // the ten wait in the queue
+		close(release)
+		wg.Wait()
+		b.close()
+		slices.Sort(sizes)
+		if fmt.Sprint(sizes) != "[1 1 10]" {
+			t.Errorf("batch sizes %v, want [1 1 10]", sizes)
+		}
+		if _, err := b.use(t.Context(), &assertionUse{client: "svc", jti: "late"}); err != errStoreClosed {
+			t.Errorf("use after close: %v, want errStoreClosed", err)
+		}
+	})
 }

@@ -23,6 +23,14 @@ import (
 // JWKS fetch), keeps them if it fails and gives them back if it succeeds. So
 // N concurrent failures against a budget of B get exactly B answers of 401
 // and N−B of 429, however long their checks take.
+//
+// The budgets are per replica, by design: N replicas behind one URL allow N
+// times the failures in all, which changes nothing for guessing a 256-bit
+// secret, and each replica still sheds its own flood. Sharing them through
+// the store would put a database write on every failed request, turning a
+// flood of bad credentials into a flood of writes on the one component every
+// replica needs. Aggregate shaping, if wanted, belongs to the load balancer
+// or ingress in front.
 type failureLimiter struct {
 	pairRate, wideRate   rate.Limit
 	pairBurst, wideBurst int
