@@ -7,13 +7,33 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"google.golang.org/grpc"
 )
 
+// The access log comes with the interceptors themselves, so a chain built
+// without ServerOptions (go-grpc-middleware's, here with its recovery
+// interceptor outside auth) has it too.
 func TestAccessLog(t *testing.T) {
+	wirings := map[string]func(*Authenticator) []grpc.ServerOption{
+		"ServerOptions": (*Authenticator).ServerOptions,
+		"chain": func(a *Authenticator) []grpc.ServerOption {
+			return []grpc.ServerOption{
+				grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), a.UnaryServerInterceptor()),
+				grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(), a.StreamServerInterceptor()),
+			}
+		},
+	}
+	for name, wire := range wirings {
+		t.Run(name, func(t *testing.T) { testAccessLog(t, wire) })
+	}
+}
+
+func testAccessLog(t *testing.T, wire func(*Authenticator) []grpc.ServerOption) {
 	var buf jwtest.Buffer
-	f := serve(t, WithAccessLog(slog.New(slog.NewJSONHandler(&buf, nil))))
+	f := serveWired(t, wire, WithAccessLog(slog.New(slog.NewJSONHandler(&buf, nil))))
 	good := f.token(t, nil, nil)
 	noScope := f.token(t, nil, map[string]any{"scope": "orders.read"})
 	_, _ = f.inv.GetItem(callWith("Bearer "+good), &inventoryv1.GetItemRequest{})

@@ -2,7 +2,6 @@ package interceptors
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -27,6 +26,7 @@ type validUntil interface {
 type Authenticator struct {
 	verifier TokenVerifier
 	opts     options
+	log      accessLog
 	policies sync.Map // full method name → Policy
 	public   publicStreams
 }
@@ -37,31 +37,34 @@ func New(v TokenVerifier, opts ...Option) *Authenticator {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Authenticator{verifier: v, opts: o}
+	return &Authenticator{verifier: v, opts: o, log: accessLog{log: o.accessLog, failuresOnly: o.accessLogFailures}}
 }
 
 // ServerOptions returns the options that install both interceptors, so that
 // wiring a server is grpc.NewServer(auth.ServerOptions()...). They chain
-// before any interceptor added after them.
+// before any interceptor added after them. In a chain of your own (such as
+// go-grpc-middleware's), use UnaryServerInterceptor and
+// StreamServerInterceptor instead: the access log and the observers come
+// with them.
 func (a *Authenticator) ServerOptions() []grpc.ServerOption {
-	unary := []grpc.UnaryServerInterceptor{a.UnaryServerInterceptor()}
-	stream := []grpc.StreamServerInterceptor{a.StreamServerInterceptor()}
-	if a.opts.accessLog != nil {
-		l := accessLog{log: a.opts.accessLog, failureOnly: a.opts.accessLogFailures}
-		unary = append([]grpc.UnaryServerInterceptor{l.unary()}, unary...)
-		stream = append([]grpc.StreamServerInterceptor{l.stream()}, stream...)
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(a.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(a.StreamServerInterceptor()),
 	}
-	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}
 }
 
-// UnaryServerInterceptor authenticates and authorises unary calls.
+// UnaryServerInterceptor authenticates and authorises unary calls, and
+// writes the access log line of each (WithAccessLog).
 func (a *Authenticator) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		ctx, err := a.authorize(ctx, info.FullMethod)
-		if err != nil {
-			return nil, err
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		start := a.log.start()
+		d := Decision{Method: info.FullMethod}
+		actx, err := a.authorize(ctx, &d)
+		if err == nil {
+			resp, err = handler(actx, req)
 		}
-		return handler(ctx, req)
+		a.log.write(ctx, start, &d, err)
+		return resp, err
 	}
 }
 
@@ -73,34 +76,43 @@ func (a *Authenticator) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // reason TOKEN_EXPIRED, so the caller reopens it with a fresh token.
 func (a *Authenticator) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx, err := a.authorize(ss.Context(), info.FullMethod)
+		start := a.log.start()
+		d := Decision{Method: info.FullMethod}
+		err := a.stream(srv, ss, &d, handler)
+		a.log.write(ss.Context(), start, &d, err)
+		return err
+	}
+}
+
+// stream authorises a stream and runs its handler.
+func (a *Authenticator) stream(srv any, ss grpc.ServerStream, d *Decision, handler grpc.StreamHandler) error {
+	ctx, err := a.authorize(ss.Context(), d)
+	if err != nil {
+		return err
+	}
+	p, ok := PrincipalFrom(ctx)
+	if !ok { // a public method: no token, so a cap per connection
+		release, err := a.public.open(ctx, a.opts.publicStreams)
 		if err != nil {
 			return err
 		}
-		p, ok := PrincipalFrom(ctx)
-		if !ok { // a public method: no token, so a cap per connection
-			release, err := a.public.open(ctx, a.opts.publicStreams)
-			if err != nil {
-				return err
-			}
-			defer release()
-			return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
-		}
-		if p.Expiry.IsZero() {
-			return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
-		}
-		until := p.Expiry
-		if v, ok := a.verifier.(validUntil); ok {
-			until = v.ValidUntil(p)
-		}
-		ctx, cancel := context.WithDeadlineCause(ctx, until, errStreamTokenExpired)
-		defer cancel()
-		err = handler(srv, &expiringStream{wrappedStream{ServerStream: ss, ctx: ctx}})
-		if err != nil && context.Cause(ctx) == errStreamTokenExpired {
-			return errStreamTokenExpired
-		}
-		return err
+		defer release()
+		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 	}
+	if p.Expiry.IsZero() {
+		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+	}
+	until := p.Expiry
+	if v, ok := a.verifier.(validUntil); ok {
+		until = v.ValidUntil(p)
+	}
+	ctx, cancel := context.WithDeadlineCause(ctx, until, errStreamTokenExpired)
+	defer cancel()
+	err = handler(srv, &expiringStream{wrappedStream{ServerStream: ss, ctx: ctx}})
+	if err != nil && context.Cause(ctx) == errStreamTokenExpired {
+		return errStreamTokenExpired
+	}
+	return err
 }
 
 // expiringStream fails sends and receives once its token has expired.
@@ -120,16 +132,11 @@ func (s *expiringStream) RecvMsg(m any) error {
 	return s.ServerStream.RecvMsg(m)
 }
 
-func (a *Authenticator) authorize(ctx context.Context, method string) (context.Context, error) {
-	d := Decision{Method: method}
-	ctx, err := a.decide(ctx, &d)
-	if a.opts.accessLog != nil {
-		if rec := record(ctx); rec != nil {
-			rec.decision, rec.decided = d, true
-		}
-	}
+// authorize decides on the call d.Method and tells the observers.
+func (a *Authenticator) authorize(ctx context.Context, d *Decision) (context.Context, error) {
+	ctx, err := a.decide(ctx, d)
 	for _, f := range a.opts.observers {
-		f(d)
+		f(*d)
 	}
 	return ctx, err
 }
@@ -152,22 +159,23 @@ func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Contex
 	}
 	if err != nil {
 		d.Reason = "missing_token"
-		if errors.Is(err, errMalformedBearer) {
-			d.Reason = string(verify.ReasonMalformed)
-		}
 		return ctx, err
 	}
 	var start time.Time
 	if len(a.opts.observers) > 0 { // the clock costs ~50ns; read it only for someone
 		start = time.Now()
 	}
-	claims, err := a.verifier.Verify(ctx, token)
+	claims, err := a.verify(ctx, token)
 	if !start.IsZero() {
 		d.Verify = time.Since(start)
 	}
 	if err != nil {
-		d.Reason = string(verify.ReasonOf(err))
-		return ctx, verifyError(err)
+		d.Reason = string(verify.ReasonMalformed)
+		if err != errMalformedBearer {
+			d.Reason = string(verify.ReasonOf(err))
+			err = verifyError(err)
+		}
+		return ctx, err
 	}
 	d.ClientID, d.Subject = claims.ClientID, claims.Subject
 	if missing := claims.MissingScopes(p.Scopes); len(missing) > 0 {
@@ -183,6 +191,27 @@ func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Contex
 	}
 	d.Outcome, d.Reason = "ok", "ok"
 	return ctx, nil
+}
+
+// cacheLookup is implemented by verifiers that remember tokens they
+// verified, as *verify.Verifier does.
+type cacheLookup interface {
+	Cached(token string) (*verify.Claims, bool)
+}
+
+// verify returns the claims of token. A token the verifier has already
+// verified is an exact match with one that passed every check, so it skips
+// the syntax check: the warm path is one cache lookup.
+func (a *Authenticator) verify(ctx context.Context, token string) (*verify.Claims, error) {
+	if cl, ok := a.verifier.(cacheLookup); ok {
+		if c, ok := cl.Cached(token); ok {
+			return c, nil
+		}
+	}
+	if err := checkToken68(token); err != nil {
+		return nil, err
+	}
+	return a.verifier.Verify(ctx, token)
 }
 
 type wrappedStream struct {

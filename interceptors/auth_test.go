@@ -61,6 +61,12 @@ type fixture struct {
 // front of the inventory stub, health, and a streaming test service.
 func serve(t *testing.T, opts ...Option) *fixture {
 	t.Helper()
+	return serveWired(t, (*Authenticator).ServerOptions, opts...)
+}
+
+// serveWired is serve with the server options that wire auth in.
+func serveWired(t *testing.T, wire func(*Authenticator) []grpc.ServerOption, opts ...Option) *fixture {
+	t.Helper()
 	iss := jwtest.NewIssuer(t)
 	kid := iss.AddKey(jwa.ES256)
 	v, err := verify.New([]verify.Issuer{{Issuer: iss.URL, Audiences: []string{"inventory"}}})
@@ -70,7 +76,7 @@ func serve(t *testing.T, opts ...Option) *fixture {
 	t.Cleanup(v.Close)
 	desc, files := streamTestService(t)
 	auth := New(v, append([]Option{WithDescriptors(descriptorChain{files, protoregistry.GlobalFiles})}, opts...)...)
-	srv := grpc.NewServer(auth.ServerOptions()...)
+	srv := grpc.NewServer(wire(auth)...)
 	inventoryv1.RegisterInventoryServiceServer(srv, inventoryStub{})
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	reflection.Register(srv)

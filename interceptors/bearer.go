@@ -8,8 +8,8 @@ import (
 )
 
 // bearerToken returns the token of the call's single `authorization:
-// Bearer` metadata value. The scheme is matched case-insensitively and the
-// token must be RFC 6750 token68 syntax.
+// Bearer` metadata value, matching the scheme case-insensitively. Its
+// syntax is not checked yet: see checkToken68.
 func bearerToken(ctx context.Context) (string, error) {
 	// ValueFromIncomingContext copies only this key's values, not the whole
 	// metadata map as FromIncomingContext does.
@@ -25,10 +25,15 @@ func bearerToken(ctx context.Context) (string, error) {
 	if !ok || !strings.EqualFold(scheme, "bearer") {
 		return "", errNotBearer
 	}
-	if !isToken68(token) {
-		return "", errMalformedBearer
-	}
 	return token, nil
+}
+
+// checkToken68 refuses a token that is not RFC 6750 token68 syntax.
+func checkToken68(token string) error {
+	if !isToken68(token) {
+		return errMalformedBearer
+	}
+	return nil
 }
 
 // isToken68 reports whether s is 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /

@@ -146,14 +146,31 @@ func (v *Verifier) Ready(ctx context.Context) error {
 // Verify checks token and returns its claims. Every refusal is an *Error
 // whose Reason says why.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	if c, ok := v.Cached(token); ok {
+		return c, nil
+	}
+	return v.verifyAndCache(ctx, token)
+}
+
+// Cached returns the claims of a token that verified before and is still
+// valid (an exact match, its key still published), doing nothing else; ok
+// is false for any other token, which Verify must then check. It lets a
+// caller skip its own syntax checks for a token it has already seen.
+func (v *Verifier) Cached(token string) (c *Claims, ok bool) {
+	if len(token) > v.opts.maxTokenBytes {
+		return nil, false
+	}
+	if c, ok = v.cache.get(token, v.opts.now()); ok {
+		v.hits.Add(1)
+	}
+	return c, ok
+}
+
+func (v *Verifier) verifyAndCache(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.opts.maxTokenBytes {
 		return nil, refuse(ReasonTooLarge, fmt.Sprintf("token longer than %d bytes", v.opts.maxTokenBytes), nil)
 	}
 	now := v.opts.now()
-	if c, ok := v.cache.get(token, now); ok {
-		v.hits.Add(1)
-		return c, nil
-	}
 	v.misses.Add(1)
 	c, key, err := v.verify(ctx, token, now)
 	if err != nil {
@@ -173,6 +190,9 @@ type header struct {
 }
 
 func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, *publicKey, error) {
+	if !compactSyntax(token) {
+		return nil, nil, refuse(ReasonMalformed, "token has characters outside base64url and '.'", nil)
+	}
 	h64, rest, ok1 := strings.Cut(token, ".")
 	p64, s64, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.Contains(s64, ".") {
@@ -272,8 +292,22 @@ func typeAllowed(typ string, allowJWT bool) bool {
 	return t == "at+jwt" || (allowJWT && (t == "jwt" || t == ""))
 }
 
+// compactSyntax reports whether token holds only base64url characters and
+// dots. The decoders below skip CR and LF, so without it a line break
+// inside a segment would give one token many spellings.
+func compactSyntax(token string) bool {
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // b64 is strict base64url: a non-canonical encoding (stray low bits in the
-// last character) is malformed, so one token has exactly one spelling.
+// last character) is malformed; with compactSyntax, one token has exactly
+// one spelling.
 var b64 = base64.RawURLEncoding.Strict()
 
 func decodeJSON(seg string, v any) error {

@@ -33,6 +33,12 @@ func TestRules(t *testing.T) {
 		m.Write([]byte(input))
 		return input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 	}
+	// Go's base64 decoders skip CR and LF, even in strict mode: a line
+	// break inside the signature leaves the signing input and the decoded
+	// signature unchanged, so only a syntax check keeps one spelling per
+	// token.
+	good := ti.Sign(es, nil, valid(nil))
+	newlineInSignature := good[:len(good)-10] + "\r\n" + good[len(good)-10:]
 	none := jwtest.B64JSON(map[string]any{"alg": "none", "kid": es, "typ": "at+jwt"}) + "." + jwtest.B64JSON(valid(nil)) + "."
 
 	for _, tc := range []struct {
@@ -68,6 +74,8 @@ func TestRules(t *testing.T) {
 		{"crit header", ti.Sign(es, map[string]any{"crit": []string{"exp"}}, valid(nil)), ReasonHeader},
 		{"b64 header", ti.Sign(es, map[string]any{"b64": false}, valid(nil)), ReasonHeader},
 		{"oversized", ti.Sign(es, nil, valid(map[string]any{"pad": strings.Repeat("x", 9000)})), ReasonTooLarge},
+		{"line break in the signature", newlineInSignature, ReasonMalformed},
+		{"padding", good + "==", ReasonMalformed},
 		{"two parts", "abc.def", ReasonMalformed},
 		{"JWE-shaped", "a.b.c.d.e", ReasonMalformed},
 		{"header not base64", "!!!." + jwtest.B64JSON(valid(nil)) + ".sig", ReasonMalformed},

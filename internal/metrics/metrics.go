@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"time"
 
-	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -27,9 +26,10 @@ import (
 // Metrics is one process's registry and instruments.
 type Metrics struct {
 	Registry *prometheus.Registry
-	rpc      *grpcprom.ServerMetrics
+	rpc      *rpcMetrics
 
 	decisions  *prometheus.CounterVec
+	decided    resolved[decisionKey, prometheus.Counter]
 	verifyTime prometheus.Histogram
 	tokens     *prometheus.CounterVec
 	tokenTime  prometheus.Histogram
@@ -44,8 +44,7 @@ func New() *Metrics {
 	r := prometheus.NewRegistry()
 	m := &Metrics{
 		Registry: r,
-		rpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
-			grpcprom.WithHistogramBuckets([]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}))),
+		rpc:      newRPCMetrics(),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_auth_decisions_total",
 			Help: "Auth decisions by outcome (ok, public, refused), reason and verified client ID.",
@@ -74,8 +73,9 @@ func New() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(1e-4, 2.5, 12),
 		}, []string{"client_id"}),
 	}
+	r.MustRegister(m.rpc.collectors()...)
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.rpc, m.decisions, m.verifyTime, m.tokens, m.tokenTime, m.fetches, m.fetchTime)
+		m.decisions, m.verifyTime, m.tokens, m.tokenTime, m.fetches, m.fetchTime)
 	return m
 }
 
@@ -90,24 +90,28 @@ func (m *Metrics) Handler() http.Handler {
 // so refused calls are counted too.
 func (m *Metrics) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(m.rpc.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(m.rpc.StreamServerInterceptor()),
+		grpc.ChainUnaryInterceptor(m.rpc.unary()),
+		grpc.ChainStreamInterceptor(m.rpc.stream()),
 	}
 }
 
 // InitializeRPC pre-creates the RPC series of every method on srv, so they
 // read zero before the first call.
-func (m *Metrics) InitializeRPC(srv *grpc.Server) { m.rpc.InitializeMetrics(srv) }
+func (m *Metrics) InitializeRPC(srv *grpc.Server) { m.rpc.initialize(srv) }
 
 // AuthObserver counts auth decisions; pass it to interceptors.WithObserver.
 func (m *Metrics) AuthObserver() func(interceptors.Decision) {
 	return func(d interceptors.Decision) {
-		m.decisions.WithLabelValues(d.Outcome, d.Reason, d.ClientID).Inc()
+		k := decisionKey{d.Outcome, d.Reason, d.ClientID}
+		m.decided.get(k, func() prometheus.Counter { return m.decisions.WithLabelValues(k.outcome, k.reason, k.clientID) }).Inc()
 		if d.Verify > 0 {
 			m.verifyTime.Observe(d.Verify.Seconds())
 		}
 	}
 }
+
+// decisionKey is the label values of an auth decision's series.
+type decisionKey struct{ outcome, reason, clientID string }
 
 // IssuerObserver counts token requests; set it as issuer.Config.Observe.
 func (m *Metrics) IssuerObserver() func(issuer.TokenEvent) {
