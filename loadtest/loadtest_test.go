@@ -45,7 +45,7 @@ func TestSmokeRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"GetItem (unary) | auth", "ListItems (server stream) | baseline", "PlaceOrder (orders → inventory) | auth",
+	for _, want := range []string{"GetItem (unary) | auth", "GetItem (unary) | observability", "ListItems (server stream) | baseline", "PlaceOrder (orders → inventory) | auth",
 		"| HTTPS | 32 |", "Where auth spends CPU"} {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("report lacks %q", want)

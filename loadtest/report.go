@@ -81,22 +81,29 @@ func writeReport(out string, results []result, prof *profileResult, issuerRuns [
 	order, sums := summarise(results)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# What Tollgate's auth costs\n\n")
-	fmt.Fprintf(&b, "Run %s on %d CPUs (%s), %s, %s/%s. Each scenario ran auth and baseline alternately (A/B/A/B), "+
-		"against two server processes built from the same service implementations, in memory and plaintext; "+
-		"the baseline has no auth interceptors. Tokens come from the issuer through caller credentials (refreshed ahead of expiry).\n\n",
-		time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	placement := "servers and ghz sharing every CPU, as users run them"
+	if serverCPUs != "" {
+		placement = "servers pinned to CPUs " + serverCPUs + " with taskset, ghz on the others"
+	}
+	fmt.Fprintf(&b, "Run %s on %d CPUs (%s), %s, %s/%s, %s. Each round runs auth, observability and baseline in turn, "+
+		"against three server processes built from the same service implementations, in memory and plaintext: "+
+		"auth is the dev suite's exact wiring (RPC metrics, auth, access log into a discarding handler), observability "+
+		"the baseline plus the RPC metrics, baseline no Tollgate at all. Tokens come from the issuer through caller credentials (refreshed ahead of expiry).\n\n",
+		time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH, placement)
 
 	fmt.Fprintf(&b, "| scenario | variant | RPS | p50 | p95 | p99 | status codes |\n|---|---|---:|---:|---:|---:|---|\n")
 	for _, sc := range order {
-		for _, v := range []string{"auth", "baseline"} {
+		for _, v := range []string{"auth", "observability", "baseline"} {
 			s := sums[sc][v]
 			fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s | %s |\n", sc, v, s.rps, ms(s.p50), ms(s.p95), ms(s.p99), codes(s.codes))
 		}
 	}
-	fmt.Fprintf(&b, "\n| scenario | RPS auth/baseline | p99 auth/baseline |\n|---|---:|---:|\n")
+	fmt.Fprintf(&b, "\nMedian over rounds of each round's ratio to its baseline:\n\n"+
+		"| scenario | RPS auth/baseline | p99 auth/baseline | RPS observability/baseline | p99 observability/baseline |\n|---|---:|---:|---:|---:|\n")
 	for _, sc := range order {
-		a, z := sums[sc]["auth"], sums[sc]["baseline"]
-		fmt.Fprintf(&b, "| %s | %.3f | %.3f |\n", sc, a.rps/z.rps, float64(a.p99)/float64(z.p99))
+		rps, p99 := roundRatios(results, sc, "auth")
+		orps, op99 := roundRatios(results, sc, "observability")
+		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %.3f | %.3f |\n", sc, median(rps), median(p99), median(orps), median(op99))
 	}
 	fmt.Fprintf(&b, "\nTargets: unary RPS ratio ≥ 0.95 and p99 ratio ≤ 1.10 (first row).\n\n")
 	fmt.Fprintf(&b, "Every round:\n\n| scenario | variant | round | RPS | p99 |\n|---|---|---:|---:|---:|\n")
@@ -163,4 +170,24 @@ func plot(order []string, sums map[string]map[string]summary) []byte {
 	}
 	b.WriteString(`</svg>`)
 	return b.Bytes()
+}
+
+// roundRatios are, for each round of scenario, variant's RPS and p99 over
+// the baseline's in the same round.
+func roundRatios(results []result, scenario, variant string) (rps, p99 []float64) {
+	base := map[int]result{}
+	for _, r := range results {
+		if r.Scenario == scenario && r.Variant == "baseline" {
+			base[r.Round] = r
+		}
+	}
+	for _, r := range results {
+		z, ok := base[r.Round]
+		if r.Scenario != scenario || r.Variant != variant || !ok {
+			continue
+		}
+		rps = append(rps, r.Report.Rps/z.Report.Rps)
+		p99 = append(p99, float64(percentile(r.Report, 99))/float64(percentile(z.Report, 99)))
+	}
+	return rps, p99
 }

@@ -44,7 +44,7 @@ func (s scenario) service() string {
 // result is one ghz run.
 type result struct {
 	Scenario string
-	Variant  string // "auth" or "baseline"
+	Variant  string // "auth", "observability" or "baseline"
 	Round    int
 	Report   *runner.Report
 }
@@ -104,7 +104,7 @@ func (p *proc) addr(service string) string {
 func runComparison(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	out := fs.String("out", "runs/latest", "directory for the report, plot, HTML reports and profile (runs/ is not tracked; give --out results to update the committed report)")
-	rounds := fs.Int("rounds", 2, "A/B rounds per scenario (runs alternate auth, baseline, auth, baseline …)")
+	rounds := fs.Int("rounds", 5, "rounds per scenario (each runs auth, observability, baseline in turn)")
 	scale := fs.Float64("scale", 1, "multiply every scenario's request count (0.05 for a quick smoke run)")
 	issuerSeconds := fs.Duration("issuer-duration", 5*time.Second, "length of each issuer load run")
 	fs.StringVar(&serverCPUs, "server-cpus", "", "pin the server processes to these CPUs with taskset (run the harness itself under taskset on the others)")
@@ -128,6 +128,11 @@ func runComparison(ctx context.Context, args []string) error {
 		return err
 	}
 	defer base.stop()
+	obs, err := startServe(ctx, "--mode", "observability")
+	if err != nil {
+		return err
+	}
+	defer obs.stop()
 	var results []result
 	for _, sc := range scenarios {
 		authMD, err := bearer(ctx, auth.info.Dev, sc.service())
@@ -136,7 +141,7 @@ func runComparison(ctx context.Context, args []string) error {
 		}
 		total := max(uint(float64(sc.Total)**scale), 50)
 		// Warm up both servers (connections, caches, the verified token).
-		for _, p := range []*proc{auth, base} {
+		for _, p := range []*proc{auth, obs, base} {
 			if _, err := ghz(sc, p.addr(sc.service()), 200, authMD); err != nil {
 				return fmt.Errorf("%s warm-up: %w", sc.Name, err)
 			}
@@ -145,7 +150,7 @@ func runComparison(ctx context.Context, args []string) error {
 			for _, v := range []struct {
 				name string
 				p    *proc
-			}{{"auth", auth}, {"baseline", base}} {
+			}{{"auth", auth}, {"observability", obs}, {"baseline", base}} {
 				var opts []runner.Option
 				if v.name == "auth" {
 					opts = append(opts, authMD)

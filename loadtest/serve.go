@@ -22,6 +22,7 @@ import (
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
+	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/suite"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
@@ -57,7 +58,7 @@ const stock = 1_000_000_000
 
 func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	mode := fs.String("mode", "auth", "auth (issuer, inventory and orders with Tollgate auth), baseline (the same services without auth) or issuer")
+	mode := fs.String("mode", "auth", "auth (issuer, inventory and orders with Tollgate auth), baseline (the same services without Tollgate), observability (baseline plus Tollgate's RPC metrics) or issuer")
 	useTLS := fs.Bool("tls", false, "issuer mode: serve HTTPS")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process to this file until it stops")
 	dataDir := fs.String("data-dir", "", "directory for keys and clients (default: a temporary one)")
@@ -88,7 +89,9 @@ func serve(ctx context.Context, args []string) error {
 	case "auth":
 		return serveAuth(ctx, *dataDir)
 	case "baseline":
-		return serveBaseline(ctx)
+		return serveBaseline(ctx, false)
+	case "observability":
+		return serveBaseline(ctx, true)
 	case "issuer":
 		return serveIssuer(ctx, *dataDir, *dbURL, *useTLS)
 	}
@@ -131,8 +134,19 @@ func addStock(addr string, dev *suite.Dev) error {
 }
 
 // serveBaseline runs the same inventory and orders implementations with the
-// same recovery interceptor but no auth at all.
-func serveBaseline(ctx context.Context) error {
+// same recovery interceptor but no auth at all; with observe, plus the RPC
+// metrics every Tollgate service records (the access log is written by the
+// auth interceptors, so it counts as auth).
+func serveBaseline(ctx context.Context, observe bool) error {
+	opts := suite.RecoveryOptions(slog.New(slog.DiscardHandler))
+	var met *metrics.Metrics
+	if observe {
+		met = metrics.New()
+		opts = append(opts, met.ServerOptions()...)
+	}
+	newServer := func() *suite.GRPCServer {
+		return &suite.GRPCServer{Server: grpc.NewServer(opts...), Health: health.NewServer()}
+	}
 	log := slog.New(slog.DiscardHandler)
 	invStore := inventory.NewMemoryStore()
 	if err := suite.SeedInventory(ctx, invStore); err != nil {
@@ -142,7 +156,7 @@ func serveBaseline(ctx context.Context) error {
 		return err
 	}
 	invSvc := inventory.New(invStore, log)
-	invSrv := &suite.GRPCServer{Server: grpc.NewServer(suite.RecoveryOptions(log)...), Health: health.NewServer()}
+	invSrv := newServer()
 	invSvc.Register(invSrv)
 	healthpb.RegisterHealthServer(invSrv, invSrv.Health)
 	invLis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -155,9 +169,13 @@ func serveBaseline(ctx context.Context) error {
 	}
 	defer conn.Close()
 	ordSvc := orders.New(orders.NewMemoryStore(), inventoryv1.NewInventoryServiceClient(conn), log)
-	ordSrv := &suite.GRPCServer{Server: grpc.NewServer(suite.RecoveryOptions(log)...), Health: health.NewServer()}
+	ordSrv := newServer()
 	ordSvc.Register(ordSrv)
 	healthpb.RegisterHealthServer(ordSrv, ordSrv.Health)
+	if met != nil {
+		met.InitializeRPC(invSrv.Server)
+		met.InitializeRPC(ordSrv.Server)
+	}
 	ordLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
