@@ -18,6 +18,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // SupportedAlgorithms are the signing algorithms the issuer can use.
@@ -35,8 +36,10 @@ type SigningKey struct {
 	SignFrom  time.Time              `json:"sign_from"`
 	RetiredAt time.Time              `json:"retired_at,omitzero"`
 
-	raw crypto.Signer // parsed private key
-	pub jwk.Key       // public JWK with kid, alg and use
+	raw    crypto.Signer // parsed private key
+	pub    jwk.Key       // public JWK with kid, alg and use
+	signer jws.Signer    // the algorithm's signer
+	header string        // base64url of the access tokens' protected header
 }
 
 // KeyStore is the issuer's view of its signing keys: the store's, parsed and
@@ -267,6 +270,18 @@ func (k *SigningKey) parse() error {
 		return fmt.Errorf("not a private key")
 	}
 	k.raw = signer
+	if k.signer, err = jws.NewSigner(k.Alg); err != nil {
+		return err
+	}
+	hdr, err := json.Marshal(struct {
+		Alg jwa.SignatureAlgorithm `json:"alg"`
+		Kid string                 `json:"kid"`
+		Typ string                 `json:"typ"`
+	}{k.Alg, k.Kid, "at+jwt"})
+	if err != nil {
+		return err
+	}
+	k.header = base64.RawURLEncoding.EncodeToString(hdr)
 	pub, err := priv.PublicKey()
 	if err != nil {
 		return err

@@ -1,15 +1,16 @@
 package issuer
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jws"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // tokenResponse is the RFC 6749 §5.1 success response.
@@ -138,42 +139,67 @@ func (s *Server) issue(c *Client, req *tokenRequest, now time.Time) (*tokenRespo
 	}, nil
 }
 
-// sign builds and signs an RFC 9068 access token.
+// accessClaims are an RFC 9068 access token's claims.
+type accessClaims struct {
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  []string `json:"aud"`
+	IssuedAt  int64    `json:"iat"`
+	NotBefore int64    `json:"nbf"`
+	Expires   int64    `json:"exp"`
+	ID        string   `json:"jti"`
+	ClientID  string   `json:"client_id"`
+	Scope     string   `json:"scope,omitempty"`
+}
+
+// sign builds and signs an RFC 9068 access token: the protected header is
+// the key's, encoded once; the claims are one json.Marshal of a struct
+// (a client's extra claims, validated at registration, are added beside
+// them); jwx's signer for the key's algorithm signs.
 func (s *Server) sign(c *Client, scopes, aud []string, now time.Time, lifetime time.Duration) (string, error) {
 	key, err := s.keys.signer(now)
 	if err != nil {
 		return "", err
 	}
 	now = now.Truncate(time.Second)
-	b := jwt.NewBuilder().
-		Issuer(s.cfg.Issuer).
-		Subject(c.ID).
-		Audience(aud).
-		IssuedAt(now).
-		NotBefore(now).
-		Expiration(now.Add(lifetime)).
-		JwtID(newTokenID()).
-		Claim("client_id", c.ID)
-	if len(scopes) > 0 {
-		b = b.Claim("scope", strings.Join(scopes, " "))
-	}
-	for name, v := range c.ExtraClaims {
-		b = b.Claim(name, v)
-	}
-	tok, err := b.Build()
+	claims := accessClaims{Issuer: s.cfg.Issuer, Subject: c.ID, Audience: aud, IssuedAt: now.Unix(), NotBefore: now.Unix(),
+		Expires: now.Add(lifetime).Unix(), ID: newTokenID(), ClientID: c.ID, Scope: strings.Join(scopes, " ")}
+	payload, err := marshalClaims(&claims, c.ExtraClaims)
 	if err != nil {
 		return "", err
 	}
-	hdr := jws.NewHeaders()
-	if err := hdr.Set(jws.KeyIDKey, key.Kid); err != nil {
-		return "", err
-	}
-	if err := hdr.Set(jws.TypeKey, "at+jwt"); err != nil {
-		return "", err
-	}
-	signed, err := jwt.Sign(tok, jwt.WithKey(key.Alg, key.raw, jws.WithProtectedHeaders(hdr)))
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, len(key.header)+enc.EncodedLen(len(payload))+2+enc.EncodedLen(512))
+	buf = append(buf, key.header...)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	sig, err := key.signer.Sign(buf, key.raw)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("sign with key %s: %w", key.Kid, err)
 	}
-	return string(signed), nil
+	buf = append(buf, '.')
+	return string(enc.AppendEncode(buf, sig)), nil
+}
+
+// marshalClaims encodes claims, with extra claims beside them.
+func marshalClaims(claims *accessClaims, extra map[string]any) ([]byte, error) {
+	if len(extra) == 0 {
+		return json.Marshal(claims)
+	}
+	b, err := json.Marshal(claims)
+	if err != nil {
+		return nil, err
+	}
+	all := make(map[string]any, len(extra)+9)
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber() // numbers stay exactly as encoded
+	if err := d.Decode(&all); err != nil {
+		return nil, err
+	}
+	for name, v := range extra {
+		if _, reserved := all[name]; !reserved {
+			all[name] = v
+		}
+	}
+	return json.Marshal(all)
 }

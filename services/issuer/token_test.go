@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
+
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
@@ -105,6 +107,30 @@ func TestTokenShape(t *testing.T) {
 	var h map[string]any
 	if err := decodeSegment(seg, &h); err != nil || h["typ"] != "at+jwt" || h["alg"] != "ES256" || h["kid"] == "" {
 		t.Errorf("header %v (%v)", h, err)
+	}
+}
+
+// Every signing algorithm the issuer offers gives tokens the verifier
+// accepts through the published JWKS, with the key's alg and kid.
+func TestEveryAlgorithmSigns(t *testing.T) {
+	for _, alg := range []jwa.SignatureAlgorithm{jwa.ES256, jwa.RS256, jwa.EdDSA} {
+		t.Run(alg.String(), func(t *testing.T) {
+			ts := newTestServer(t, func(c *Config) { c.Algorithm = alg })
+			secret := ts.addClient(t, basicClient("svc-alg"))
+			r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("svc-alg", secret))
+			if r.status != http.StatusOK {
+				t.Fatalf("status %d: %s", r.status, r.raw)
+			}
+			tok := r.body["access_token"].(string)
+			if c := ts.verified(t, tok, "inventory"); c.ClientID != "svc-alg" {
+				t.Errorf("claims %+v", c)
+			}
+			seg, _, _ := strings.Cut(tok, ".")
+			var h map[string]any
+			if err := decodeSegment(seg, &h); err != nil || h["alg"] != alg.String() || h["kid"] != mustSigner(t, ts.Server).Kid {
+				t.Errorf("header %v (%v), want alg %s and the key's kid", h, err, alg)
+			}
+		})
 	}
 }
 
@@ -336,4 +362,14 @@ func TestDiscoveryAdvertisesOnlyChosenScopes(t *testing.T) {
 	if _, err := New(Config{Issuer: "http://x", DataDir: t.TempDir(), AdvertiseScopes: []string{"bad scope"}}); err == nil {
 		t.Error("an invalid advertised scope was accepted")
 	}
+}
+
+// mustSigner is the key s signs with now.
+func mustSigner(t *testing.T, s *Server) *SigningKey {
+	t.Helper()
+	k, err := s.keys.signer(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
