@@ -28,6 +28,8 @@ import (
 // issuerRun is tokens issued per second by a real issuer process over real
 // HTTP with concurrent clients.
 type issuerRun struct {
+	Round        int
+	Endpoint     string // "tollgate", or "bare": the reference endpoint
 	TLS          bool
 	Grant        string // "client_secret_basic" or "private_key_jwt"
 	Clients      int
@@ -37,26 +39,35 @@ type issuerRun struct {
 	TokensPerSec float64
 }
 
-func issuerLoad(ctx context.Context, d time.Duration) ([]issuerRun, error) {
+// issuerLoad loads, round by round, Tollgate's issuer and the bare
+// reference endpoint over HTTP (alternating, in one run), then the issuer
+// once over HTTPS.
+func issuerLoad(ctx context.Context, d time.Duration, rounds int) ([]issuerRun, error) {
 	var runs []issuerRun
-	for _, useTLS := range []bool{false, true} {
-		args := []string{"--mode", "issuer"}
-		if useTLS {
-			args = append(args, "--tls")
-		}
+	load := func(round int, endpoint string, args ...string) error {
 		p, err := startServe(ctx, args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		run, err := hammerIssuer(p.info.Issuer, d, 32, grantSecret)
 		_ = p.stop()
 		if err != nil {
+			return fmt.Errorf("%s: %w", endpoint, err)
+		}
+		run.Round, run.Endpoint, run.TLS = round, endpoint, slices.Contains(args, "--tls")
+		fmt.Fprintf(os.Stderr, "issuer round %d %-8s %8.0f tokens/s\n", round, endpoint, run.TokensPerSec)
+		runs = append(runs, run)
+		return nil
+	}
+	for round := 1; round <= rounds; round++ {
+		if err := load(round, "tollgate", "--mode", "issuer"); err != nil {
 			return nil, err
 		}
-		run.TLS = useTLS
-		runs = append(runs, run)
+		if err := load(round, "bare", "--mode", "bare-issuer"); err != nil {
+			return nil, err
+		}
 	}
-	return runs, nil
+	return runs, load(rounds+1, "tollgate", "--mode", "issuer", "--tls")
 }
 
 // The grants a load run can use.

@@ -46,7 +46,7 @@ func TestSmokeRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"GetItem (unary) | auth", "GetItem (unary) | observability", "ListItems (server stream) | baseline", "PlaceOrder (orders → inventory) | auth",
-		"| HTTPS | 32 |", "Where auth spends CPU"} {
+		"| tollgate | HTTPS | 32 |", "| bare | HTTP | 32 |", "median issuer/bare tokens/s", "Where auth spends CPU"} {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -172,7 +172,7 @@ func runComparison(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	issuerRuns, err := issuerLoad(ctx, *issuerSeconds)
+	issuerRuns, err := issuerLoad(ctx, *issuerSeconds, *rounds)
 	if err != nil {
 		return err
 	}

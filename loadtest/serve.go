@@ -5,12 +5,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -58,7 +62,7 @@ const stock = 1_000_000_000
 
 func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	mode := fs.String("mode", "auth", "auth (issuer, inventory and orders with Tollgate auth), baseline (the same services without Tollgate), observability (baseline plus Tollgate's RPC metrics) or issuer")
+	mode := fs.String("mode", "auth", "auth (issuer, inventory and orders with Tollgate auth), baseline (the same services without Tollgate), observability (baseline plus Tollgate's RPC metrics), issuer, or bare-issuer (the reference token endpoint)")
 	useTLS := fs.Bool("tls", false, "issuer mode: serve HTTPS")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process to this file until it stops")
 	dataDir := fs.String("data-dir", "", "directory for keys and clients (default: a temporary one)")
@@ -92,6 +96,8 @@ func serve(ctx context.Context, args []string) error {
 		return serveBaseline(ctx, false)
 	case "observability":
 		return serveBaseline(ctx, true)
+	case "bare-issuer":
+		return serveBareIssuer(ctx)
 	case "issuer":
 		return serveIssuer(ctx, *dataDir, *dbURL, *useTLS)
 	}
@@ -319,4 +325,60 @@ func clientKey() (priv, pubSet []byte, err error) {
 	}
 	pubSet, err = json.Marshal(set)
 	return priv, pubSet, err
+}
+
+// serveBareIssuer is the reference the issuer is measured against: a token
+// endpoint that does only what any must — check Basic credentials against
+// one in-memory client, sign an RFC 9068 ES256 token with the standard
+// library, write the JSON response — with none of Tollgate's parsing,
+// policy, throttling or observability.
+func serveBareIssuer(ctx context.Context) error {
+	log := slog.New(slog.DiscardHandler)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	secret, err := issuer.NewSecret()
+	if err != nil {
+		return err
+	}
+	want := sha256.Sum256([]byte(secret))
+	url := "http://" + lis.Addr().String()
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"bare","typ":"at+jwt"}`))
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth/token", func(w http.ResponseWriter, r *http.Request) {
+		id, sec, ok := r.BasicAuth()
+		got := sha256.Sum256([]byte(sec))
+		if !ok || id != "load" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+			return
+		}
+		now := time.Now().Unix()
+		jti := make([]byte, 16)
+		_, _ = rand.Read(jti)
+		payload, _ := json.Marshal(map[string]any{"iss": url, "sub": id, "aud": []string{"inventory"}, "iat": now, "nbf": now,
+			"exp": now + 900, "jti": base64.RawURLEncoding.EncodeToString(jti), "client_id": id, "scope": "inventory.read"})
+		input := header + "." + base64.RawURLEncoding.EncodeToString(payload)
+		digest := sha256.Sum256([]byte(input))
+		rr, ss, err := ecdsa.Sign(rand.Reader, key, digest[:])
+		if err != nil {
+			http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+			return
+		}
+		sig := make([]byte, 64)
+		rr.FillBytes(sig[:32])
+		ss.FillBytes(sig[32:])
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": input + "." + base64.RawURLEncoding.EncodeToString(sig),
+			"token_type": "Bearer", "expires_in": 900, "scope": "inventory.read"})
+	})
+	if err := announce(served{Issuer: &issuerEndpoint{TokenURL: url + "/oauth/token", ClientID: "load", ClientSecret: secret}}); err != nil {
+		return err
+	}
+	return suite.ServeHTTP(ctx, log, "bare-issuer", lis, suite.NewHTTPServer(mux, log))
 }
