@@ -3,7 +3,6 @@ package verify
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -182,27 +181,55 @@ func (v *Verifier) verifyAndCache(ctx context.Context, token string) (*Claims, e
 
 // header is the part of a JOSE header the rules look at.
 type header struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Typ  string          `json:"typ"`
-	Crit json.RawMessage `json:"crit"`
-	B64  json.RawMessage `json:"b64"`
+	Alg, Kid, Typ string
+	// critical: the header has crit or b64, whose meaning this verifier
+	// does not implement, so the token is refused.
+	critical bool
+}
+
+// decodeHeader decodes a JOSE header. Member names are matched exactly, as
+// JOSE requires ("ALG" is not alg), and alg, kid and typ must be strings.
+func decodeHeader(seg string) (header, error) {
+	m, err := decodeSegment(seg)
+	if err != nil {
+		return header{}, err
+	}
+	var h header
+	for _, member := range [...]struct {
+		name string
+		dst  *string
+	}{{"alg", &h.Alg}, {"kid", &h.Kid}, {"typ", &h.Typ}} {
+		v, ok := m[member.name]
+		if !ok {
+			continue
+		}
+		if *member.dst, ok = v.(string); !ok {
+			return header{}, fmt.Errorf("header member %s is not a string", member.name)
+		}
+	}
+	_, crit := m["crit"]
+	_, b64 := m["b64"]
+	h.critical = crit || b64
+	return h, nil
 }
 
 func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, *publicKey, error) {
-	if !compactSyntax(token) {
-		return nil, nil, refuse(ReasonMalformed, "token has characters outside base64url and '.'", nil)
+	if strings.IndexByte(token, '\r') >= 0 || strings.IndexByte(token, '\n') >= 0 {
+		// The base64 decoders below refuse every other byte outside the
+		// alphabet but skip CR and LF: a line break inside a segment would
+		// give one token many spellings.
+		return nil, nil, refuse(ReasonMalformed, "token has a line break", nil)
 	}
 	h64, rest, ok1 := strings.Cut(token, ".")
 	p64, s64, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.Contains(s64, ".") {
 		return nil, nil, refuse(ReasonMalformed, "token is not a compact JWS", nil)
 	}
-	var hdr header
-	if err := decodeJSON(h64, &hdr); err != nil {
+	hdr, err := decodeHeader(h64)
+	if err != nil {
 		return nil, nil, refuse(ReasonMalformed, "token header", err)
 	}
-	if hdr.Crit != nil || hdr.B64 != nil {
+	if hdr.critical {
 		return nil, nil, refuse(ReasonHeader, "token header has crit or b64", nil)
 	}
 	alg := jwa.SignatureAlgorithm(hdr.Alg)
@@ -213,8 +240,8 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	if hdr.Kid == "" {
 		return nil, nil, refuse(ReasonHeader, "token header has no kid", nil)
 	}
-	var raw map[string]any
-	if err := decodeJSON(p64, &raw); err != nil {
+	raw, err := decodeSegment(p64)
+	if err != nil {
 		return nil, nil, refuse(ReasonMalformed, "token claims", err)
 	}
 	c, err := newClaims(raw)
@@ -292,30 +319,18 @@ func typeAllowed(typ string, allowJWT bool) bool {
 	return t == "at+jwt" || (allowJWT && (t == "jwt" || t == ""))
 }
 
-// compactSyntax reports whether token holds only base64url characters and
-// dots. The decoders below skip CR and LF, so without it a line break
-// inside a segment would give one token many spellings.
-func compactSyntax(token string) bool {
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // b64 is strict base64url: a non-canonical encoding (stray low bits in the
-// last character) is malformed; with compactSyntax, one token has exactly
-// one spelling.
+// last character) is malformed; with line breaks refused, one token has
+// exactly one spelling.
 var b64 = base64.RawURLEncoding.Strict()
 
-func decodeJSON(seg string, v any) error {
+// decodeSegment decodes a base64url segment holding a JSON object.
+func decodeSegment(seg string) (map[string]any, error) {
 	b, err := b64.DecodeString(seg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return json.Unmarshal(b, v)
+	return decodeObject(b)
 }
 
 // Stats reports counters for tests and metrics.

@@ -76,6 +76,8 @@ func TestRules(t *testing.T) {
 		{"oversized", ti.Sign(es, nil, valid(map[string]any{"pad": strings.Repeat("x", 9000)})), ReasonTooLarge},
 		{"line break in the signature", newlineInSignature, ReasonMalformed},
 		{"padding", good + "==", ReasonMalformed},
+		{"header names are case-sensitive", jwtest.B64JSON(map[string]any{"ALG": "ES256", "kid": es, "typ": "at+jwt"}) + "." + jwtest.B64JSON(valid(nil)) + ".c2ln", ReasonAlgorithm},
+		{"alg not a string", jwtest.B64JSON(map[string]any{"alg": 256, "kid": es, "typ": "at+jwt"}) + "." + jwtest.B64JSON(valid(nil)) + ".c2ln", ReasonMalformed},
 		{"two parts", "abc.def", ReasonMalformed},
 		{"JWE-shaped", "a.b.c.d.e", ReasonMalformed},
 		{"header not base64", "!!!." + jwtest.B64JSON(valid(nil)) + ".sig", ReasonMalformed},
