@@ -46,7 +46,7 @@ func TestSmokeRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"GetItem (unary) | auth", "GetItem (unary) | observability", "ListItems (server stream) | baseline", "PlaceOrder (orders → inventory) | auth",
-		"| tollgate | HTTPS | 32 |", "| bare | HTTP | 32 |", "median issuer/bare tokens/s", "Where auth spends CPU"} {
+		"| tollgate | HTTPS | 32 |", "| bare | HTTP | 32 |", "median issuer/bare tokens/s", "Where auth spends CPU", "## The plain ghz CLI", "| auth | 1 |"} {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("report lacks %q", want)
 		}

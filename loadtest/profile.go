@@ -15,7 +15,11 @@ import (
 type profileResult struct {
 	File      string
 	AuthShare float64 // share of all CPU samples with authorize on the stack
-	Top       []fnCost
+	// ChainShare is the share of samples inside Tollgate's server
+	// interceptors (RPC metrics, auth, access log, observer) but not in
+	// the service handler they call: what Tollgate adds per call.
+	ChainShare float64
+	Top        []fnCost
 }
 
 type fnCost struct {
@@ -26,7 +30,13 @@ type fnCost struct {
 // authAttributable reports whether a function belongs to auth: Tollgate's
 // interceptors and verifier, and the JOSE library they call.
 func authAttributable(name string) bool {
-	return strings.Contains(name, "tollgate-rpc/tollgate/interceptors") || strings.Contains(name, "lestrrat-go/jwx")
+	return strings.Contains(name, "tollgate-rpc/tollgate/interceptors") || strings.Contains(name, "lestrrat-go/jwx") ||
+		strings.Contains(name, "tollgate-rpc/tollgate/internal/metrics")
+}
+
+// inChain reports whether a frame is one of Tollgate's server interceptors.
+func inChain(name string) bool {
+	return strings.Contains(name, "tollgate/internal/metrics.(*rpcMetrics)") || strings.Contains(name, "tollgate/interceptors.(*Authenticator)")
 }
 
 // authWork reports whether a frame is the interceptors' own work (not the
@@ -56,7 +66,8 @@ func profileAuth(ctx context.Context, sc scenario, scale float64, out string) (*
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ghz(sc, p.addr(sc.service()), max(uint(float64(sc.Total)*scale), 50), md); err != nil {
+	// Three times the scenario, for enough samples.
+	if _, err := ghz(sc, p.addr(sc.service()), max(uint(3*float64(sc.Total)*scale), 50), md); err != nil {
 		return nil, err
 	}
 	if err := p.stop(); err != nil {
@@ -77,12 +88,12 @@ func profileAuth(ctx context.Context, sc scenario, scale float64, out string) (*
 func summarize(prof *profile.Profile, file string) *profileResult {
 	idx := len(prof.SampleType) - 1 // cpu nanoseconds
 	flat, cum := map[string]int64{}, map[string]int64{}
-	var total, withAuth int64
+	var total, withAuth, withChain int64
 	for _, s := range prof.Sample {
 		v := s.Value[idx]
 		total += v
 		seen := map[string]bool{}
-		onAuth, inIssuer := false, false
+		onAuth, inIssuer, onChain, inService := false, false, false, false
 		for i, loc := range s.Location {
 			for j, line := range loc.Line {
 				name := line.Function.Name
@@ -99,6 +110,8 @@ func summarize(prof *profile.Profile, file string) *profileResult {
 				if strings.Contains(name, "tollgate/services/issuer") {
 					inIssuer = true
 				}
+				onChain = onChain || inChain(name)
+				inService = inService || strings.Contains(name, "tollgate/services/")
 			}
 		}
 		if inIssuer {
@@ -115,12 +128,16 @@ func summarize(prof *profile.Profile, file string) *profileResult {
 		if onAuth {
 			withAuth += v
 		}
+		if onChain && !inService {
+			withChain += v
+		}
 	}
 	r := &profileResult{File: file}
 	if total == 0 {
 		return r
 	}
 	r.AuthShare = float64(withAuth) / float64(total)
+	r.ChainShare = float64(withChain) / float64(total)
 	for name, c := range cum {
 		if authAttributable(name) && c > 0 && !strings.Contains(name, "ServerInterceptor.func") && !strings.Contains(name, "accessLog") {
 			r.Top = append(r.Top, fnCost{Name: name, Flat: float64(flat[name]) / float64(total), Cum: float64(c) / float64(total)})

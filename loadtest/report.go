@@ -77,7 +77,7 @@ func cpuModel() string {
 	return "unknown"
 }
 
-func writeReport(out string, results []result, prof *profileResult, issuerRuns []issuerRun) error {
+func writeReport(out string, results []result, cli []cliRun, prof *profileResult, issuerRuns []issuerRun) error {
 	order, sums := summarise(results)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# What Tollgate's auth costs\n\n")
@@ -111,6 +111,14 @@ func writeReport(out string, results []result, prof *profileResult, issuerRuns [
 		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s |\n", r.Scenario, r.Variant, r.Round, r.Report.Rps, ms(percentile(r.Report, 99)))
 	}
 
+	cliRPS, cliP99 := cliRatios(cli)
+	fmt.Fprintf(&b, "\n## The plain ghz CLI\n\nThe first scenario again with the ghz CLI from `tools/` (`go tool -modfile=tools/go.mod ghz --config loadtest/scenarios/%s`, "+
+		"a token in `--metadata` for auth), alternating auth and baseline: median auth/baseline RPS **%.3f**, p99 **%.3f**.\n\n"+
+		"| variant | round | RPS | p99 | status codes |\n|---|---:|---:|---:|---|\n", "getitem.json", cliRPS, cliP99)
+	for _, r := range cli {
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s |\n", r.Variant, r.Round, r.RPS, ms(r.P99), cliCodes(r))
+	}
+
 	var ratios []float64
 	bare := map[int]float64{}
 	for _, r := range issuerRuns {
@@ -136,7 +144,8 @@ func writeReport(out string, results []result, prof *profileResult, issuerRuns [
 	}
 
 	fmt.Fprintf(&b, "\n## Where auth spends CPU\n\nCPU profile of the auth server during the %s run: `%s` (`go tool pprof %s`). "+
-		"Samples with the auth interceptor on the stack: **%.1f%%** of the server's CPU.\n\n", order[0], prof.File, prof.File, 100*prof.AuthShare)
+		"Samples inside Tollgate's interceptors (RPC metrics, auth, access log, observer) but not in the handler they call: **%.1f%%** of the server's CPU; "+
+		"with the auth decision itself on the stack: %.1f%%.\n\n", order[0], prof.File, prof.File, 100*prof.ChainShare, 100*prof.AuthShare)
 	fmt.Fprintf(&b, "| function | flat | cum |\n|---|---:|---:|\n")
 	for _, f := range prof.Top {
 		fmt.Fprintf(&b, "| `%s` | %.2f%% | %.2f%% |\n", f.Name, 100*f.Flat, 100*f.Cum)

@@ -168,6 +168,10 @@ func runComparison(ctx context.Context, args []string) error {
 		}
 	}
 
+	cli, err := ghzCLI(ctx, scenarios[0], auth, base, max(uint(float64(scenarios[0].Total)**scale), 50), *rounds)
+	if err != nil {
+		return err
+	}
 	prof, err := profileAuth(ctx, scenarios[0], *scale, *out)
 	if err != nil {
 		return err
@@ -176,7 +180,7 @@ func runComparison(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeReport(*out, results, prof, issuerRuns)
+	return writeReport(*out, results, cli, prof, issuerRuns)
 }
 
 func loadScenarios(dir string) ([]scenario, error) {
