@@ -118,7 +118,7 @@ func (s *Server) issue(c *Client, req *tokenRequest, now time.Time) (*tokenRespo
 		aud = slices.Compact(slices.Sorted(slices.Values(req.audiences)))
 		if denied := subtract(aud, c.AllowedAudiences); len(denied) > 0 {
 			return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_target",
-				Desc: "audience not allowed for this client"}
+				Desc: "audience not allowed for this client; it may ask for: " + strings.Join(c.AllowedAudiences, " ")}
 		}
 	}
 	if len(aud) == 0 {

@@ -141,6 +141,13 @@ func TestErrors(t *testing.T) {
 	off.Disabled = true
 	offSecret := ts.addClient(t, off)
 	cc := form("grant_type", "client_credentials")
+	// What error_description must say, where it matters: what was refused
+	// and what the client may ask for instead.
+	descs := map[string]string{
+		"scope not allowed":    "scope not allowed for this client: orders.admin",
+		"audience not allowed": "it may ask for: inventory orders",
+		"resource not allowed": "it may ask for: inventory orders",
+	}
 	for _, tc := range []struct {
 		name      string
 		form      url.Values
@@ -169,6 +176,9 @@ func TestErrors(t *testing.T) {
 			r := ts.post(t, tc.form, tc.mutate)
 			if r.status != tc.status || r.body["error"] != tc.code {
 				t.Fatalf("got %d %v, want %d %s", r.status, r.body, tc.status, tc.code)
+			}
+			if desc, _ := r.body["error_description"].(string); !strings.Contains(desc, descs[tc.name]) {
+				t.Errorf("error_description %q does not say %q", desc, descs[tc.name])
 			}
 			if got := r.header.Get("WWW-Authenticate") != ""; got != tc.challenge {
 				t.Errorf("WWW-Authenticate present = %v, want %v", got, tc.challenge)
