@@ -5,8 +5,8 @@ It gets an access token from the issuer's token endpoint with the OAuth 2.0
 client-credentials grant (client_secret_basic, plain urllib), caches it and
 refreshes it before it expires, sends it as gRPC call credentials over TLS
 (trusting the suite's CA), and calls GetItem, ListItems (a server stream) and
-PlaceOrder. Stubs are generated from the repository's proto/ directory at
-start-up with grpc_tools.
+PlaceOrder, with the client code generated from the repository's protos
+(gen/clients/python).
 
 On UNAUTHENTICATED it refreshes the token once and retries; on
 PERMISSION_DENIED it reports the missing scopes from the google.rpc.ErrorInfo
@@ -19,40 +19,26 @@ token. It prints one line per step and exits non-zero when a call fails.
 
 import argparse
 import base64
-import importlib
 import json
 import os
 import ssl
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PROTO_ROOT = os.path.join(HERE, "..", "..", "proto")
-RPC_ROOT = os.path.join(HERE, "..", "rpc")
+# The stubs buf generates from the repository's protos (buf.gen.clients.yaml):
+# messages, type stubs and grpcio clients, committed under gen/clients/python.
+# No __init__.py files: tollgate/ and google/rpc/ stay namespace packages, so
+# google.protobuf from the system still resolves.
+GENERATED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "gen", "clients", "python")
+sys.path.insert(0, GENERATED)
 
-
-def generate_stubs():
-    """Generate Python stubs for the Tollgate protos into a temporary dir."""
-    from grpc_tools import protoc  # Debian: python3-grpc-tools
-
-    out = tempfile.mkdtemp(prefix="tollgate-py-")
-    include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
-    files = [
-        "tollgate/auth/v1/options.proto",
-        "tollgate/inventory/v1/inventory.proto",
-        "tollgate/orders/v1/orders.proto",
-    ]
-    args = ["protoc", "-I" + PROTO_ROOT, "-I" + RPC_ROOT, "-I" + include,
-            "--python_out=" + out, "--grpc_python_out=" + out] + files + ["google/rpc/status.proto"]
-    if protoc.main(args) != 0:
-        sys.exit("protoc failed to generate stubs")
-    # No __init__.py files: tollgate/ and google/rpc/ stay namespace packages,
-    # so google.protobuf from the system still resolves.
-    sys.path.insert(0, out)
+import grpc  # noqa: E402  (Debian: python3-grpcio)
+from google.rpc import status_pb2  # noqa: E402
+from tollgate.inventory.v1 import inventory_pb2, inventory_pb2_grpc  # noqa: E402
+from tollgate.orders.v1 import orders_pb2, orders_pb2_grpc  # noqa: E402
 
 
 class TokenSource:
@@ -111,8 +97,6 @@ class BearerAuth:
 
 def error_info(err):
     """The google.rpc.ErrorInfo of a failed call, or None."""
-    from google.rpc import status_pb2
-
     for key, value in err.trailing_metadata() or ():
         if key == "grpc-status-details-bin":
             st = status_pb2.Status.FromString(value)
@@ -125,8 +109,6 @@ def error_info(err):
 
 def call(name, fn, source):
     """Run fn; on UNAUTHENTICATED refresh the token once and retry."""
-    import grpc
-
     for attempt in (1, 2):
         try:
             return fn()
@@ -145,12 +127,10 @@ def call(name, fn, source):
             raise SystemExit(1)
 
 
-def watch(inv, inventory_pb2, source, reopens):
+def watch(inv, source, reopens):
     """Follow WatchStock for widget-1, reopening the stream with a fresh token
     each time the server ends it because its token expired, until the stream
     has been reopened `reopens` times and delivered again."""
-    import grpc
-
     reopened = 0
     while True:
         stream = inv.WatchStock(inventory_pb2.WatchStockRequest(skus=["widget-1"]))
@@ -182,13 +162,6 @@ def main():
     ap.add_argument("--watch-reopens", type=int, default=1, help="with --only watch: reopenings to wait for")
     args = ap.parse_args()
 
-    generate_stubs()
-    import grpc
-    inventory_pb2 = importlib.import_module("tollgate.inventory.v1.inventory_pb2")
-    inventory_grpc = importlib.import_module("tollgate.inventory.v1.inventory_pb2_grpc")
-    orders_pb2 = importlib.import_module("tollgate.orders.v1.orders_pb2")
-    orders_grpc = importlib.import_module("tollgate.orders.v1.orders_pb2_grpc")
-
     with open(args.dev_json) as f:
         dev = json.load(f)
     client = next((c for c in dev["clients"] if c["name"] == args.client), None)
@@ -208,7 +181,7 @@ def main():
 
     if args.only in (None, "read"):
         inv_channel, inv_source = channel("inventory", "inventory")
-        inv = inventory_grpc.InventoryServiceStub(inv_channel)
+        inv = inventory_pb2_grpc.InventoryServiceStub(inv_channel)
         item = call("GetItem", lambda: inv.GetItem(inventory_pb2.GetItemRequest(sku="widget-1"), timeout=10), inv_source)
         print(f"GetItem: {item.item.sku} on hand {item.item.quantity_on_hand}")
         skus = call("ListItems", lambda: [i.sku for page in inv.ListItems(inventory_pb2.ListItemsRequest(page_size=2), timeout=10)
@@ -216,10 +189,10 @@ def main():
         print(f"ListItems: {len(skus)} items: {' '.join(skus)}")
     if args.only == "watch":
         watch_channel, watch_source = channel("inventory", "inventory")
-        watch(inventory_grpc.InventoryServiceStub(watch_channel), inventory_pb2, watch_source, args.watch_reopens)
+        watch(inventory_pb2_grpc.InventoryServiceStub(watch_channel), watch_source, args.watch_reopens)
     if args.only in (None, "order"):
         ord_channel, ord_source = channel("orders", "orders")
-        orders = orders_grpc.OrdersServiceStub(ord_channel)
+        orders = orders_pb2_grpc.OrdersServiceStub(ord_channel)
         req = orders_pb2.PlaceOrderRequest(order_id="py-" + uuid.uuid4().hex[:12],
                                            lines=[orders_pb2.OrderLine(sku="widget-1", quantity=1)])
         resp = call("PlaceOrder", lambda: orders.PlaceOrder(req, timeout=10), ord_source)
