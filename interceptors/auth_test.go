@@ -43,7 +43,7 @@ func (inventoryStub) GetItem(ctx context.Context, _ *inventoryv1.GetItemRequest)
 
 func (inventoryStub) AdjustStock(ctx context.Context, _ *inventoryv1.AdjustStockRequest) (*inventoryv1.AdjustStockResponse, error) {
 	// An extra, request-dependent scope check inside the handler.
-	if err := RequireScopes(ctx, "AdjustStock", "inventory.admin"); err != nil {
+	if err := RequireScopes(ctx, "inventory.admin"); err != nil {
 		return nil, err
 	}
 	return &inventoryv1.AdjustStockResponse{}, nil
@@ -210,7 +210,8 @@ func TestScopeErrorNamesScopes(t *testing.T) {
 	// The handler's own RequireScopes check refuses the same way.
 	tok := f.token(t, nil, map[string]any{"scope": "inventory.write"})
 	_, err = f.inv.AdjustStock(callWith("Bearer "+tok), &inventoryv1.AdjustStockRequest{})
-	if ei := errorInfo(err); status.Code(err) != codes.PermissionDenied || ei.GetMetadata()["missing_scopes"] != "inventory.admin" {
+	if ei := errorInfo(err); status.Code(err) != codes.PermissionDenied || ei.GetMetadata()["missing_scopes"] != "inventory.admin" ||
+		!strings.HasSuffix(status.Convert(err).Message(), "required by /tollgate.inventory.v1.InventoryService/AdjustStock") {
 		t.Errorf("RequireScopes: %v, %v", err, ei)
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"strings"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"github.com/tollgate-rpc/tollgate/internal/rpcerr"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // ErrorDomain is the google.rpc.ErrorInfo domain of every auth refusal.
@@ -27,15 +27,7 @@ const (
 )
 
 func authError(code codes.Code, msg, reason string, meta map[string]string) error {
-	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{
-		Reason:   reason,
-		Domain:   ErrorDomain,
-		Metadata: meta,
-	})
-	if err != nil {
-		return status.Error(code, msg)
-	}
-	return st.Err()
+	return rpcerr.WithDetail(code, msg, &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: meta})
 }
 
 // Fixed refusals, built once.

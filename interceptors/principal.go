@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 )
 
@@ -24,13 +25,15 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 // RequireScopes lets a handler demand scopes beyond the method's policy, for
 // decisions that depend on the request. It returns nil when the caller has
 // them all, and otherwise the same PermissionDenied status as the
-// interceptors, or Unauthenticated when ctx carries no principal.
-func RequireScopes(ctx context.Context, method string, scopes ...string) error {
+// interceptors (naming the method ctx carries), or Unauthenticated when ctx
+// carries no principal.
+func RequireScopes(ctx context.Context, scopes ...string) error {
 	p, ok := PrincipalFrom(ctx)
 	if !ok {
 		return authError(codes.Unauthenticated, "no authenticated caller", ReasonMissingToken, nil)
 	}
 	if missing := p.MissingScopes(scopes); len(missing) > 0 {
+		method, _ := grpc.Method(ctx)
 		return scopeError(method, scopes, missing)
 	}
 	return nil

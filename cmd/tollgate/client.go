@@ -19,6 +19,25 @@ const clientUsage = `usage: tollgate client <add|list|show|rotate-secret|revoke-
 Manages the client registry (<data-dir>/clients.json). A running issuer picks
 changes up without a restart.`
 
+// clientRun is one client command after its flags are parsed: it acts on
+// the registry and reports to stdout.
+type clientRun func(ctx context.Context, reg *issuer.Registry, stdout io.Writer) error
+
+// clientCommands declare each command's flags (besides --id and the store's)
+// and return what runs it once they are parsed.
+var clientCommands = map[string]func(f flags, id *string) clientRun{
+	"list": func(flags, *string) clientRun { return clientList },
+	"show": func(_ flags, id *string) clientRun {
+		return func(_ context.Context, reg *issuer.Registry, w io.Writer) error { return clientShow(reg, *id, w) }
+	},
+	"add":             clientAdd,
+	"rotate-secret":   clientRotateSecret,
+	"revoke-previous": clientChange(func(c *issuer.Client, _ map[string]*issuer.Client) { c.RevokePreviousSecret() }),
+	"disable":         clientChange(func(c *issuer.Client, _ map[string]*issuer.Client) { c.Disabled = true }),
+	"enable":          clientChange(func(c *issuer.Client, _ map[string]*issuer.Client) { c.Disabled = false }),
+	"remove":          clientChange(func(c *issuer.Client, m map[string]*issuer.Client) { delete(m, c.ID) }),
+}
+
 func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, clientUsage)
@@ -29,47 +48,20 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stdout, clientUsage)
 		return nil
 	}
-	f := newFlags("client "+sub, stdout, stderr)
-	openStore := f.storeFlags("issuer data directory")
-	id := f.String("id", "", "client ID")
-	var (
-		name, scopes, defScopes, auds, defAuds, secretFile, lifetime, claims *string
-		ifMissing, revokePrevious                                            *bool
-		grace                                                                *time.Duration
-	)
-	switch sub {
-	case "add":
-		name = f.String("name", "", "display name (default: the ID)")
-		scopes = f.String("scopes", "", "space-separated allowed scopes")
-		defScopes = f.String("default-scopes", "", "space-separated default scopes (default: all allowed)")
-		auds = f.String("audiences", "", "space-separated allowed audiences (required)")
-		defAuds = f.String("default-audience", "", "audience of tokens requested without one (default: the only allowed audience; with several, callers must ask)")
-		lifetime = f.String("token-lifetime", "", "token lifetime, such as 5m (default 15m)")
-		claims = f.String("extra-claims", "", `JSON object of static claims added to every token, such as {"tenant":"a"}`)
-		secretFile = f.String("secret-file", "", "write the new secret to this file (mode 0600) instead of stdout")
-		ifMissing = f.Bool("if-missing", false, "succeed without change when the client exists")
-	case "rotate-secret":
-		secretFile = f.String("secret-file", "", "write the new secret to this file (mode 0600) instead of stdout")
-		grace = f.Duration("previous-secret-grace", issuer.DefaultSecretGrace, "how long the previous secret stays valid beside the new one, so callers can move over (at most 720h)")
-		revokePrevious = f.Bool("revoke-previous", false, "revoke the previous secret now (a leaked secret)")
-	case "list", "show", "revoke-previous", "disable", "enable", "remove":
-	default:
+	command, ok := clientCommands[sub]
+	if !ok {
 		fmt.Fprintln(stderr, clientUsage)
 		return fmt.Errorf("%w: unknown client command %q", errUsage, sub)
 	}
+	f := newFlags("client "+sub, stdout, stderr)
+	openStore := f.storeFlags("issuer data directory")
+	id := f.String("id", "", "client ID")
+	run := command(f, id)
 	if err := f.parse(args[1:]); err != nil {
 		return err
 	}
 	if sub != "list" && *id == "" {
 		return fmt.Errorf("%w: --id is required", errUsage)
-	}
-	if sub == "rotate-secret" {
-		if *revokePrevious {
-			*grace = 0
-		}
-		if *grace < 0 || *grace > issuer.MaxSecretGrace {
-			return fmt.Errorf("%w: --previous-secret-grace %s: use 0 to %s", errUsage, *grace, issuer.MaxSecretGrace)
-		}
 	}
 	ctx := context.Background()
 	store, err := openStore(ctx)
@@ -81,27 +73,43 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	switch sub {
-	case "list":
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tENABLED\tSCOPES\tAUDIENCES\tPREVIOUS SECRET")
-		now := time.Now()
-		for _, c := range reg.List() {
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", c.ID, c.Name, !c.Disabled, strings.Join(c.AllowedScopes, " "),
-				strings.Join(c.AllowedAudiences, " "), previousSecret(c, now))
-		}
-		return tw.Flush()
-	case "show":
-		c, ok := reg.Lookup(*id)
-		if !ok {
-			return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)
-		}
-		shown := *c
-		shown.SecretHashes = nil // digests are not secret, but nobody needs to see them
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(shown)
-	case "add":
+	return run(ctx, reg, stdout)
+}
+
+func clientList(_ context.Context, reg *issuer.Registry, stdout io.Writer) error {
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tENABLED\tSCOPES\tAUDIENCES\tPREVIOUS SECRET")
+	now := time.Now()
+	for _, c := range reg.List() {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", c.ID, c.Name, !c.Disabled, strings.Join(c.AllowedScopes, " "),
+			strings.Join(c.AllowedAudiences, " "), previousSecret(c, now))
+	}
+	return tw.Flush()
+}
+
+func clientShow(reg *issuer.Registry, id string, stdout io.Writer) error {
+	c, ok := reg.Lookup(id)
+	if !ok {
+		return fmt.Errorf("client %s: %w", id, issuer.ErrUnknownClient)
+	}
+	shown := *c
+	shown.SecretHashes = nil // digests are not secret, but nobody needs to see them
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(shown)
+}
+
+func clientAdd(f flags, id *string) clientRun {
+	name := f.String("name", "", "display name (default: the ID)")
+	scopes := f.String("scopes", "", "space-separated allowed scopes")
+	defScopes := f.String("default-scopes", "", "space-separated default scopes (default: all allowed)")
+	auds := f.String("audiences", "", "space-separated allowed audiences (required)")
+	defAuds := f.String("default-audience", "", "audience of tokens requested without one (default: the only allowed audience; with several, callers must ask)")
+	lifetime := f.String("token-lifetime", "", "token lifetime, such as 5m (default 15m)")
+	claims := f.String("extra-claims", "", `JSON object of static claims added to every token, such as {"tenant":"a"}`)
+	secretFile := f.String("secret-file", "", "write the new secret to this file (mode 0600) instead of stdout")
+	ifMissing := f.Bool("if-missing", false, "succeed without change when the client exists")
+	return func(ctx context.Context, reg *issuer.Registry, stdout io.Writer) error {
 		if _, ok := reg.Lookup(*id); ok && *ifMissing {
 			return nil
 		}
@@ -141,7 +149,29 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		return showSecret(stdout, *secretFile, c.ID, secret)
-	case "rotate-secret":
+	}
+}
+
+func clientRotateSecret(f flags, id *string) clientRun {
+	secretFile := f.String("secret-file", "", "write the new secret to this file (mode 0600) instead of stdout")
+	grace := issuer.DefaultSecretGrace
+	f.Func("previous-secret-grace", fmt.Sprintf("how long the previous secret stays valid beside the new one, so callers can move over (default %s, at most %s)",
+		issuer.DefaultSecretGrace, issuer.MaxSecretGrace), func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d < 0 || d > issuer.MaxSecretGrace {
+			return fmt.Errorf("use 0 to %s", issuer.MaxSecretGrace)
+		}
+		grace = d
+		return nil
+	})
+	revokePrevious := f.Bool("revoke-previous", false, "revoke the previous secret now (a leaked secret)")
+	return func(ctx context.Context, reg *issuer.Registry, stdout io.Writer) error {
+		if *revokePrevious {
+			grace = 0
+		}
 		secret, err := issuer.NewSecret()
 		if err != nil {
 			return err
@@ -151,29 +181,27 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 			if !ok {
 				return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)
 			}
-			return c.RotateSecret(secret, time.Now(), *grace)
+			return c.RotateSecret(secret, time.Now(), grace)
 		}); err != nil {
 			return err
 		}
 		return showSecret(stdout, *secretFile, *id, secret)
-	default: // revoke-previous, disable, enable, remove
-		return reg.Update(ctx, func(m map[string]*issuer.Client) error {
-			c, ok := m[*id]
-			if !ok {
-				return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)
-			}
-			switch sub {
-			case "revoke-previous":
-				c.RevokePreviousSecret()
-			case "disable":
-				c.Disabled = true
-			case "enable":
-				c.Disabled = false
-			case "remove":
-				delete(m, *id)
-			}
-			return nil
-		})
+	}
+}
+
+// clientChange is a command that changes one existing client in place.
+func clientChange(change func(c *issuer.Client, all map[string]*issuer.Client)) func(flags, *string) clientRun {
+	return func(_ flags, id *string) clientRun {
+		return func(ctx context.Context, reg *issuer.Registry, _ io.Writer) error {
+			return reg.Update(ctx, func(m map[string]*issuer.Client) error {
+				c, ok := m[*id]
+				if !ok {
+					return fmt.Errorf("client %s: %w", *id, issuer.ErrUnknownClient)
+				}
+				change(c, m)
+				return nil
+			})
+		}
 	}
 }
 

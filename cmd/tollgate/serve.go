@@ -409,12 +409,10 @@ func (f flags) transportFlags() func(addr string) (suite.Transport, net.Listener
 			}
 			tr.RootCAs = pool
 		}
-		host, _, err := net.SplitHostPort(addr)
+		loopback, err := suite.IsLoopback(addr)
 		if err != nil {
-			return tr, nil, fmt.Errorf("%w: listen address %q: %v", errUsage, addr, err)
+			return tr, nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
-		ip := net.ParseIP(host)
-		loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
 		if tr.Plaintext && !loopback && !*allowPlaintext {
 			return tr, nil, fmt.Errorf("%w: refusing to serve without TLS on non-loopback address %q; give --tls-cert and --tls-key, or --allow-plaintext to insist", errUsage, addr)
 		}

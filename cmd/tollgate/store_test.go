@@ -158,7 +158,7 @@ func TestClientSecretRotationCommands(t *testing.T) {
 	}
 	cmd := execTollgate(t, nil, "client", "rotate-secret", "--id", "svc", "--previous-secret-grace", "1000h", "--data-dir", dir)
 	out, _ := cmd.CombinedOutput()
-	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--previous-secret-grace") {
+	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), `invalid value "1000h" for flag -previous-secret-grace: use 0 to 720h0m0s`) {
 		t.Errorf("grace of 1000h: exit %d, %s; want exit 2 naming the flag", cmd.ProcessState.ExitCode(), out)
 	}
 }

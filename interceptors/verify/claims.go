@@ -123,8 +123,9 @@ func scopesOf(raw map[string]any, scopeClaims []string) []string {
 	return slices.Compact(scopes)
 }
 
-// appendScopes adds the scopes of one claim value, which may be a
-// space-delimited string or an array of strings. Other shapes add nothing.
+// appendScopes adds the scopes of one decoded claim value, which may be a
+// space-delimited string or an array of strings (JSON arrays decode to
+// []any). Other shapes add nothing.
 func appendScopes(dst []string, v any) []string {
 	switch v := v.(type) {
 	case string:
@@ -134,10 +135,6 @@ func appendScopes(dst []string, v any) []string {
 			if s, ok := e.(string); ok && s != "" && !strings.ContainsAny(s, " \t\r\n") {
 				dst = append(dst, s)
 			}
-		}
-	case []string:
-		for _, s := range v {
-			dst = appendScopes(dst, s)
 		}
 	}
 	return dst

@@ -302,11 +302,9 @@ func DialInventory(cfg callcreds.Config, addr string, tr Transport, m *metrics.M
 // listenLoopback listens on addr, refusing addresses that are not loopback:
 // the dev suite's keys, CA and secrets are for one machine.
 func listenLoopback(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if loopback, err := IsLoopback(addr); err != nil {
+		return nil, err
+	} else if !loopback {
 		return nil, fmt.Errorf("listen address %q: the dev suite listens on loopback only", addr)
 	}
 	l, err := net.Listen("tcp", addr)

@@ -3,6 +3,7 @@ package suite
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -65,3 +66,15 @@ const DefaultMaxConnections = 4096
 // LimitConnections returns l serving at most n connections at once
 // (golang.org/x/net/netutil.LimitListener).
 func LimitConnections(l net.Listener, n int) net.Listener { return netutil.LimitListener(l, n) }
+
+// IsLoopback reports whether a listen address's host is loopback
+// (localhost, 127.0.0.0/8 or ::1), where serving without TLS, or serving
+// the dev suite's one-machine keys and secrets, is safe.
+func IsLoopback(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback()), nil
+}

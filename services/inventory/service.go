@@ -9,7 +9,8 @@ import (
 	"sync"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
-	"github.com/tollgate-rpc/tollgate/services/internal/rpcerr"
+	"github.com/tollgate-rpc/tollgate/internal/rpcerr"
+	"github.com/tollgate-rpc/tollgate/services/internal/validate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -59,7 +60,7 @@ func (s *Service) Close() {
 // GetItem implements InventoryServiceServer.
 func (s *Service) GetItem(ctx context.Context, req *inventoryv1.GetItemRequest) (*inventoryv1.GetItemResponse, error) {
 	var f rpcerr.Fields
-	if !rpcerr.ValidSKU(req.GetSku()) {
+	if !validate.SKU(req.GetSku()) {
 		f.Add("sku", "must be 1-64 characters of [A-Za-z0-9._-]")
 	}
 	if err := f.Err(); err != nil {
@@ -103,7 +104,7 @@ func (s *Service) ListItems(req *inventoryv1.ListItemsRequest, stream grpc.Serve
 // AdjustStock implements InventoryServiceServer.
 func (s *Service) AdjustStock(ctx context.Context, req *inventoryv1.AdjustStockRequest) (*inventoryv1.AdjustStockResponse, error) {
 	var f rpcerr.Fields
-	if !rpcerr.ValidSKU(req.GetSku()) {
+	if !validate.SKU(req.GetSku()) {
 		f.Add("sku", "must be 1-64 characters of [A-Za-z0-9._-]")
 	}
 	if d := req.GetDelta(); d == 0 || d > MaxOnHand || d < -MaxOnHand {
@@ -129,7 +130,7 @@ func (s *Service) Reserve(ctx context.Context, req *inventoryv1.ReserveRequest) 
 	if req.GetOrderId() == "" || len(req.GetOrderId()) > 128 {
 		f.Add("order_id", "must be 1-128 bytes")
 	}
-	rpcerr.CheckLines(&f, req.GetLines())
+	validate.Lines(&f, req.GetLines())
 	lines := make([]Line, 0, len(req.GetLines()))
 	for _, l := range req.GetLines() {
 		lines = append(lines, Line{SKU: l.GetSku(), Quantity: l.GetQuantity()})
@@ -205,7 +206,7 @@ func (s *Service) ImportItems(stream grpc.ClientStreamingServer[inventoryv1.Impo
 			resp.Failures = append(resp.Failures, &inventoryv1.ImportFailure{Index: i, Sku: it.GetSku(), Reason: reason})
 		}
 		switch {
-		case !rpcerr.ValidSKU(it.GetSku()):
+		case !validate.SKU(it.GetSku()):
 			fail("sku must be 1-64 characters of [A-Za-z0-9._-]")
 			continue
 		case it.GetQuantityOnHand() < 0 || it.GetQuantityOnHand() > MaxOnHand:

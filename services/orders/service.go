@@ -9,7 +9,8 @@ import (
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors"
-	"github.com/tollgate-rpc/tollgate/services/internal/rpcerr"
+	"github.com/tollgate-rpc/tollgate/internal/rpcerr"
+	"github.com/tollgate-rpc/tollgate/services/internal/validate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -44,7 +45,7 @@ func (s *Service) PlaceOrder(ctx context.Context, req *ordersv1.PlaceOrderReques
 	if req.GetOrderId() == "" || len(req.GetOrderId()) > 128 {
 		f.Add("order_id", "must be 1-128 bytes")
 	}
-	rpcerr.CheckLines(&f, req.GetLines())
+	validate.Lines(&f, req.GetLines())
 	reserve := &inventoryv1.ReserveRequest{OrderId: req.GetOrderId()}
 	for _, l := range req.GetLines() {
 		reserve.Lines = append(reserve.Lines, &inventoryv1.ReserveLine{Sku: l.GetSku(), Quantity: l.GetQuantity()})

@@ -1,9 +1,19 @@
-package rpcerr
+// Package validate checks what the services' requests carry: SKUs and order
+// lines, recording each violation for a google.rpc.BadRequest.
+package validate
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
+
+	"github.com/tollgate-rpc/tollgate/internal/rpcerr"
 )
+
+var sku = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// SKU reports whether s is a well-formed SKU.
+func SKU(s string) bool { return sku.MatchString(s) }
 
 // Limits of an order, checked at the edge by every RPC that takes order
 // lines (PlaceOrder, Reserve). With them no sum of a request's quantities
@@ -20,10 +30,10 @@ type Line interface {
 	GetQuantity() int64
 }
 
-// CheckLines records what is wrong with an order's lines: none, too many, a
+// Lines records what is wrong with an order's lines: none, too many, a
 // malformed SKU, a quantity outside [1, MaxLineQuantity], or a SKU listed
 // twice (named, so the caller can merge the lines).
-func CheckLines[L Line](f *Fields, lines []L) {
+func Lines[L Line](f *rpcerr.Fields, lines []L) {
 	switch {
 	case len(lines) == 0:
 		f.Add("lines", "must not be empty")
@@ -35,7 +45,7 @@ func CheckLines[L Line](f *Fields, lines []L) {
 	first := make(map[string]int, len(lines))
 	for i, l := range lines {
 		at := "lines[" + strconv.Itoa(i) + "]"
-		if !ValidSKU(l.GetSku()) {
+		if !SKU(l.GetSku()) {
 			f.Add(at+".sku", "must be 1-64 characters of [A-Za-z0-9._-]")
 		} else if j, dup := first[l.GetSku()]; dup {
 			f.Add(at+".sku", fmt.Sprintf("SKU %s is already on line %d; put its whole quantity on one line", l.GetSku(), j))

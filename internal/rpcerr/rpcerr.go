@@ -1,12 +1,11 @@
-// Package rpcerr builds the gRPC errors that Tollgate's services return:
-// InvalidArgument with google.rpc.BadRequest field violations, and
-// FailedPrecondition with google.rpc.PreconditionFailure violations. Messages
-// are written for the caller; internal error text never goes into them.
+// Package rpcerr builds the gRPC errors that Tollgate returns: a status with
+// one typed detail (the interceptors' google.rpc.ErrorInfo), InvalidArgument
+// with google.rpc.BadRequest field violations, and FailedPrecondition with
+// google.rpc.PreconditionFailure violations. Messages are written for the
+// caller; internal error text never goes into them.
 package rpcerr
 
 import (
-	"regexp"
-
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -31,25 +30,22 @@ func (f Fields) Err() error {
 	if len(f) > 1 {
 		msg += " (and more)"
 	}
-	return with(codes.InvalidArgument, msg, &errdetails.BadRequest{FieldViolations: f})
+	return WithDetail(codes.InvalidArgument, msg, &errdetails.BadRequest{FieldViolations: f})
 }
 
 // Precondition returns a FailedPrecondition status with one violation.
 func Precondition(kind, subject, msg string) error {
-	return with(codes.FailedPrecondition, msg, &errdetails.PreconditionFailure{
+	return WithDetail(codes.FailedPrecondition, msg, &errdetails.PreconditionFailure{
 		Violations: []*errdetails.PreconditionFailure_Violation{{Type: kind, Subject: subject, Description: msg}},
 	})
 }
 
-func with(code codes.Code, msg string, detail protoadapt.MessageV1) error {
+// WithDetail returns a status error with code, msg and one detail; should
+// the detail not marshal, the status alone.
+func WithDetail(code codes.Code, msg string, detail protoadapt.MessageV1) error {
 	st, err := status.New(code, msg).WithDetails(detail)
 	if err != nil {
 		return status.Error(code, msg)
 	}
 	return st.Err()
 }
-
-var sku = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-// ValidSKU reports whether s is a well-formed SKU.
-func ValidSKU(s string) bool { return sku.MatchString(s) }

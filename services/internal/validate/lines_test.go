@@ -1,4 +1,4 @@
-package rpcerr
+package validate
 
 import (
 	"math"
@@ -6,9 +6,10 @@ import (
 	"testing"
 
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"github.com/tollgate-rpc/tollgate/internal/rpcerr"
 )
 
-func TestCheckLines(t *testing.T) {
+func TestLines(t *testing.T) {
 	line := func(sku string, q int64) *ordersv1.OrderLine { return &ordersv1.OrderLine{Sku: sku, Quantity: q} }
 	many := make([]*ordersv1.OrderLine, MaxLines+1)
 	for i := range many {
@@ -30,8 +31,8 @@ func TestCheckLines(t *testing.T) {
 		{"bad sku", []*ordersv1.OrderLine{line("a b", 1)}, "lines[0].sku: must be 1-64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var f Fields
-			CheckLines(&f, tc.lines)
+			var f rpcerr.Fields
+			Lines(&f, tc.lines)
 			var got []string
 			for _, v := range f {
 				got = append(got, v.GetField()+": "+v.GetDescription())
