@@ -1,0 +1,59 @@
+package interceptors
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// What a Go user of the library builds: grpc, protobuf, x/oauth2, jwx and
+// x/sync, with the modules those need themselves. Anything else (metrics,
+// tracing, SQL drivers, YAML, Kubernetes types) belongs to the suite's
+// services and commands, never to these packages.
+var libraryModules = []string{
+	"github.com/tollgate-rpc/tollgate",
+	"google.golang.org/grpc",
+	"google.golang.org/protobuf",
+	"google.golang.org/genproto/googleapis/rpc", // google.rpc.ErrorInfo, grpc's own
+	"golang.org/x/oauth2",
+	"golang.org/x/sync",
+	"github.com/lestrrat-go/jwx/v2",
+	// jwx's own
+	"github.com/lestrrat-go/blackmagic", "github.com/lestrrat-go/httpcc", "github.com/lestrrat-go/httprc",
+	"github.com/lestrrat-go/iter", "github.com/lestrrat-go/option",
+	// grpc's and jwx's own
+	"golang.org/x/crypto", "golang.org/x/net", "golang.org/x/sys", "golang.org/x/text",
+}
+
+// The suite's packages the library may build on: its generated policy
+// options and the status builder it shares with the services.
+var libraryInternal = []string{"interceptors", "gen/go/tollgate/auth/v1", "internal/rpcerr"}
+
+func TestLibraryFootprint(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	out, err := exec.Command(goCmd, "list", "-deps", "-f", "{{if .Module}}{{.Module.Path}} {{.ImportPath}}{{end}}",
+		".", "./verify", "./callcreds", "./discovery").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	seen := 0
+	for line := range strings.Lines(string(out)) {
+		mod, pkg, _ := strings.Cut(strings.TrimSpace(line), " ")
+		seen++
+		if !slices.Contains(libraryModules, mod) {
+			t.Errorf("the library builds %s (module %s); keep it out of interceptors/...", pkg, mod)
+			continue
+		}
+		if rel, ok := strings.CutPrefix(pkg, "github.com/tollgate-rpc/tollgate/"); ok &&
+			!slices.ContainsFunc(libraryInternal, func(p string) bool { return rel == p || strings.HasPrefix(rel, p+"/") }) {
+			t.Errorf("the library builds the suite's %s; keep it out of interceptors/...", pkg)
+		}
+	}
+	if seen < 10 {
+		t.Fatalf("go list named only %d packages:\n%s", seen, out)
+	}
+}
