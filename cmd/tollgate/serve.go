@@ -75,13 +75,13 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer store.Close()
 	iss, err := issuer.New(issuer.Config{Issuer: url, Store: store, Algorithm: jwa.SignatureAlgorithm(*alg),
 		JWKSMaxAge: *maxAge, RotationInterval: *rotation, AdvertiseScopes: strings.Fields(*advertise),
-		Logger: log, Observe: m.IssuerObserver()})
+		Logger: log, Observe: func(e issuer.TokenEvent) { m.TokenRequest(e.ClientID, e.Outcome, e.Duration) }})
 	if err != nil {
 		lis.Close()
 		return err
 	}
 	defer iss.Close()
-	m.WatchIssuer(iss)
+	m.WatchKeySchedule(iss.KeyTimes)
 	go iss.Watch(ctx, issuer.WatchInterval)
 	go iss.RunKeyRotation(ctx, time.Minute)
 	if tr.ServerTLS != nil {

@@ -19,7 +19,6 @@ import (
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
-	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"google.golang.org/grpc"
 )
 
@@ -113,12 +112,11 @@ func (m *Metrics) AuthObserver() func(interceptors.Decision) {
 // decisionKey is the label values of an auth decision's series.
 type decisionKey struct{ outcome, reason, clientID string }
 
-// IssuerObserver counts token requests; set it as issuer.Config.Observe.
-func (m *Metrics) IssuerObserver() func(issuer.TokenEvent) {
-	return func(e issuer.TokenEvent) {
-		m.tokens.WithLabelValues(e.ClientID, e.Outcome).Inc()
-		m.tokenTime.Observe(e.Duration.Seconds())
-	}
+// TokenRequest counts one token request by client and outcome, and times
+// it; the issuer's Config.Observe calls it with its TokenEvent's fields.
+func (m *Metrics) TokenRequest(clientID, outcome string, took time.Duration) {
+	m.tokens.WithLabelValues(clientID, outcome).Inc()
+	m.tokenTime.Observe(took.Seconds())
 }
 
 // CallerObserver counts one caller's token fetches; pass it to
@@ -137,15 +135,16 @@ func (m *Metrics) CallerObserver(clientID string) func(callcreds.FetchEvent) {
 // WatchVerifier exports a verifier's cache and key-set state at scrape time.
 func (m *Metrics) WatchVerifier(v *verify.Verifier) { m.Registry.MustRegister(verifierCollector{v}) }
 
-// WatchIssuer exports the issuer's signing-key age and next rotation.
-func (m *Metrics) WatchIssuer(s *issuer.Server) {
+// WatchKeySchedule exports the issuer's signing-key age and next rotation,
+// read at scrape time from keyTimes (the issuer's Server.KeyTimes).
+func (m *Metrics) WatchKeySchedule(keyTimes func() (newest, next time.Time)) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tollgate_issuer_signing_key_age_seconds", Help: "Age of the newest signing key.",
-	}, func() float64 { newest, _ := s.KeyTimes(); return time.Since(newest).Seconds() }))
+	}, func() float64 { newest, _ := keyTimes(); return time.Since(newest).Seconds() }))
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tollgate_issuer_next_key_rotation_seconds", Help: "Seconds until the next scheduled key rotation (negative: overdue; absent rotation reads 0).",
 	}, func() float64 {
-		_, next := s.KeyTimes()
+		_, next := keyTimes()
 		if next.IsZero() {
 			return 0
 		}

@@ -129,7 +129,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		closers = append(closers, func() error { l.Close(); return nil })
 	}
 	iss, err := issuer.New(issuer.Config{Issuer: issuerURL, DataDir: cfg.DataDir, JWKSMaxAge: cfg.JWKSMaxAge,
-		Logger: log.With("service", "issuer"), Observe: met["issuer"].IssuerObserver()})
+		Logger: log.With("service", "issuer"), Observe: func(e issuer.TokenEvent) { met["issuer"].TokenRequest(e.ClientID, e.Outcome, e.Duration) }})
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	for name, l := range admin {
 		info.Metrics[name] = l.Addr().String()
 	}
-	met["issuer"].WatchIssuer(iss)
+	met["issuer"].WatchKeySchedule(iss.KeyTimes)
 
 	invVerifier, err := NewVerifier([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{InventoryAudience}}}, tr, log.With("service", "inventory"))
 	if err != nil {
