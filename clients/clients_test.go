@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/devsuite"
 )
 
 // need skips a test whose runtime is missing, naming what to install; with
@@ -23,10 +23,10 @@ func need(t *testing.T, what, install string, ok bool) {
 	t.Skipf("%s missing: %s", what, install)
 }
 
-func startSuite(t *testing.T) *suite.Dev {
+func startSuite(t *testing.T) *devsuite.Dev {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	dev, err := suite.StartDev(ctx, suite.DevConfig{DataDir: t.TempDir(),
+	dev, err := devsuite.Start(ctx, devsuite.Config{DataDir: t.TempDir(),
 		IssuerAddr: "127.0.0.1:0", InventoryAddr: "127.0.0.1:0", OrdersAddr: "127.0.0.1:0"})
 	if err != nil {
 		cancel()

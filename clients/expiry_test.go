@@ -17,9 +17,9 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"github.com/tollgate-rpc/tollgate/internal/devsuite"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
-	"github.com/tollgate-rpc/tollgate/internal/suite"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -64,7 +64,7 @@ func shortTokenSuite(t *testing.T) string {
 	}
 	t.Cleanup(v.Close)
 	store := inventory.NewMemoryStore()
-	if err := suite.SeedInventory(t.Context(), store); err != nil {
+	if err := inventory.SeedDemo(t.Context(), store); err != nil {
 		t.Fatal(err)
 	}
 	svc := inventory.New(store, nil)
@@ -77,9 +77,9 @@ func shortTokenSuite(t *testing.T) string {
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() { svc.Close(); srv.Stop() })
 
-	info := suite.DevInfo{TokenEndpoint: tokens.URL + "/oauth/token", CAFile: ca.CertFile,
+	info := devsuite.Info{TokenEndpoint: tokens.URL + "/oauth/token", CAFile: ca.CertFile,
 		Services: map[string]string{"inventory": lis.Addr().String()},
-		Clients:  []suite.DevClient{{Name: id, ClientID: id, ClientSecret: secret}}}
+		Clients:  []devsuite.Client{{Name: id, ClientID: id, ClientSecret: secret}}}
 	doc, err := json.Marshal(info)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
-	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/transport"
 )
 
 // issuerRun is tokens issued per second by a real issuer process over real
@@ -77,7 +77,7 @@ const (
 )
 
 func hammerIssuer(ep *issuerEndpoint, d time.Duration, clients int, grant string) (issuerRun, error) {
-	var tr suite.Transport
+	var tr transport.Transport
 	if ep.CAFile != "" {
 		pool, err := devtls.LoadPool(ep.CAFile)
 		if err != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/bojand/ghz/printer"
 	"github.com/bojand/ghz/runner"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
-	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/devsuite"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -207,8 +207,8 @@ func loadScenarios(dir string) ([]scenario, error) {
 // tokenSource gets the admin dev client's tokens for one service (a token
 // is valid at one service) with caller credentials, so runs longer than a
 // token's lifetime keep working.
-func tokenSource(dev *suite.DevInfo, audience string) (*callcreds.Source, error) {
-	admin, ok := dev.Client(suite.AdminClient)
+func tokenSource(dev *devsuite.Info, audience string) (*callcreds.Source, error) {
+	admin, ok := dev.Client(devsuite.AdminClient)
 	if !ok {
 		return nil, fmt.Errorf("no admin client")
 	}
@@ -217,7 +217,7 @@ func tokenSource(dev *suite.DevInfo, audience string) (*callcreds.Source, error)
 }
 
 // bearer is a ghz option sending the admin's current token for audience.
-func bearer(ctx context.Context, dev *suite.DevInfo, audience string) (runner.Option, error) {
+func bearer(ctx context.Context, dev *devsuite.Info, audience string) (runner.Option, error) {
 	src, err := tokenSource(dev, audience)
 	if err != nil {
 		return nil, err

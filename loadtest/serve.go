@@ -25,9 +25,10 @@ import (
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"github.com/tollgate-rpc/tollgate/internal/devsuite"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
-	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/serving"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"github.com/tollgate-rpc/tollgate/services/orders"
@@ -42,7 +43,7 @@ import (
 type served struct {
 	Inventory string          `json:"inventory,omitempty"`
 	Orders    string          `json:"orders,omitempty"`
-	Dev       *suite.DevInfo  `json:"dev,omitempty"`
+	Dev       *devsuite.Info  `json:"dev,omitempty"`
 	Issuer    *issuerEndpoint `json:"issuer,omitempty"`
 }
 
@@ -109,7 +110,7 @@ func announce(s served) error { return json.NewEncoder(os.Stdout).Encode(s) }
 // serveAuth runs the dev suite's exact wiring, in memory and plaintext so
 // that the comparison isolates auth from storage and TLS costs.
 func serveAuth(ctx context.Context, dataDir string) error {
-	dev, err := suite.StartDev(ctx, suite.DevConfig{DataDir: dataDir, IssuerAddr: "127.0.0.1:0",
+	dev, err := devsuite.Start(ctx, devsuite.Config{DataDir: dataDir, IssuerAddr: "127.0.0.1:0",
 		InventoryAddr: "127.0.0.1:0", OrdersAddr: "127.0.0.1:0", Plaintext: true, InMemory: true})
 	if err != nil {
 		return err
@@ -124,8 +125,8 @@ func serveAuth(ctx context.Context, dataDir string) error {
 }
 
 // addStock gives widget-1 enough stock for any run, through the real API.
-func addStock(addr string, dev *suite.Dev) error {
-	src, err := tokenSource(&dev.Info, suite.InventoryAudience)
+func addStock(addr string, dev *devsuite.Dev) error {
+	src, err := tokenSource(&dev.Info, inventory.Audience)
 	if err != nil {
 		return err
 	}
@@ -144,18 +145,18 @@ func addStock(addr string, dev *suite.Dev) error {
 // metrics every Tollgate service records (the access log is written by the
 // auth interceptors, so it counts as auth).
 func serveBaseline(ctx context.Context, observe bool) error {
-	opts := suite.RecoveryOptions(slog.New(slog.DiscardHandler))
+	opts := serving.RecoveryOptions(slog.New(slog.DiscardHandler))
 	var met *metrics.Metrics
 	if observe {
 		met = metrics.New()
 		opts = append(opts, met.ServerOptions()...)
 	}
-	newServer := func() *suite.GRPCServer {
-		return &suite.GRPCServer{Server: grpc.NewServer(opts...), Health: health.NewServer()}
+	newServer := func() *serving.GRPCServer {
+		return &serving.GRPCServer{Server: grpc.NewServer(opts...), Health: health.NewServer()}
 	}
 	log := slog.New(slog.DiscardHandler)
 	invStore := inventory.NewMemoryStore()
-	if err := suite.SeedInventory(ctx, invStore); err != nil {
+	if err := inventory.SeedDemo(ctx, invStore); err != nil {
 		return err
 	}
 	if _, err := invStore.Adjust(ctx, "widget-1", "", stock); err != nil {
@@ -190,8 +191,8 @@ func serveBaseline(ctx context.Context, observe bool) error {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return suite.ServeGRPC(gctx, log, "inventory", invLis, invSrv, invSvc.Close) })
-	g.Go(func() error { return suite.ServeGRPC(gctx, log, "orders", ordLis, ordSrv, nil) })
+	g.Go(func() error { return serving.ServeGRPC(gctx, log, "inventory", invLis, invSrv, invSvc.Close) })
+	g.Go(func() error { return serving.ServeGRPC(gctx, log, "orders", ordLis, ordSrv, nil) })
 	return g.Wait()
 }
 
@@ -254,7 +255,7 @@ func serveIssuer(ctx context.Context, dataDir, dbURL string, useTLS bool) error 
 		ClientID: "load", ClientSecret: secret, KeyedClientID: "load-keyed", KeyedClientKey: priv}}); err != nil {
 		return err
 	}
-	return suite.ServeHTTP(ctx, log, "issuer", lis, suite.NewHTTPServer(iss.Handler(), log))
+	return serving.ServeHTTP(ctx, log, "issuer", lis, serving.NewHTTPServer(iss.Handler(), log))
 }
 
 // openStore opens the issuer's store: the data directory, or a fresh
@@ -380,5 +381,5 @@ func serveBareIssuer(ctx context.Context) error {
 	if err := announce(served{Issuer: &issuerEndpoint{TokenURL: url + "/oauth/token", ClientID: "load", ClientSecret: secret}}); err != nil {
 		return err
 	}
-	return suite.ServeHTTP(ctx, log, "bare-issuer", lis, suite.NewHTTPServer(mux, log))
+	return serving.ServeHTTP(ctx, log, "bare-issuer", lis, serving.NewHTTPServer(mux, log))
 }

@@ -11,7 +11,8 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/devsuite"
+	"github.com/tollgate-rpc/tollgate/internal/serving"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 )
 
@@ -38,7 +39,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if !slices.Contains(suite.AccessLogModes, *accessLog) {
+	if !slices.Contains(serving.AccessLogModes, *accessLog) {
 		return fmt.Errorf("%w: --access-log %q: use all, refused or none", errUsage, *accessLog)
 	}
 	log, err := newLogger(stderr)
@@ -49,7 +50,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for name, addr := range adminAddrs {
 		admin[name] = *addr
 	}
-	dev, err := suite.StartDev(ctx, suite.DevConfig{
+	dev, err := devsuite.Start(ctx, devsuite.Config{
 		DataDir: *dataDir, IssuerAddr: *issuerAddr, InventoryAddr: *inventoryAddr, OrdersAddr: *ordersAddr, AdminAddrs: admin,
 		Plaintext: *plaintext, ReconcileInterval: *reconcile, AccessLog: *accessLog, PublicReflection: *publicReflection, JWKSMaxAge: *jwksMaxAge,
 		TraceExporter: *traceExporter, TraceWriter: stdout, Logger: log,
@@ -82,7 +83,7 @@ Call it from another terminal in this directory:
     --metadata "{\"authorization\":\"Bearer $TOKEN\"}" -n 2000 -c 16 {{index .Info.Services "inventory"}}
 `))
 
-func printBanner(w io.Writer, dev *suite.Dev, dataDir string) error {
+func printBanner(w io.Writer, dev *devsuite.Dev, dataDir string) error {
 	flag := ""
 	if dataDir != defaultDataDir {
 		flag = fmt.Sprintf(" --data-dir %q", dataDir)
@@ -98,7 +99,7 @@ func printBanner(w io.Writer, dev *suite.Dev, dataDir string) error {
 		grpcurlTLS, ghzTLS = "-cacert "+rel, "--cacert "+rel
 	}
 	return banner.Execute(w, struct {
-		*suite.Dev
+		*devsuite.Dev
 		DataDirFlag, GRPCurlTLS, GhzTLS string
 	}{dev, flag, grpcurlTLS, ghzTLS})
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
-	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -94,7 +94,7 @@ func callerConn(t *testing.T, tokenURL, caFile, clientID, secret, audience strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := suite.Transport{RootCAs: pool}
+	tr := transport.Transport{RootCAs: pool}
 	// A token is valid at one service: one source per audience.
 	src, err := callcreds.NewSource(callcreds.Config{TokenURL: tokenURL, ClientID: clientID, ClientSecret: secret,
 		Audience: audience, HTTPClient: tr.HTTPClient()})
@@ -495,7 +495,7 @@ func TestFaultTokenEndpointBruteForce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc := suite.Transport{RootCAs: pool}.HTTPClient()
+	hc := transport.Transport{RootCAs: pool}.HTTPClient()
 	post := func(id, secret string) int {
 		req, _ := http.NewRequest(http.MethodPost, info.TokenEndpoint, strings.NewReader("grant_type=client_credentials&audience=inventory"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
-	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -39,7 +39,7 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	tr := suite.Transport{Plaintext: *caFile == ""}
+	tr := transport.Transport{Plaintext: *caFile == ""}
 	if *caFile != "" {
 		pool, err := devtls.LoadPool(*caFile)
 		if err != nil {

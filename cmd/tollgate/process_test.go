@@ -20,9 +20,10 @@ import (
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"github.com/tollgate-rpc/tollgate/internal/devsuite"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
-	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -168,7 +169,7 @@ func tlsConn(t *testing.T, caFile, addr string) *grpc.ClientConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(suite.Transport{RootCAs: pool}.DialCredentials()))
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(transport.Transport{RootCAs: pool}.DialCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestDevProcess(t *testing.T) {
 	if o, err := ord.GetOrder(bearer(otoken), &ordersv1.GetOrderRequest{OrderId: "p-1"}); err != nil || o.GetOrder().GetPlacedBy() != "dev-admin" {
 		t.Errorf("order placed before the restart: %v, %v", o, err)
 	}
-	again, err := suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
+	again, err := devsuite.ReadInfo(filepath.Join(dir, "dev.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +253,7 @@ type devRun struct {
 	*proc
 	dir  string
 	args []string // the command line, to restart it the same way
-	info *suite.DevInfo
+	info *devsuite.Info
 }
 
 // startDevProcess starts `tollgate dev` in a new data directory, with extra
@@ -268,13 +269,13 @@ func startDevProcess(t *testing.T, extra ...string) *devRun {
 	d := &devRun{proc: start(t, "dev", nil, args...), dir: dir, args: args}
 	jwtest.Eventually(t, "dev.json and the banner", func() bool {
 		var err error
-		d.info, err = suite.ReadDevInfo(filepath.Join(dir, "dev.json"))
+		d.info, err = devsuite.ReadInfo(filepath.Join(dir, "dev.json"))
 		return err == nil && strings.Contains(d.out.String(), "grpcurl -cacert")
 	})
 	return d
 }
 
-func mustClient(t *testing.T, info *suite.DevInfo, name string) suite.DevClient {
+func mustClient(t *testing.T, info *devsuite.Info, name string) devsuite.Client {
 	t.Helper()
 	c, ok := info.Client(name)
 	if !ok {

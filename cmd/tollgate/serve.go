@@ -21,8 +21,9 @@ import (
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
-	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/serving"
 	"github.com/tollgate-rpc/tollgate/internal/tracing"
+	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"github.com/tollgate-rpc/tollgate/internal/trust"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
@@ -88,7 +89,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		lis = tls.NewListener(lis, tr.ServerTLS)
 	}
 	return withAdmin(ctx, log, *adminAddr, m, store.Ready, func(ctx context.Context) error {
-		return suite.ServeHTTP(ctx, log, "issuer", lis, suite.NewHTTPServer(iss.Handler(), log))
+		return serving.ServeHTTP(ctx, log, "issuer", lis, serving.NewHTTPServer(iss.Handler(), log))
 	})
 }
 
@@ -140,12 +141,12 @@ type service struct {
 	publicReflection                        *bool
 	trust                                   func() ([]verify.Issuer, error)
 	verifyOpts                              func() []verify.Option
-	transport                               func(string) (suite.Transport, net.Listener, error)
+	transport                               func(string) (transport.Transport, net.Listener, error)
 	newLogger                               func(io.Writer) (*slog.Logger, error)
 
 	// built by start
 	log      *slog.Logger
-	tr       suite.Transport
+	tr       transport.Transport
 	lis      net.Listener
 	issuers  []verify.Issuer
 	verifier *verify.Verifier
@@ -178,7 +179,7 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 // metrics and tracing. Call close when done, whatever happens next.
 func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
 	var err error
-	if !slices.Contains(suite.AccessLogModes, *s.accessLog) {
+	if !slices.Contains(serving.AccessLogModes, *s.accessLog) {
 		return fmt.Errorf("%w: --access-log %q: use all, refused or none", errUsage, *s.accessLog)
 	}
 	if s.issuers, err = s.trust(); err != nil {
@@ -192,7 +193,7 @@ func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	s.closers = append(s.closers, func() { s.lis.Close() })
-	if s.verifier, err = suite.NewVerifier(s.issuers, s.tr, s.log, s.verifyOpts()...); err != nil {
+	if s.verifier, err = serving.NewVerifier(s.issuers, s.tr, s.log, s.verifyOpts()...); err != nil {
 		return err
 	}
 	s.closers = append(s.closers, s.verifier.Close)
@@ -213,19 +214,19 @@ func (s *service) close() {
 // serve runs the gRPC server for the services register adds, with the admin
 // listener, until ctx ends.
 func (s *service) serve(ctx context.Context, register func(grpc.ServiceRegistrar), beforeStop func()) error {
-	srv, err := suite.NewServiceServer(s.verifier, register, suite.ServerConfig{Transport: s.tr, Log: s.log, AccessLog: *s.accessLog,
+	srv, err := serving.NewServiceServer(s.verifier, register, serving.ServerConfig{Transport: s.tr, Log: s.log, AccessLog: *s.accessLog,
 		Metrics: s.metrics, Tracing: s.tracing, AuthOptions: reflectionOpts(*s.publicReflection)})
 	if err != nil {
 		return err
 	}
 	return withAdmin(ctx, s.log, *s.adminAddr, s.metrics, s.verifier.Ready, func(ctx context.Context) error {
-		return suite.ServeGRPC(ctx, s.log, s.name, s.lis, srv, beforeStop)
+		return serving.ServeGRPC(ctx, s.log, s.name, s.lis, srv, beforeStop)
 	})
 }
 
 func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("inventory", stdout, stderr)
-	s := serviceFlags(f, "inventory", "127.0.0.1:8401", suite.InventoryAudience)
+	s := serviceFlags(f, "inventory", "127.0.0.1:8401", inventory.Audience)
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -244,7 +245,7 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer store.Close()
-	if err := suite.SeedInventory(ctx, store); err != nil {
+	if err := inventory.SeedDemo(ctx, store); err != nil {
 		return err
 	}
 	svc := inventory.New(store, s.log)
@@ -253,13 +254,13 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("orders", stdout, stderr)
-	s := serviceFlags(f, "orders", "127.0.0.1:8402", suite.OrdersAudience)
+	s := serviceFlags(f, "orders", "127.0.0.1:8402", orders.Audience)
 	inventoryAddr := f.String("inventory-addr", "127.0.0.1:8401", "address of the inventory service")
 	tokenURL := f.String("token-url", "", "token endpoint for the service's own client (default: found by discovery from the one trusted issuer)")
 	clientID := f.String("client-id", "orders-service", "the orders service's own client ID")
 	secretFile := f.String("client-secret-file", "", "file holding the service's client secret (or the TOLLGATE_CLIENT_SECRET variable)")
-	invAudience := f.String("inventory-audience", suite.InventoryAudience, "audience orders asks for to call inventory (with Auth0, the inventory API's identifier)")
-	invScopes := f.String("token-scopes", strings.Join(suite.InventoryScopes, " "), "space-separated scopes orders asks for to call inventory")
+	invAudience := f.String("inventory-audience", inventory.Audience, "audience orders asks for to call inventory (with Auth0, the inventory API's identifier)")
+	invScopes := f.String("token-scopes", strings.Join(orders.InventoryScopes, " "), "space-separated scopes orders asks for to call inventory")
 	audParam := f.String("audience-param", "audience", "how the audience is sent: audience, resource, both or none")
 	clientAuth := f.String("client-auth", "basic", "client authentication: basic (client_secret_basic) or post (client_secret_post)")
 	reconcile := f.Duration("reconcile-interval", 30*time.Second, "how often open orders are reconciled against inventory")
@@ -290,7 +291,7 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("find the token endpoint (or give --token-url): %w", err)
 		}
 	}
-	conn, err := suite.DialInventory(cfg, *inventoryAddr, s.tr, s.metrics, s.tracing.DialOptions()...)
+	conn, err := serving.Dial(cfg, *inventoryAddr, s.tr, s.metrics, s.tracing.DialOptions()...)
 	if err != nil {
 		return err
 	}
@@ -379,14 +380,14 @@ func (f flags) trustFlags(audience string) func() ([]verify.Issuer, error) {
 // and builds the process's Transport. With a certificate the process serves
 // TLS and dials TLS; without one it runs plaintext both ways, which is
 // allowed on loopback and elsewhere only with --allow-plaintext.
-func (f flags) transportFlags() func(addr string) (suite.Transport, net.Listener, error) {
+func (f flags) transportFlags() func(addr string) (transport.Transport, net.Listener, error) {
 	certFile := f.String("tls-cert", "", "TLS certificate chain to serve with (PEM)")
 	keyFile := f.String("tls-key", "", "TLS private key (PEM)")
 	caFile := f.String("ca-file", "", "CA bundle to trust when calling the issuer and other services (default: system roots)")
 	allowPlaintext := f.Bool("allow-plaintext", false, "serve and call without TLS on a non-loopback address")
-	maxConns := f.Int("max-connections", suite.DefaultMaxConnections, "connections served at once; more wait until one closes")
-	return func(addr string) (suite.Transport, net.Listener, error) {
-		var tr suite.Transport
+	maxConns := f.Int("max-connections", transport.DefaultMaxConnections, "connections served at once; more wait until one closes")
+	return func(addr string) (transport.Transport, net.Listener, error) {
+		var tr transport.Transport
 		if *maxConns < 1 {
 			return tr, nil, fmt.Errorf("%w: --max-connections %d: at least 1", errUsage, *maxConns)
 		}
@@ -409,7 +410,7 @@ func (f flags) transportFlags() func(addr string) (suite.Transport, net.Listener
 			}
 			tr.RootCAs = pool
 		}
-		loopback, err := suite.IsLoopback(addr)
+		loopback, err := transport.IsLoopback(addr)
 		if err != nil {
 			return tr, nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
@@ -420,7 +421,7 @@ func (f flags) transportFlags() func(addr string) (suite.Transport, net.Listener
 		if err != nil {
 			return tr, nil, fmt.Errorf("listen %s: %w", addr, err)
 		}
-		return tr, suite.LimitConnections(lis, *maxConns), nil
+		return tr, transport.LimitConnections(lis, *maxConns), nil
 	}
 }
 
@@ -447,7 +448,7 @@ func (f flags) verifierFlags() func() []verify.Option {
 // withAdmin runs serve, plus the admin listener for m's /metrics when addr
 // is set; both stop together.
 func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Metrics, ready func(context.Context) error, serve func(context.Context) error) error {
-	lis, err := suite.ListenAdmin(addr)
+	lis, err := serving.ListenAdmin(addr)
 	if err != nil {
 		return err
 	}
@@ -456,7 +457,7 @@ func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Me
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return suite.ServeHTTP(gctx, log, "admin", lis, suite.NewHTTPServer(suite.AdminHandler(m.Handler(), ready), log))
+		return serving.ServeHTTP(gctx, log, "admin", lis, serving.NewHTTPServer(serving.AdminHandler(m.Handler(), ready), log))
 	})
 	g.Go(func() error { return serve(gctx) })
 	return g.Wait()

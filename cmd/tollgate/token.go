@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"github.com/tollgate-rpc/tollgate/internal/devsuite"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
-	"github.com/tollgate-rpc/tollgate/internal/suite"
+	"github.com/tollgate-rpc/tollgate/internal/transport"
 )
 
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,7 +44,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *tokenURL != "" && *issuerURL != "":
 		return fmt.Errorf("%w: --token-url and --issuer-url together; give one", errUsage)
 	case *client != "":
-		info, err := suite.ReadDevInfo(filepath.Join(*dataDir, "dev.json"))
+		info, err := devsuite.ReadInfo(filepath.Join(*dataDir, "dev.json"))
 		if err != nil {
 			return fmt.Errorf("read dev clients (is `tollgate dev` running with --data-dir %s?): %w", *dataDir, err)
 		}
@@ -66,7 +67,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	var tr suite.Transport
+	var tr transport.Transport
 	if *caFile != "" {
 		pool, err := devtls.LoadPool(*caFile)
 		if err != nil {

@@ -4,3 +4,6 @@
 //
 // State sits behind the Store interface; MemoryStore keeps it in memory.
 package inventory
+
+// Audience is the inventory service's audience: a token for it must name it.
+const Audience = "inventory"

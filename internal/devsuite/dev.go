@@ -1,4 +1,4 @@
-package suite
+package devsuite
 
 import (
 	"context"
@@ -19,16 +19,17 @@ import (
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
+	"github.com/tollgate-rpc/tollgate/internal/serving"
 	"github.com/tollgate-rpc/tollgate/internal/tracing"
+	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"github.com/tollgate-rpc/tollgate/services/orders"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc"
 )
 
-// DevConfig configures a local suite.
-type DevConfig struct {
+// Config configures a local suite.
+type Config struct {
 	DataDir       string
 	IssuerAddr    string // host:port; port 0 picks a free one
 	InventoryAddr string
@@ -52,7 +53,7 @@ type DevConfig struct {
 	// InMemory keeps inventory and orders in memory instead of SQLite files
 	// in DataDir (keys and clients stay in DataDir).
 	InMemory bool
-	// AccessLog is all (default), refused or none; see ServerConfig.
+	// AccessLog is all (default), refused or none; see serving.ServerConfig.
 	AccessLog string
 	// ReconcileInterval is how often orders reconciles open orders against
 	// inventory (default 30s).
@@ -62,7 +63,7 @@ type DevConfig struct {
 
 // Dev is a running local suite: issuer, inventory and orders in one process.
 type Dev struct {
-	Info     DevInfo
+	Info     Info
 	InfoPath string
 	Orders   *orders.Service
 
@@ -70,10 +71,10 @@ type Dev struct {
 	closers []func() error
 }
 
-// StartDev starts the suite on loopback listeners, registers the dev clients
+// Start starts the suite on loopback listeners, registers the dev clients
 // and writes <data-dir>/dev.json. It runs until ctx ends; Wait returns after
 // every server has stopped.
-func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
+func Start(ctx context.Context, cfg Config) (_ *Dev, err error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -97,7 +98,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 			return nil, err
 		}
 	}
-	tr := Transport{Plaintext: cfg.Plaintext}
+	tr := transport.Transport{Plaintext: cfg.Plaintext}
 	caFile := ""
 	if !cfg.Plaintext {
 		ca, err := devtls.LoadOrCreate(cfg.DataDir)
@@ -135,7 +136,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	}
 	closers = append(closers, iss.Close)
 	infoPath := filepath.Join(cfg.DataDir, "dev.json")
-	prev, err := readPreviousDevInfo(infoPath)
+	prev, err := readPreviousInfo(infoPath)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +144,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("register dev clients: %w", err)
 	}
-	info := DevInfo{
+	info := Info{
 		Issuer:        issuerURL,
 		TokenEndpoint: iss.TokenEndpoint(),
 		JWKSURI:       iss.JWKSURI(),
@@ -160,7 +161,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	}
 	met["issuer"].WatchKeySchedule(iss.KeyTimes)
 
-	invVerifier, err := NewVerifier([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{InventoryAudience}}}, tr, log.With("service", "inventory"))
+	invVerifier, err := serving.NewVerifier([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{inventory.Audience}}}, tr, log.With("service", "inventory"))
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +180,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		closers = append(closers, ordDB.Close)
 		invStore, ordStore = invDB, ordDB
 	}
-	if err := SeedInventory(ctx, invStore); err != nil {
+	if err := inventory.SeedDemo(ctx, invStore); err != nil {
 		return nil, err
 	}
 	invSvc := inventory.New(invStore, log.With("service", "inventory"))
@@ -196,25 +197,25 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	if cfg.PublicReflection {
 		authOpts = append(authOpts, interceptors.WithPublicReflection())
 	}
-	invSrv, err := NewServiceServer(invVerifier, invSvc.Register, ServerConfig{Transport: tr, Log: log.With("service", "inventory"), AccessLog: cfg.AccessLog,
+	invSrv, err := serving.NewServiceServer(invVerifier, invSvc.Register, serving.ServerConfig{Transport: tr, Log: log.With("service", "inventory"), AccessLog: cfg.AccessLog,
 		Metrics: met["inventory"], Tracing: trc["inventory"], AuthOptions: authOpts})
 	if err != nil {
 		return nil, err
 	}
 
-	ordVerifier, err := NewVerifier([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{OrdersAudience}}}, tr, log.With("service", "orders"))
+	ordVerifier, err := serving.NewVerifier([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{orders.Audience}}}, tr, log.With("service", "orders"))
 	if err != nil {
 		return nil, err
 	}
 	own, _ := info.Client(OrdersServiceClient)
-	invConn, err := DialInventory(callcreds.Config{TokenURL: info.TokenEndpoint, ClientID: own.ClientID, ClientSecret: own.ClientSecret,
-		Audience: InventoryAudience, Scopes: InventoryScopes}, info.Services["inventory"], tr, met["orders"],
+	invConn, err := serving.Dial(callcreds.Config{TokenURL: info.TokenEndpoint, ClientID: own.ClientID, ClientSecret: own.ClientSecret,
+		Audience: inventory.Audience, Scopes: orders.InventoryScopes}, info.Services["inventory"], tr, met["orders"],
 		trc["orders"].DialOptions()...)
 	if err != nil {
 		return nil, err
 	}
 	ordSvc := orders.New(ordStore, inventoryv1.NewInventoryServiceClient(invConn), log.With("service", "orders"))
-	ordSrv, err := NewServiceServer(ordVerifier, ordSvc.Register, ServerConfig{Transport: tr, Log: log.With("service", "orders"), AccessLog: cfg.AccessLog,
+	ordSrv, err := serving.NewServiceServer(ordVerifier, ordSvc.Register, serving.ServerConfig{Transport: tr, Log: log.With("service", "orders"), AccessLog: cfg.AccessLog,
 		Metrics: met["orders"], Tracing: trc["orders"], AuthOptions: authOpts})
 	if err != nil {
 		return nil, err
@@ -232,7 +233,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 	ready := map[string]func(context.Context) error{"issuer": iss.Ready, "inventory": invVerifier.Ready, "orders": ordVerifier.Ready}
 	for name, l := range admin {
 		g.Go(func() error {
-			return ServeHTTP(gctx, log, name+" admin", l, NewHTTPServer(AdminHandler(met[name].Handler(), ready[name]), log.With("service", name)))
+			return serving.ServeHTTP(gctx, log, name+" admin", l, serving.NewHTTPServer(serving.AdminHandler(met[name].Handler(), ready[name]), log.With("service", name)))
 		})
 	}
 	g.Go(func() error { iss.Watch(gctx, issuer.WatchInterval); return nil })
@@ -247,10 +248,10 @@ func StartDev(ctx context.Context, cfg DevConfig) (_ *Dev, err error) {
 		issuerLis = tls.NewListener(issuerLis, tr.ServerTLS)
 	}
 	g.Go(func() error {
-		return ServeHTTP(gctx, log, "issuer", issuerLis, NewHTTPServer(iss.Handler(), log.With("service", "issuer")))
+		return serving.ServeHTTP(gctx, log, "issuer", issuerLis, serving.NewHTTPServer(iss.Handler(), log.With("service", "issuer")))
 	})
-	g.Go(func() error { return ServeGRPC(gctx, log, "inventory", lis[1], invSrv, invSvc.Close) })
-	g.Go(func() error { return ServeGRPC(gctx, log, "orders", lis[2], ordSrv, nil) })
+	g.Go(func() error { return serving.ServeGRPC(gctx, log, "inventory", lis[1], invSrv, invSvc.Close) })
+	g.Go(func() error { return serving.ServeGRPC(gctx, log, "orders", lis[2], ordSrv, nil) })
 	g.Go(func() error {
 		<-gctx.Done()
 		invVerifier.Close()
@@ -272,37 +273,10 @@ func (d *Dev) Wait() error {
 	return err
 }
 
-// InventoryScopes are the scopes orders asks for to call inventory.
-var InventoryScopes = []string{"inventory.reserve"}
-
-// DialInventory returns a connection to the inventory service that
-// authenticates with cfg (over tr's HTTP client). Tokens go over plaintext
-// only when tr says so explicitly.
-func DialInventory(cfg callcreds.Config, addr string, tr Transport, m *metrics.Metrics, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
-	clientID := cfg.ClientID
-	var srcOpts []callcreds.Option
-	if m != nil {
-		srcOpts = append(srcOpts, callcreds.WithFetchObserver(m.CallerObserver(clientID)))
-	}
-	cfg.HTTPClient = tr.HTTPClient()
-	src, err := callcreds.NewSource(cfg, srcOpts...)
-	if err != nil {
-		return nil, err
-	}
-	if m != nil {
-		m.WatchSource(clientID, src)
-	}
-	var opts []callcreds.CredentialsOption
-	if tr.Plaintext {
-		opts = append(opts, callcreds.AllowPlaintext())
-	}
-	return callcreds.New(src, opts...).NewClient(addr, append(extra, grpc.WithTransportCredentials(tr.DialCredentials()))...)
-}
-
 // listenLoopback listens on addr, refusing addresses that are not loopback:
 // the dev suite's keys, CA and secrets are for one machine.
 func listenLoopback(addr string) (net.Listener, error) {
-	if loopback, err := IsLoopback(addr); err != nil {
+	if loopback, err := transport.IsLoopback(addr); err != nil {
 		return nil, err
 	} else if !loopback {
 		return nil, fmt.Errorf("listen address %q: the dev suite listens on loopback only", addr)
@@ -311,5 +285,5 @@ func listenLoopback(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	return LimitConnections(l, DefaultMaxConnections), nil
+	return transport.LimitConnections(l, transport.DefaultMaxConnections), nil
 }

@@ -1,4 +1,4 @@
-package suite
+package devsuite
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"github.com/tollgate-rpc/tollgate/services/orders"
 )
 
 // A PlaceOrder is one trace: the orders server span carries the caller's
@@ -16,14 +17,14 @@ import (
 func TestTracesCarryClientIDs(t *testing.T) {
 	var buf jwtest.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
-	dev, err := StartDev(ctx, DevConfig{DataDir: t.TempDir(), IssuerAddr: "127.0.0.1:0", InventoryAddr: "127.0.0.1:0",
+	dev, err := Start(ctx, Config{DataDir: t.TempDir(), IssuerAddr: "127.0.0.1:0", InventoryAddr: "127.0.0.1:0",
 		OrdersAddr: "127.0.0.1:0", TraceExporter: "stdout", TraceWriter: &buf})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	ord := ordersv1.NewOrdersServiceClient(dial(t, dev, "orders"))
-	token := fetchToken(t, dev, AdminClient, OrdersAudience)
+	token := fetchToken(t, dev, AdminClient, orders.Audience)
 	if _, err := ord.PlaceOrder(withToken(token), &ordersv1.PlaceOrderRequest{OrderId: "tr-1",
 		Lines: []*ordersv1.OrderLine{{Sku: "widget-1", Quantity: 1}}}); err != nil {
 		t.Fatal(err)

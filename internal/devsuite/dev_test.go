@@ -1,4 +1,4 @@
-package suite
+package devsuite
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
+	"github.com/tollgate-rpc/tollgate/internal/transport"
+	"github.com/tollgate-rpc/tollgate/services/inventory"
+	"github.com/tollgate-rpc/tollgate/services/orders"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -25,7 +28,7 @@ import (
 func startDev(tb testing.TB, plaintext bool) *Dev {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	dev, err := StartDev(ctx, DevConfig{
+	dev, err := Start(ctx, Config{
 		DataDir: tb.TempDir(), IssuerAddr: "127.0.0.1:0", InventoryAddr: "127.0.0.1:0", OrdersAddr: "127.0.0.1:0",
 		Plaintext: plaintext,
 	})
@@ -61,16 +64,16 @@ func fetchToken(tb testing.TB, dev *Dev, client, audience string) string {
 
 // transportOf is how a client of dev connects: trusting dev's CA, or
 // plaintext when dev serves plaintext.
-func transportOf(tb testing.TB, dev *Dev) Transport {
+func transportOf(tb testing.TB, dev *Dev) transport.Transport {
 	tb.Helper()
 	if dev.Info.CAFile == "" {
-		return Transport{Plaintext: true}
+		return transport.Transport{Plaintext: true}
 	}
 	pool, err := devtls.LoadPool(dev.Info.CAFile)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return Transport{RootCAs: pool}
+	return transport.Transport{RootCAs: pool}
 }
 
 func dial(tb testing.TB, dev *Dev, service string) *grpc.ClientConn {
@@ -119,8 +122,8 @@ func testSuite(t *testing.T, dev *Dev) {
 	}
 	inv := inventoryv1.NewInventoryServiceClient(dial(t, dev, "inventory"))
 	ord := ordersv1.NewOrdersServiceClient(dial(t, dev, "orders"))
-	admin := fetchToken(t, dev, AdminClient, InventoryAudience)
-	reader := fetchToken(t, dev, ReaderClient, InventoryAudience)
+	admin := fetchToken(t, dev, AdminClient, inventory.Audience)
+	reader := fetchToken(t, dev, ReaderClient, inventory.Audience)
 
 	t.Run("unary with scope", func(t *testing.T) {
 		resp, err := inv.GetItem(withToken(reader), &inventoryv1.GetItemRequest{Sku: "widget-1"})
@@ -171,7 +174,7 @@ func testSuite(t *testing.T, dev *Dev) {
 		wantCode(t, "orders with an inventory token", err, codes.Unauthenticated, "INVALID_TOKEN")
 	})
 	t.Run("place order through inventory", func(t *testing.T) {
-		token := fetchToken(t, dev, AdminClient, OrdersAudience)
+		token := fetchToken(t, dev, AdminClient, orders.Audience)
 		req := &ordersv1.PlaceOrderRequest{OrderId: "order-1", Lines: []*ordersv1.OrderLine{{Sku: "gizmo-3", Quantity: 4}}}
 		resp, err := ord.PlaceOrder(withToken(token), req)
 		if err != nil {
@@ -193,7 +196,7 @@ func testSuite(t *testing.T, dev *Dev) {
 		}
 	})
 	t.Run("watch, import and fulfil", func(t *testing.T) {
-		token := fetchToken(t, dev, AdminClient, InventoryAudience)
+		token := fetchToken(t, dev, AdminClient, inventory.Audience)
 		ctx, cancel := context.WithCancel(withToken(token))
 		defer cancel()
 		watch, err := inv.WatchStock(ctx, &inventoryv1.WatchStockRequest{Skus: []string{"new-1"}})
@@ -221,7 +224,7 @@ func testSuite(t *testing.T, dev *Dev) {
 			t.Errorf("watch saw %v, %v", change, err)
 		}
 
-		otoken := fetchToken(t, dev, AdminClient, OrdersAudience)
+		otoken := fetchToken(t, dev, AdminClient, orders.Audience)
 		if _, err := ord.PlaceOrder(withToken(otoken), &ordersv1.PlaceOrderRequest{OrderId: "ship-1",
 			Lines: []*ordersv1.OrderLine{{Sku: "new-1", Quantity: 1}}}); err != nil {
 			t.Fatal(err)
@@ -247,7 +250,7 @@ func testSuite(t *testing.T, dev *Dev) {
 		}
 	})
 	t.Run("concurrent retries of one order reserve once", func(t *testing.T) {
-		token := fetchToken(t, dev, AdminClient, OrdersAudience)
+		token := fetchToken(t, dev, AdminClient, orders.Audience)
 		req := &ordersv1.PlaceOrderRequest{OrderId: "retry-1", Lines: []*ordersv1.OrderLine{{Sku: "widget-1", Quantity: 5}}}
 		var wg sync.WaitGroup
 		for range 20 {

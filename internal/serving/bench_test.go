@@ -1,4 +1,4 @@
-package suite
+package serving
 
 import (
 	"context"
@@ -25,18 +25,18 @@ import (
 // calls (--access-log refused), "baseline" through the same service with no
 // Tollgate at all. The differences are what Tollgate adds per call:
 //
-//	go test -run '^$' -bench BenchmarkGetItem -cpu 2 -count 6 ./internal/suite | benchstat -
+//	go test -run '^$' -bench BenchmarkGetItem -cpu 2 -count 6 ./internal/serving | benchstat -
 func BenchmarkGetItem(b *testing.B) {
 	iss := jwtest.NewIssuer(b)
 	kid := iss.AddKey(jwa.ES256)
-	v, err := verify.New([]verify.Issuer{{Issuer: iss.URL, Audiences: []string{InventoryAudience}}})
+	v, err := verify.New([]verify.Issuer{{Issuer: iss.URL, Audiences: []string{inventory.Audience}}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer v.Close()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization",
-		"Bearer "+iss.Sign(kid, nil, iss.Claims(InventoryAudience, nil)))
+		"Bearer "+iss.Sign(kid, nil, iss.Claims(inventory.Audience, nil)))
 	servers := map[string]func(register func(grpc.ServiceRegistrar)) (*grpc.Server, error){
 		"baseline": func(register func(grpc.ServiceRegistrar)) (*grpc.Server, error) {
 			srv := grpc.NewServer(RecoveryOptions(log)...)
@@ -56,7 +56,7 @@ func BenchmarkGetItem(b *testing.B) {
 	for _, arm := range []string{"baseline", "log-refused", "tollgate"} {
 		b.Run(arm, func(b *testing.B) {
 			store := inventory.NewMemoryStore()
-			if err := SeedInventory(context.Background(), store); err != nil {
+			if err := inventory.SeedDemo(context.Background(), store); err != nil {
 				b.Fatal(err)
 			}
 			srv, err := servers[arm](inventory.New(store, log).Register)

@@ -1,34 +1,26 @@
-package suite
+package serving
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 
-	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/tracing"
-	"github.com/tollgate-rpc/tollgate/services/inventory"
+	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
-)
-
-// Audiences of the suite's services: a token must name the service it is for.
-const (
-	InventoryAudience = "inventory"
-	OrdersAudience    = "orders"
 )
 
 // NewVerifier trusts issuers, finding their keys (by discovery unless a
 // JWKS URL is given) over tr.
-func NewVerifier(issuers []verify.Issuer, tr Transport, log *slog.Logger, opts ...verify.Option) (*verify.Verifier, error) {
+func NewVerifier(issuers []verify.Issuer, tr transport.Transport, log *slog.Logger, opts ...verify.Option) (*verify.Verifier, error) {
 	return verify.New(issuers, append([]verify.Option{verify.WithLogger(log), verify.WithHTTPClient(tr.HTTPClient())}, opts...)...)
 }
 
 // ServerConfig is what every service's gRPC server is built with.
 type ServerConfig struct {
-	Transport Transport
+	Transport transport.Transport
 	Log       *slog.Logger
 	// Metrics, when set, records RPCs and auth decisions.
 	Metrics *metrics.Metrics
@@ -76,27 +68,4 @@ func NewServiceServer(v interceptors.TokenVerifier, register func(grpc.ServiceRe
 		}
 	}
 	return srv, nil
-}
-
-// SeedInventory stores a few demo items when the store is empty.
-func SeedInventory(ctx context.Context, store inventory.Store) error {
-	items, err := store.List(ctx)
-	if err != nil || len(items) > 0 {
-		return err
-	}
-	for _, it := range []struct {
-		sku, name string
-		qty       int64
-	}{
-		{"widget-1", "Widget", 100},
-		{"gadget-2", "Gadget", 50},
-		{"gizmo-3", "Gizmo", 10},
-	} {
-		// Set, not added: replicas starting together on one database
-		// seed the same stock once, not once each.
-		if _, err := store.Upsert(ctx, &inventoryv1.Item{Sku: it.sku, Name: it.name, QuantityOnHand: it.qty}); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package suite
+package serving
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -30,7 +31,7 @@ func TestConnectionLimit(t *testing.T) {
 	}
 	srv := grpc.NewServer()
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	go func() { _ = srv.Serve(LimitConnections(l, 1)) }()
+	go func() { _ = srv.Serve(transport.LimitConnections(l, 1)) }()
 	t.Cleanup(srv.Stop)
 	dial := func() (*grpc.ClientConn, healthpb.HealthClient) {
 		conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -92,19 +93,5 @@ func TestAdminProbes(t *testing.T) {
 	notReady.Store(true)
 	if code("/healthz") != 200 || code("/readyz") != http.StatusServiceUnavailable {
 		t.Errorf("probes of a live process that is not ready: %d %d", code("/healthz"), code("/readyz"))
-	}
-}
-
-func TestIsLoopback(t *testing.T) {
-	for addr, want := range map[string]bool{
-		"localhost:8400": true, "127.0.0.1:0": true, "127.9.9.9:1": true, "[::1]:8400": true,
-		"0.0.0.0:8400": false, "[::]:8400": false, "10.0.0.1:8400": false, "example.com:8400": false, ":8400": false,
-	} {
-		if got, err := IsLoopback(addr); err != nil || got != want {
-			t.Errorf("IsLoopback(%q) = %v, %v; want %v", addr, got, err, want)
-		}
-	}
-	if _, err := IsLoopback("127.0.0.1"); err == nil || !strings.Contains(err.Error(), `"127.0.0.1"`) {
-		t.Errorf("an address without a port: %v", err)
 	}
 }

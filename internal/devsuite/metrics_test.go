@@ -1,4 +1,4 @@
-package suite
+package devsuite
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/common/model"
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"github.com/tollgate-rpc/tollgate/services/inventory"
+	"github.com/tollgate-rpc/tollgate/services/orders"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
@@ -57,8 +59,8 @@ func TestMetricsAfterScriptedCalls(t *testing.T) {
 	tr := transportOf(t, dev)
 	conn := dial(t, dev, "inventory")
 	inv := inventoryv1.NewInventoryServiceClient(conn)
-	reader := fetchToken(t, dev, ReaderClient, InventoryAudience)
-	forOrders := fetchToken(t, dev, AdminClient, OrdersAudience)
+	reader := fetchToken(t, dev, ReaderClient, inventory.Audience)
+	forOrders := fetchToken(t, dev, AdminClient, orders.Audience)
 
 	// The script: two good reads, then one of each refusal, and a health check.
 	for range 2 {

@@ -1,4 +1,4 @@
-package suite
+package transport
 
 import (
 	"crypto/tls"

@@ -1,4 +1,4 @@
-package suite
+package devsuite
 
 import (
 	"context"
@@ -10,25 +10,27 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
+	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
+	"github.com/tollgate-rpc/tollgate/services/orders"
 )
 
-// DevInfo is the shape of <data-dir>/dev.json, a contract that scripts and
+// Info is the shape of <data-dir>/dev.json, a contract that scripts and
 // tools rely on: fields may be added, never renamed.
-type DevInfo struct {
+type Info struct {
 	Issuer        string            `json:"issuer"`
 	TokenEndpoint string            `json:"token_endpoint"`
 	JWKSURI       string            `json:"jwks_uri"`
 	CAFile        string            `json:"ca_file"`
 	Services      map[string]string `json:"services"`
-	Clients       []DevClient       `json:"clients"`
+	Clients       []Client          `json:"clients"`
 	// Metrics maps each process (issuer, inventory, orders) to its admin
 	// listener's address; Prometheus metrics are at /metrics there.
 	Metrics map[string]string `json:"metrics"`
 }
 
-// DevClient is one client registered by `tollgate dev`, with its secret.
-type DevClient struct {
+// Client is one client registered by `tollgate dev`, with its secret.
+type Client struct {
 	Name         string   `json:"name"`
 	ClientID     string   `json:"client_id"`
 	ClientSecret string   `json:"client_secret"`
@@ -37,21 +39,21 @@ type DevClient struct {
 }
 
 // Client returns the dev client called name.
-func (d *DevInfo) Client(name string) (DevClient, bool) {
-	i := slices.IndexFunc(d.Clients, func(c DevClient) bool { return c.Name == name })
+func (d *Info) Client(name string) (Client, bool) {
+	i := slices.IndexFunc(d.Clients, func(c Client) bool { return c.Name == name })
 	if i < 0 {
-		return DevClient{}, false
+		return Client{}, false
 	}
 	return d.Clients[i], true
 }
 
-// ReadDevInfo reads a dev.json file.
-func ReadDevInfo(path string) (*DevInfo, error) {
+// ReadInfo reads a dev.json file.
+func ReadInfo(path string) (*Info, error) {
 	data, err := securefile.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	var d DevInfo
+	var d Info
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -67,23 +69,23 @@ const (
 
 // devClientSpecs are the clients `tollgate dev` registers: one with every
 // scope, one read-only, and the orders service's own narrow client.
-var devClientSpecs = []DevClient{
+var devClientSpecs = []Client{
 	{Name: AdminClient, ClientID: "dev-admin",
 		Scopes:    []string{"inventory.read", "inventory.reserve", "inventory.write", "orders.fulfil", "orders.read", "orders.write"},
-		Audiences: []string{InventoryAudience, OrdersAudience}},
+		Audiences: []string{inventory.Audience, orders.Audience}},
 	{Name: ReaderClient, ClientID: "dev-reader",
 		Scopes:    []string{"inventory.read", "orders.read"},
-		Audiences: []string{InventoryAudience, OrdersAudience}},
+		Audiences: []string{inventory.Audience, orders.Audience}},
 	{Name: OrdersServiceClient, ClientID: "orders-service",
 		Scopes:    []string{"inventory.read", "inventory.reserve"},
-		Audiences: []string{InventoryAudience}},
+		Audiences: []string{inventory.Audience}},
 }
 
 // ensureDevClients registers the dev clients, keeping the secrets of a
 // previous run (from the old dev.json) when they still match the registry,
 // and returns them with their secrets.
-func ensureDevClients(ctx context.Context, reg *issuer.Registry, previous *DevInfo, now time.Time) ([]DevClient, error) {
-	out := make([]DevClient, 0, len(devClientSpecs))
+func ensureDevClients(ctx context.Context, reg *issuer.Registry, previous *Info, now time.Time) ([]Client, error) {
+	out := make([]Client, 0, len(devClientSpecs))
 	err := reg.Update(ctx, func(clients map[string]*issuer.Client) error {
 		for _, spec := range devClientSpecs {
 			c := spec
@@ -117,10 +119,10 @@ func ensureDevClients(ctx context.Context, reg *issuer.Registry, previous *DevIn
 	return out, err
 }
 
-func readPreviousDevInfo(path string) (*DevInfo, error) {
-	d, err := ReadDevInfo(path)
+func readPreviousInfo(path string) (*Info, error) {
+	d, err := ReadInfo(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &DevInfo{}, nil
+		return &Info{}, nil
 	}
 	return d, err
 }
