@@ -46,9 +46,9 @@ func (l accessLog) write(ctx context.Context, start time.Time, d *Decision, err 
 	)
 	outcome := "ok"
 	switch {
-	case d.Outcome == "refused":
-		outcome = "refused"
-		attrs = append(attrs, slog.String("auth_reason", d.Reason))
+	case d.Outcome == OutcomeRefused:
+		outcome = string(OutcomeRefused)
+		attrs = append(attrs, slog.String("auth_reason", string(d.Reason)))
 	case err != nil:
 		outcome = "error"
 	}

@@ -143,14 +143,14 @@ func (a *Authenticator) authorize(ctx context.Context, d *Decision) (context.Con
 
 // decide applies the method's policy and fills in d.
 func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Context, error) {
-	d.Outcome = "refused"
+	d.Outcome = OutcomeRefused
 	p, ok := a.policy(d.Method)
 	if !ok {
-		d.Reason = "no_policy"
-		return ctx, authError(codes.PermissionDenied, "no access policy for "+d.Method, ReasonNoPolicy, nil)
+		d.Reason = verify.ReasonNoPolicy
+		return ctx, authError(codes.PermissionDenied, "no access policy for "+d.Method, d.Reason, nil)
 	}
 	if p.Public {
-		d.Outcome, d.Reason = "public", "public"
+		d.Outcome = OutcomePublic
 		return ctx, nil
 	}
 	token, err := bearerToken(ctx)
@@ -158,7 +158,7 @@ func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Contex
 		err = errReflectionNeedsToken
 	}
 	if err != nil {
-		d.Reason = "missing_token"
+		d.Reason = verify.ReasonMissingToken
 		return ctx, err
 	}
 	var start time.Time
@@ -169,27 +169,31 @@ func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Contex
 	if !start.IsZero() {
 		d.Verify = time.Since(start)
 	}
-	if err != nil {
-		d.Reason = string(verify.ReasonMalformed)
-		if err != errMalformedBearer {
-			d.Reason = string(verify.ReasonOf(err))
-			err = verifyError(err)
-		}
+	if err == errMalformedBearer {
+		d.Reason = verify.ReasonMalformed
 		return ctx, err
+	}
+	if err != nil {
+		// A custom TokenVerifier's plain error is a rejection; with
+		// verify.NewError it names its own reason.
+		if d.Reason = verify.ReasonOf(err); d.Reason == "" {
+			d.Reason = verify.ReasonRejected
+		}
+		return ctx, verifyError(err, d.Reason)
 	}
 	d.ClientID, d.Subject = claims.ClientID, claims.Subject
 	if missing := claims.MissingScopes(p.Scopes); len(missing) > 0 {
-		d.Reason = "insufficient_scope"
+		d.Reason = verify.ReasonInsufficientScope
 		return ctx, scopeError(d.Method, p.Scopes, missing)
 	}
 	ctx = context.WithValue(ctx, principalKey{}, claims)
 	for _, check := range a.opts.checks {
 		if err := check(ctx, d.Method, claims); err != nil {
-			d.Reason = "rejected"
+			d.Reason = verify.ReasonRejected
 			return ctx, err
 		}
 	}
-	d.Outcome, d.Reason = "ok", "ok"
+	d.Outcome = OutcomeOK
 	return ctx, nil
 }
 

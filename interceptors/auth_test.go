@@ -12,6 +12,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	authv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/auth/v1"
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/interceptors/errorinfo"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -164,18 +165,18 @@ func TestUnaryAuth(t *testing.T) {
 		{"valid", callWith("Bearer " + good), codes.OK, ""},
 		{"lower-case scheme", callWith("bearer " + good), codes.OK, ""},
 		{"upper-case scheme", callWith("BEARER " + good), codes.OK, ""},
-		{"no metadata", context.Background(), codes.Unauthenticated, ReasonMissingToken},
-		{"two authorization values", callWith("Bearer "+good, "Bearer "+good), codes.Unauthenticated, ReasonMissingToken},
-		{"basic scheme", callWith("Basic dXNlcjpwYXNz"), codes.Unauthenticated, ReasonMissingToken},
-		{"scheme only", callWith("Bearer"), codes.Unauthenticated, ReasonMissingToken},
-		{"empty token", callWith("Bearer "), codes.Unauthenticated, ReasonInvalidToken},
-		{"token with a space", callWith("Bearer " + good[:20] + " " + good[20:]), codes.Unauthenticated, ReasonInvalidToken},
-		{"garbage token", callWith("Bearer not-a-jwt"), codes.Unauthenticated, ReasonInvalidToken},
-		{"forged token", callWith("Bearer " + good[:len(good)-4] + "AAAA"), codes.Unauthenticated, ReasonInvalidToken},
+		{"no metadata", context.Background(), codes.Unauthenticated, errorinfo.MissingToken},
+		{"two authorization values", callWith("Bearer "+good, "Bearer "+good), codes.Unauthenticated, errorinfo.MissingToken},
+		{"basic scheme", callWith("Basic dXNlcjpwYXNz"), codes.Unauthenticated, errorinfo.MissingToken},
+		{"scheme only", callWith("Bearer"), codes.Unauthenticated, errorinfo.MissingToken},
+		{"empty token", callWith("Bearer "), codes.Unauthenticated, errorinfo.InvalidToken},
+		{"token with a space", callWith("Bearer " + good[:20] + " " + good[20:]), codes.Unauthenticated, errorinfo.InvalidToken},
+		{"garbage token", callWith("Bearer not-a-jwt"), codes.Unauthenticated, errorinfo.InvalidToken},
+		{"forged token", callWith("Bearer " + good[:len(good)-4] + "AAAA"), codes.Unauthenticated, errorinfo.InvalidToken},
 		{"expired token", callWith("Bearer " + f.token(t, nil, map[string]any{"exp": time.Now().Add(-time.Hour).Unix()})),
-			codes.Unauthenticated, ReasonTokenExpired},
+			codes.Unauthenticated, errorinfo.TokenExpired},
 		{"no scope", callWith("Bearer " + f.token(t, nil, map[string]any{"scope": "orders.read"})),
-			codes.PermissionDenied, ReasonInsufficientScope},
+			codes.PermissionDenied, errorinfo.InsufficientScope},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := f.inv.GetItem(tc.ctx, &inventoryv1.GetItemRequest{Sku: "x"})
@@ -189,8 +190,8 @@ func TestUnaryAuth(t *testing.T) {
 				return
 			}
 			ei := errorInfo(err)
-			if ei == nil || ei.GetReason() != tc.wantReason || ei.GetDomain() != ErrorDomain {
-				t.Errorf("ErrorInfo = %v, want reason %s in %s", ei, tc.wantReason, ErrorDomain)
+			if ei == nil || ei.GetReason() != tc.wantReason || ei.GetDomain() != errorinfo.Domain {
+				t.Errorf("ErrorInfo = %v, want reason %s in %s", ei, tc.wantReason, errorinfo.Domain)
 			}
 			if strings.Contains(err.Error(), good[10:40]) {
 				t.Errorf("error echoes the token: %v", err)

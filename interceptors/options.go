@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
@@ -106,16 +107,27 @@ func WithAccessLog(l *slog.Logger) Option { return func(o *options) { o.accessLo
 // a service's log.
 func WithAccessLogFailuresOnly() Option { return func(o *options) { o.accessLogFailures = true } }
 
+// Outcome is what an auth decision allowed.
+type Outcome string
+
+// Outcomes of auth decisions.
+const (
+	OutcomeOK      Outcome = "ok"      // a verified token with every required scope
+	OutcomePublic  Outcome = "public"  // a public method: no token needed
+	OutcomeRefused Outcome = "refused" // refused, for Decision.Reason
+)
+
 // Decision describes one auth decision, for metrics.
 type Decision struct {
-	Method string
-	// Outcome is "ok", "public" or "refused".
-	Outcome string
-	// Reason is "ok" or "public", or why the call was refused: a
-	// verify.Reason for a token that did not verify (bad_signature, expired,
-	// wrong_audience …), else missing_token, insufficient_scope, no_policy
-	// or rejected (a WithCheck hook).
-	Reason string
+	Method  string
+	Outcome Outcome
+	// Reason is why the call was refused ("" unless it was): a verify.Reason
+	// for a token that did not verify (bad_signature, expired,
+	// wrong_audience …; rejected for a custom TokenVerifier's own error or
+	// a WithCheck hook), else missing_token, insufficient_scope or
+	// no_policy. The refusal's ErrorInfo reason is Reason.ErrorInfo(), and
+	// the access log's auth_reason is Reason.
+	Reason verify.Reason
 	// ClientID and Subject are the verified token's, "" when no token
 	// verified.
 	ClientID string

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"io"
 
+	"github.com/tollgate-rpc/tollgate/interceptors/errorinfo"
 	"google.golang.org/grpc"
 )
 
 // TokenExpired reports whether err ended a stream because the token it was
 // opened with expired while it was open: Tollgate servers end such streams
 // Unauthenticated with ErrorInfo reason TOKEN_EXPIRED.
-func TokenExpired(err error) bool { return unauthenticatedReason(err) == reasonTokenExpired }
+func TokenExpired(err error) bool { return unauthenticatedReason(err) == errorinfo.TokenExpired }
 
 // Resume keeps a server stream going across token expiry. It opens the
 // stream with open (a call on a connection that uses c) and hands every

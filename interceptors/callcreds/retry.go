@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/tollgate-rpc/tollgate/interceptors/errorinfo"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -14,20 +15,13 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// The google.rpc.ErrorInfo that Tollgate servers attach when they reject the
-// token itself (package interceptors declares the same values).
-const (
-	errorDomain         = "auth.tollgate-rpc.dev"
-	reasonInvalidToken  = "INVALID_TOKEN"
-	reasonTokenExpired  = "TOKEN_EXPIRED"
-	maxReplayedMessages = 16
-)
+const maxReplayedMessages = 16
 
 // tokenRejected reports whether err says the server refused the token (as
 // opposed to the caller's permissions), so a new token may succeed.
 func tokenRejected(err error) bool {
 	r := unauthenticatedReason(err)
-	return r == reasonInvalidToken || r == reasonTokenExpired
+	return r == errorinfo.InvalidToken || r == errorinfo.TokenExpired
 }
 
 // unauthenticatedReason is the Tollgate ErrorInfo reason of an
@@ -38,7 +32,7 @@ func unauthenticatedReason(err error) string {
 		return ""
 	}
 	for _, d := range st.Details() {
-		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetDomain() == errorDomain {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetDomain() == errorinfo.Domain {
 			return ei.GetReason()
 		}
 	}

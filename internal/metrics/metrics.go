@@ -101,7 +101,13 @@ func (m *Metrics) InitializeRPC(srv *grpc.Server) { m.rpc.initialize(srv) }
 // AuthObserver counts auth decisions; pass it to interceptors.WithObserver.
 func (m *Metrics) AuthObserver() func(interceptors.Decision) {
 	return func(d interceptors.Decision) {
-		k := decisionKey{d.Outcome, d.Reason, d.ClientID}
+		// The reason label is the refusal's reason, or the outcome of a
+		// call that was not refused (ok, public).
+		reason := string(d.Reason)
+		if d.Outcome != interceptors.OutcomeRefused {
+			reason = string(d.Outcome)
+		}
+		k := decisionKey{string(d.Outcome), reason, d.ClientID}
 		m.decided.get(k, func() prometheus.Counter { return m.decisions.WithLabelValues(k.outcome, k.reason, k.clientID) }).Inc()
 		if d.Verify > 0 {
 			m.verifyTime.Observe(d.Verify.Seconds())
