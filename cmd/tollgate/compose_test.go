@@ -76,10 +76,10 @@ func testCompose(t *testing.T, over *composeOverride) {
 		provided = append(provided, "postgres") // the machine's own
 	}
 	dir := t.TempDir()
-	issuerAddr, invAddr, ordAddr := freePort(t), freePort(t), freePort(t)
-	invAdmin := freePort(t)
+	issuerAddr, invAddr, ordAddr := fixedPort(t), fixedPort(t), fixedPort(t)
+	invAdmin := fixedPort(t)
 	addrs := []string{
-		"0.0.0.0:9400", freePort(t), "0.0.0.0:9401", invAdmin, "0.0.0.0:9402", freePort(t),
+		"0.0.0.0:9400", fixedPort(t), "0.0.0.0:9401", invAdmin, "0.0.0.0:9402", fixedPort(t),
 		"0.0.0.0:8400", issuerAddr, "issuer:8400", issuerAddr, "localhost:8400", issuerAddr,
 		"0.0.0.0:8401", invAddr, "inventory:8401", invAddr, "localhost:8401", invAddr,
 		"0.0.0.0:8402", ordAddr, "localhost:8402", ordAddr,

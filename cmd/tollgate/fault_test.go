@@ -2,32 +2,22 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
-	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // Fault tests: real processes on loopback, bounded in time and traffic.
@@ -124,7 +114,7 @@ func TestFaultIssuerHanging(t *testing.T) { testIssuerOutage(t, true) }
 
 func testIssuerOutage(t *testing.T, hang bool) {
 	dir := t.TempDir()
-	issuerAddr, invAddr := freePort(t), freePort(t)
+	issuerAddr, invAddr := fixedPort(t), fixedPort(t)
 	certs := filepath.Join(dir, "certs")
 	runTo(t, nil, "certs", "--dir", certs, "--hosts", "127.0.0.1")
 	secretFile := filepath.Join(dir, "caller.secret")
@@ -281,259 +271,4 @@ func kidOf(token string) string {
 	}
 	_ = decodeJWTSegment(seg, &h)
 	return h.Kid
-}
-
-// The suite is killed (SIGKILL, no graceful stop) while orders are being
-// placed, then restarted on the same data directory. Callers retry every
-// order they could not confirm, with the same order ID: afterwards every
-// order is recorded once, and inventory holds exactly one reservation per
-// order, never two.
-func TestFaultKilledMidPlaceOrder(t *testing.T) {
-	// Fixed ports: the restarted suite must come back where callers look.
-	first := startDevProcess(t, fixedPorts(t)...)
-	args, info := first.args, first.info
-	admin := mustClient(t, info, "admin")
-	_, dialOrders := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret, "orders")
-	_, dialInventory := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret, "inventory")
-	ord := ordersv1.NewOrdersServiceClient(dialOrders(info.Services["orders"]))
-	inv := inventoryv1.NewInventoryServiceClient(dialInventory(info.Services["inventory"]))
-	// Enough stock that no order fails for want of it.
-	before, err := inv.AdjustStock(context.Background(), &inventoryv1.AdjustStockRequest{Sku: "widget-1", Delta: 100_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	place := func(id string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err := ord.PlaceOrder(ctx, &ordersv1.PlaceOrderRequest{OrderId: id, Lines: []*ordersv1.OrderLine{{Sku: "widget-1", Quantity: 1}}})
-		return err
-	}
-	var mu sync.Mutex
-	var attempted []string
-	var failed atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := fmt.Sprintf("kill-%d-%d", w, i)
-				mu.Lock()
-				attempted = append(attempted, id)
-				mu.Unlock()
-				if place(id) != nil {
-					failed.Add(1)
-					return // this worker's caller saw an error; it retries below
-				}
-			}
-		}()
-	}
-	jwtest.Eventually(t, "orders being placed", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(attempted) >= 40
-	})
-	_ = first.cmd.Process.Kill()
-	<-first.done
-	close(stop)
-	wg.Wait()
-
-	start(t, "dev (after kill)", nil, args...)
-	// New connections: the old ones are in reconnect backoff, which a real
-	// caller would wait out.
-	ord = ordersv1.NewOrdersServiceClient(dialOrders(info.Services["orders"]))
-	inv = inventoryv1.NewInventoryServiceClient(dialInventory(info.Services["inventory"]))
-	for _, id := range attempted {
-		jwtest.Eventually(t, "order "+id+" placed after the restart", func() bool { return place(id) == nil })
-	}
-	after, err := inv.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "widget-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reserved := after.GetItem().GetQuantityReserved() - before.GetItem().GetQuantityReserved()
-	t.Logf("%d orders attempted, %d callers saw the kill, %d units reserved", len(attempted), failed.Load(), reserved)
-	if reserved != int64(len(attempted)) {
-		t.Errorf("%d units reserved for %d orders of one unit each", reserved, len(attempted))
-	}
-	for _, id := range attempted {
-		if o, err := ord.GetOrder(context.Background(), &ordersv1.GetOrderRequest{OrderId: id}); err != nil || len(o.GetOrder().GetLines()) != 1 {
-			t.Errorf("order %s after the restart: %v, %v", id, o, err)
-		}
-	}
-}
-
-// 10,000 tokens with unknown key IDs (signed with the issuer's real key, so
-// only the kid is wrong) hit inventory from 8 goroutines while a good
-// caller keeps calling: JWKS fetches stay bounded and good calls keep
-// succeeding. Latencies are logged for the note, not asserted.
-func TestFaultUnknownKidFlood(t *testing.T) {
-	dev := startDevProcess(t)
-	dir, info := dev.dir, dev.info
-	key := issuerSigningKey(t, filepath.Join(dir, "keys.json"))
-	admin := mustClient(t, info, "admin")
-	_, dial := callerConn(t, info.TokenEndpoint, info.CAFile, admin.ClientID, admin.ClientSecret, "inventory")
-	good := inventoryv1.NewInventoryServiceClient(dial(info.Services["inventory"]))
-	measure := func(n int) (p50, p99 time.Duration) {
-		var d []time.Duration
-		for range n {
-			start := time.Now()
-			if _, err := good.GetItem(context.Background(), &inventoryv1.GetItemRequest{Sku: "widget-1"}); err != nil {
-				t.Errorf("good call: %v", err)
-				return
-			}
-			d = append(d, time.Since(start))
-		}
-		slices.Sort(d)
-		return d[len(d)/2], d[len(d)*99/100]
-	}
-	quiet50, quiet99 := measure(300)
-	fetchesBefore := scrapeValue(t, info.Metrics["inventory"], "tollgate_jwks_fetches_total")
-
-	bad := inventoryv1.NewInventoryServiceClient(tlsConn(t, info.CAFile, info.Services["inventory"]))
-	claims := map[string]any{"iss": info.Issuer, "sub": "dev-admin", "client_id": "dev-admin", "aud": "inventory",
-		"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix(), "scope": "inventory.read"}
-	forged := make([]string, 10_000) // signed up front: the attacker's own CPU is not the service's
-	for i := range forged {
-		forged[i] = jwtest.SignWith(t, key, jwa.ES256, fmt.Sprintf("forged-%d", i), nil, claims)
-	}
-	var refused atomic.Int64
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	var flood50, flood99 time.Duration
-	go func() { flood50, flood99 = measure(300); close(done) }()
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(forged); i += 8 {
-				_, err := bad.GetItem(bearer(forged[i]), &inventoryv1.GetItemRequest{Sku: "widget-1"})
-				if status.Code(err) == codes.Unauthenticated {
-					refused.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	<-done
-	fetched := scrapeValue(t, info.Metrics["inventory"], "tollgate_jwks_fetches_total") - fetchesBefore
-	t.Logf("good GetItem latency quiet p50 %s p99 %s; during the flood p50 %s p99 %s; %d of 10000 forged tokens refused; %v JWKS fetches",
-		quiet50, quiet99, flood50, flood99, refused.Load(), fetched)
-	if refused.Load() != 10_000 {
-		t.Errorf("%d of 10000 tokens with unknown kids refused", refused.Load())
-	}
-	if fetched > 1 {
-		t.Errorf("the flood caused %v JWKS fetches, want at most 1 per 30 s cooldown", fetched)
-	}
-	dev.stop(t)
-}
-
-// issuerSigningKey reads the issuer's current private key from its key file,
-// as an insider with the file could.
-func issuerSigningKey(t *testing.T, path string) crypto.Signer {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		Keys []struct {
-			Private json.RawMessage `json:"private_jwk"`
-		} `json:"keys"`
-	}
-	if err := json.Unmarshal(raw, &f); err != nil || len(f.Keys) == 0 {
-		t.Fatalf("key file: %v", err)
-	}
-	k, err := jwk.ParseKey(f.Keys[len(f.Keys)-1].Private)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rawKey any
-	if err := k.Raw(&rawKey); err != nil {
-		t.Fatal(err)
-	}
-	signer, ok := rawKey.(crypto.Signer)
-	if !ok {
-		t.Fatal("not a signing key")
-	}
-	return signer
-}
-
-// scrapeValue sums the samples of one metric on a /metrics page.
-func scrapeValue(t *testing.T, addr, name string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var sum float64
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
-			var v float64
-			if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
-				sum += v
-			}
-		}
-	}
-	return sum
-}
-
-// Brute force on the token endpoint from one address: the guesses are
-// throttled, while another client on the same host keeps getting tokens.
-func TestFaultTokenEndpointBruteForce(t *testing.T) {
-	dev := startDevProcess(t)
-	info := dev.info
-	pool, err := devtls.LoadPool(info.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := transport.Transport{RootCAs: pool}.HTTPClient()
-	post := func(id, secret string) int {
-		req, _ := http.NewRequest(http.MethodPost, info.TokenEndpoint, strings.NewReader("grant_type=client_credentials&audience=inventory"))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(id, secret)
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	reader := mustClient(t, info, "reader")
-	codes := map[int]int{}
-	legitOK := 0
-	for i := range 300 {
-		codes[post("dev-admin", fmt.Sprintf("guess-%d", i))]++
-		if i%30 == 0 && post(reader.ClientID, reader.ClientSecret) == http.StatusOK {
-			legitOK++
-		}
-	}
-	t.Logf("300 guesses at dev-admin's secret: %v; the reader client got %d of 10 tokens meanwhile", codes, legitOK)
-	if codes[http.StatusTooManyRequests] < 250 {
-		t.Errorf("only %d of 300 guesses throttled", codes[http.StatusTooManyRequests])
-	}
-	if codes[http.StatusOK] != 0 {
-		t.Error("a guess got a token")
-	}
-	if legitOK != 10 {
-		t.Errorf("the legitimate client got %d of 10 tokens during the attack", legitOK)
-	}
-	// The attacked client itself, on the attacker's address (one host, one
-	// proxy), still gets its token: credentials are checked first.
-	admin := mustClient(t, info, "admin")
-	if got := post(admin.ClientID, admin.ClientSecret); got != http.StatusOK {
-		t.Errorf("dev-admin with its secret from the attacking address: %d, want 200", got)
-	}
-	if n := scrapeValue(t, info.Metrics["issuer"], `tollgate_issuer_token_requests_total{client_id="dev-admin",outcome="slow_down"}`); n != float64(codes[http.StatusTooManyRequests]) {
-		t.Errorf("issuer metrics count %v throttled requests, the test saw %d", n, codes[http.StatusTooManyRequests])
-	}
-	dev.stop(t)
 }

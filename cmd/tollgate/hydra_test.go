@@ -55,7 +55,7 @@ type hydra struct {
 func startHydra(t *testing.T) *hydra {
 	t.Helper()
 	bin := hydraBinary(t)
-	public, admin := freePort(t), freePort(t)
+	public, admin := fixedPort(t), fixedPort(t)
 	secret := make([]byte, 16)
 	_, _ = rand.Read(secret)
 	_, publicPort, _ := strings.Cut(public, ":")
@@ -126,10 +126,9 @@ func TestAgainstOryHydra(t *testing.T) {
 		return []string{"--issuer-url", h.issuer, "--issuer-profile", "hydra", "--audience", audience, "--data-dir", t.TempDir(),
 			"--jwks-unknown-kid-cooldown", "500ms"}
 	}
-	invAddr, ordAddr := freePort(t), freePort(t)
-	start(t, "inventory", nil, append([]string{"inventory", "--addr", invAddr}, trust("inventory")...)...)
-	start(t, "orders", nil, append([]string{"orders", "--addr", ordAddr, "--inventory-addr", invAddr,
-		"--client-id", ordersSvcID, "--client-secret-file", ordersSvcSecret}, trust("orders")...)...)
+	invAddr := start(t, "inventory", nil, append([]string{"inventory", "--addr", "127.0.0.1:0"}, trust("inventory")...)...).listening(t, "inventory")
+	ordAddr := start(t, "orders", nil, append([]string{"orders", "--addr", "127.0.0.1:0", "--inventory-addr", invAddr,
+		"--client-id", ordersSvcID, "--client-secret-file", ordersSvcSecret}, trust("orders")...)...).listening(t, "orders")
 	dial := func(addr string) *grpc.ClientConn {
 		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {

@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,6 +40,15 @@ var (
 	binPath   string
 	buildErr  error
 )
+
+// TestMain removes the binary the process tests built, and its directory.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
 
 func binary(t *testing.T) string {
 	t.Helper()
@@ -149,14 +161,54 @@ func runTo(t *testing.T, env []string, args ...string) string {
 	return stdout.String()
 }
 
-func freePort(t *testing.T) string {
+// listening waits until p logs that its listener (issuer, inventory,
+// orders, admin …) serves, and returns the address. Processes take port 0
+// and say where they listen, so no test picks a port and releases it for
+// another program to take first.
+func (p *proc) listening(t *testing.T, listener string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	re := regexp.MustCompile(`msg="serving (?:gRPC|HTTP)" .*listener=` + regexp.QuoteMeta(listener) + ` addr=(\S+)`)
+	var addr string
+	jwtest.Eventually(t, p.name+" to serve "+listener, func() bool {
+		if m := re.FindStringSubmatch(p.out.String()); m != nil {
+			addr = m[1]
+			return true
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("%s exited before serving %s:\n%s", p.name, listener, p.out)
+		default:
+		}
+		return false
+	})
+	return addr
+}
+
+// fixedPort is an address for a process that must keep it across a
+// restart, or that others must know before it starts (compose's fixed
+// ports, Hydra's configuration). The port lies below the kernel's
+// ephemeral range, which the kernel never hands out by itself (to an
+// outgoing connection, or to a listener on port 0), and was free when
+// chosen; only a program binding that very port explicitly could take it.
+func fixedPort(t *testing.T) string {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 20100 {
+				low = n
+			}
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	for range 100 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(low-20000)))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return ""
 }
 
 func bearer(token string) context.Context {
@@ -180,7 +232,7 @@ func tlsConn(t *testing.T, caFile, addr string) *grpc.ClientConn {
 // fixedPorts are dev flags that keep the suite's addresses across a
 // restart, for tests whose callers must find it again.
 func fixedPorts(t *testing.T) []string {
-	return []string{"--issuer-addr", freePort(t), "--inventory-addr", freePort(t), "--orders-addr", freePort(t)}
+	return []string{"--issuer-addr", fixedPort(t), "--inventory-addr", fixedPort(t), "--orders-addr", fixedPort(t)}
 }
 
 func TestDevProcess(t *testing.T) {
@@ -332,7 +384,7 @@ func decodeJWTSegment(seg string, v any) error {
 // `tollgate dev --inventory-admin-addr` puts inventory's /metrics where a
 // fixed scrape configuration expects it.
 func TestDevAdminAddresses(t *testing.T) {
-	addr := freePort(t)
+	addr := fixedPort(t)
 	dev := startDevProcess(t, "--inventory-admin-addr", addr)
 	if got := dev.info.Metrics["inventory"]; got != addr {
 		t.Errorf("inventory metrics at %s, want %s", got, addr)

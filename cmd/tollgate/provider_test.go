@@ -86,12 +86,12 @@ func TestProviderProfilesThroughTheRealService(t *testing.T) {
 			token := ti.Sign(kid, p.header, claims)
 
 			call := func(profile string) (*proc, inventoryv1.InventoryServiceClient) {
-				addr := freePort(t)
-				args := []string{"inventory", "--addr", addr, "--data-dir", t.TempDir(), "--issuer-url", ti.ID(), "--audience", p.audience}
+				args := []string{"inventory", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--issuer-url", ti.ID(), "--audience", p.audience}
 				if profile != "" {
 					args = append(args, "--issuer-profile", profile)
 				}
 				inv := start(t, "inventory "+profile, nil, args...)
+				addr := inv.listening(t, "inventory")
 				conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 				if err != nil {
 					t.Fatal(err)
@@ -245,8 +245,8 @@ func TestTrustFileWithTwoIssuers(t *testing.T) {
 	if err := os.WriteFile(trustFile, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
-	start(t, "inventory", nil, "inventory", "--addr", addr, "--data-dir", t.TempDir(), "--trust-file", trustFile)
+	addr := start(t, "inventory", nil, "inventory", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--trust-file", trustFile).
+		listening(t, "inventory")
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

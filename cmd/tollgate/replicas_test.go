@@ -45,11 +45,10 @@ func TestReplicasOnPostgreSQL(t *testing.T) {
 
 	// Two issuer replicas behind one URL: the first's, which every
 	// service trusts; the second signs with the same keys from the database.
-	issuerAddrs := []string{freePort(t), freePort(t)}
-	issuerURL := "http://" + issuerAddrs[0]
-	for i, addr := range issuerAddrs {
-		start(t, fmt.Sprint("issuer ", i), env, "issuer", "--addr", addr, "--issuer-url", issuerURL)
-	}
+	first := start(t, "issuer 0", env, "issuer", "--addr", "127.0.0.1:0").listening(t, "issuer")
+	issuerURL := "http://" + first
+	second := start(t, "issuer 1", env, "issuer", "--addr", "127.0.0.1:0", "--issuer-url", issuerURL).listening(t, "issuer")
+	issuerAddrs := []string{first, second}
 	for _, addr := range issuerAddrs {
 		jwtest.Eventually(t, "issuer "+addr+" ready", func() bool {
 			resp, err := http.Get("http://" + addr + "/readyz")
@@ -100,15 +99,16 @@ func TestReplicasOnPostgreSQL(t *testing.T) {
 	}
 	t.Logf("a client added through the CLI got tokens from both issuer replicas %s later", time.Since(added).Round(10*time.Millisecond))
 
-	invAddrs, ordAddrs := []string{freePort(t), freePort(t)}, []string{freePort(t), freePort(t)}
-	for i, addr := range invAddrs {
-		start(t, fmt.Sprint("inventory ", i), env, "inventory", "--addr", addr, "--issuer-url", issuerURL, "--access-log", "refused")
+	var invAddrs, ordAddrs []string
+	for i := range 2 {
+		invAddrs = append(invAddrs, start(t, fmt.Sprint("inventory ", i), env, "inventory", "--addr", "127.0.0.1:0",
+			"--issuer-url", issuerURL, "--access-log", "refused").listening(t, "inventory"))
 	}
-	for i, addr := range ordAddrs {
+	for i := range 2 {
 		// Each orders replica gets its token from a different issuer replica.
-		start(t, fmt.Sprint("orders ", i), append(env, "TOLLGATE_CLIENT_SECRET_FILE="+secretOf("orders-service")), "orders",
-			"--addr", addr, "--issuer-url", issuerURL, "--token-url", "http://"+issuerAddrs[i]+"/oauth/token",
-			"--inventory-addr", invAddrs[i], "--access-log", "refused")
+		ordAddrs = append(ordAddrs, start(t, fmt.Sprint("orders ", i), append(env, "TOLLGATE_CLIENT_SECRET_FILE="+secretOf("orders-service")), "orders",
+			"--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--token-url", "http://"+issuerAddrs[i]+"/oauth/token",
+			"--inventory-addr", invAddrs[i], "--access-log", "refused").listening(t, "orders"))
 	}
 
 	for _, addr := range append(slices.Clone(invAddrs), ordAddrs...) {
@@ -198,7 +198,8 @@ func TestReplicasOnPostgreSQL(t *testing.T) {
 
 // balancer is a TCP load balancer on loopback: each connection goes to the
 // next backend that accepts it, as a cloud load balancer skips a dead one.
-func balancer(t *testing.T, backends []string) string {
+// It listens at once; setBackends names the backends once they listen.
+func balancer(t *testing.T) (addr string, setBackends func([]string)) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -206,6 +207,8 @@ func balancer(t *testing.T, backends []string) string {
 	}
 	t.Cleanup(func() { l.Close() })
 	var next atomic.Int64
+	var current atomic.Pointer[[]string]
+	current.Store(&[]string{})
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -214,6 +217,7 @@ func balancer(t *testing.T, backends []string) string {
 			}
 			go func() {
 				defer c.Close()
+				backends := *current.Load()
 				for range backends {
 					b, err := net.Dial("tcp", backends[next.Add(1)%int64(len(backends))])
 					if err != nil {
@@ -227,7 +231,7 @@ func balancer(t *testing.T, backends []string) string {
 			}()
 		}
 	}()
-	return l.Addr().String()
+	return l.Addr().String(), func(b []string) { current.Store(&b) }
 }
 
 // Three issuer replicas on one database behind a load balancer, under a
@@ -245,12 +249,14 @@ func TestIssuerReplicasSurviveAKillAndARotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addrs := []string{freePort(t), freePort(t), freePort(t)}
-	lb := balancer(t, addrs)
+	lb, setBackends := balancer(t)
 	issuerURL := "http://" + lb
 	var replicas []*proc
-	for i, addr := range addrs {
-		replicas = append(replicas, start(t, fmt.Sprint("issuer ", i), env, "issuer", "--addr", addr, "--issuer-url", issuerURL, "--jwks-max-age", "1s"))
+	var addrs []string
+	for i := range 3 {
+		replicas = append(replicas, start(t, fmt.Sprint("issuer ", i), env, "issuer", "--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--jwks-max-age", "1s"))
+		addr := replicas[i].listening(t, "issuer")
+		addrs = append(addrs, addr)
 		jwtest.Eventually(t, "issuer replica ready", func() bool {
 			resp, err := http.Get("http://" + addr + "/readyz")
 			if err != nil {
@@ -260,9 +266,9 @@ func TestIssuerReplicasSurviveAKillAndARotation(t *testing.T) {
 			return resp.StatusCode == http.StatusOK
 		})
 	}
-	invAddr := freePort(t)
-	start(t, "inventory", nil, "inventory", "--addr", invAddr, "--issuer-url", issuerURL, "--data-dir", t.TempDir(),
-		"--jwks-min-refresh", "200ms", "--jwks-max-refresh", "1s", "--access-log", "refused")
+	setBackends(addrs)
+	invAddr := start(t, "inventory", nil, "inventory", "--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--data-dir", t.TempDir(),
+		"--jwks-min-refresh", "200ms", "--jwks-max-refresh", "1s", "--access-log", "refused").listening(t, "inventory")
 	conn, err := grpc.NewClient(invAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -63,8 +63,8 @@ func TestConcurrentClientAddProcesses(t *testing.T) {
 // Five `tollgate issuer keys rotate` processes at once, beside a running
 // issuer: every new key is in keys.json and in the JWKS the issuer serves.
 func TestKeyRotationProcessesWhileIssuerRuns(t *testing.T) {
-	dir, addr := t.TempDir(), freePort(t)
-	start(t, "issuer", nil, "issuer", "--addr", addr, "--data-dir", dir)
+	dir := t.TempDir()
+	addr := start(t, "issuer", nil, "issuer", "--addr", "127.0.0.1:0", "--data-dir", dir).listening(t, "issuer")
 	jwksURL := "http://" + addr + "/.well-known/jwks.json"
 	served := func() []string {
 		resp, err := http.Get(jwksURL)
@@ -249,8 +249,8 @@ func TestCLIOnPostgreSQL(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "already holds") {
 		t.Errorf("a second migration into the same schema: %v %s; want it refused", err, out)
 	}
-	addr := freePort(t)
-	iss := start(t, "issuer on postgres", migrateEnv, "issuer", "--addr", addr)
+	iss := start(t, "issuer on postgres", migrateEnv, "issuer", "--addr", "127.0.0.1:0")
+	addr := iss.listening(t, "issuer")
 	jwtest.Eventually(t, "the issuer on PostgreSQL to answer", func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {

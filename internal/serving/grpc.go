@@ -121,12 +121,12 @@ func ServeGRPC(ctx context.Context, log *slog.Logger, name string, lis net.Liste
 	select {
 	case <-done:
 	case <-time.After(StopTimeout):
-		log.Warn("graceful stop timed out; closing open calls", slog.String("service", name))
+		log.Warn("graceful stop timed out; closing open calls", slog.String("listener", name))
 		srv.Stop()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	log.Info("stopped", slog.String("service", name))
+	log.Info("stopped", slog.String("listener", name))
 	return nil
 }

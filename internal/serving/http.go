@@ -43,7 +43,7 @@ func ServeHTTP(ctx context.Context, log *slog.Logger, name string, lis net.Liste
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	log.Info("stopped", slog.String("service", name))
+	log.Info("stopped", slog.String("listener", name))
 	return nil
 }
 
