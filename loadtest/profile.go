@@ -19,6 +19,7 @@ type profileResult struct {
 	// interceptors (RPC metrics, auth, access log, observer) but not in
 	// the service handler they call: what Tollgate adds per call.
 	ChainShare float64
+	Samples    int64 // CPU samples in the profile
 	Top        []fnCost
 }
 
@@ -66,8 +67,10 @@ func profileAuth(ctx context.Context, sc scenario, scale float64, out string) (*
 	if err != nil {
 		return nil, err
 	}
-	// Three times the scenario, for enough samples.
-	if _, err := ghz(sc, p.addr(sc.service()), max(uint(3*float64(sc.Total)*scale), 50), md); err != nil {
+	// Ten times the scenario: the server gets a fraction of the CPUs beside
+	// ghz, and at 100 samples/s a share needs several hundred samples to be
+	// told from noise.
+	if _, err := ghz(sc, p.addr(sc.service()), max(uint(10*float64(sc.Total)*scale), 50), md); err != nil {
 		return nil, err
 	}
 	if err := p.stop(); err != nil {
@@ -88,10 +91,11 @@ func profileAuth(ctx context.Context, sc scenario, scale float64, out string) (*
 func summarize(prof *profile.Profile, file string) *profileResult {
 	idx := len(prof.SampleType) - 1 // cpu nanoseconds
 	flat, cum := map[string]int64{}, map[string]int64{}
-	var total, withAuth, withChain int64
+	var total, withAuth, withChain, samples int64
 	for _, s := range prof.Sample {
 		v := s.Value[idx]
 		total += v
+		samples += s.Value[0]
 		seen := map[string]bool{}
 		onAuth, inIssuer, onChain, inService := false, false, false, false
 		for i, loc := range s.Location {
@@ -132,7 +136,7 @@ func summarize(prof *profile.Profile, file string) *profileResult {
 			withChain += v
 		}
 	}
-	r := &profileResult{File: file}
+	r := &profileResult{File: file, Samples: samples}
 	if total == 0 {
 		return r
 	}

@@ -143,9 +143,9 @@ func writeReport(out string, results []result, cli []cliRun, prof *profileResult
 		fmt.Fprintf(&b, "| %d | %s | %s | %d | %s | %d | %d | %.0f |\n", r.Round, r.Endpoint, t, r.Clients, r.Duration, r.Tokens, r.Failures, r.TokensPerSec)
 	}
 
-	fmt.Fprintf(&b, "\n## Where auth spends CPU\n\nCPU profile of the auth server during the %s run: `%s` (`go tool pprof %s`). "+
+	fmt.Fprintf(&b, "\n## Where auth spends CPU\n\nCPU profile of the auth server during the %s run, ten times its length: `%s` (`go tool pprof %s`), %d samples. "+
 		"Samples inside Tollgate's interceptors (RPC metrics, auth, access log, observer) but not in the handler they call: **%.1f%%** of the server's CPU; "+
-		"with the auth decision itself on the stack: %.1f%%.\n\n", order[0], prof.File, prof.File, 100*prof.ChainShare, 100*prof.AuthShare)
+		"with the auth decision itself on the stack: %.1f%%.\n\n", order[0], prof.File, prof.File, prof.Samples, 100*prof.ChainShare, 100*prof.AuthShare)
 	fmt.Fprintf(&b, "| function | flat | cum |\n|---|---:|---:|\n")
 	for _, f := range prof.Top {
 		fmt.Fprintf(&b, "| `%s` | %.2f%% | %.2f%% |\n", f.Name, 100*f.Flat, 100*f.Cum)
