@@ -88,7 +88,9 @@ func (e *Error) Description() string {
 // NewError returns a refusal for reason r: description is what the caller
 // is told, cause (which may be nil) what the logs add. A custom
 // TokenVerifier returns it so that its refusals carry their reason to the
-// ErrorInfo, the access log and the metrics.
+// ErrorInfo, the access log and the metrics. r should say what is wrong
+// with the token (ReasonMalformed through ReasonRejected): missing_token,
+// insufficient_scope and no_policy are the interceptors' own decisions.
 func NewError(r Reason, description string, cause error) *Error {
 	return &Error{Reason: r, msg: description, err: cause}
 }
