@@ -26,6 +26,7 @@ import (
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"github.com/tollgate-rpc/tollgate/services/orders"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 )
 
 // Config configures a local suite.
@@ -75,192 +76,267 @@ type Dev struct {
 // and writes <data-dir>/dev.json. It runs until ctx ends; Wait returns after
 // every server has stopped.
 func Start(ctx context.Context, cfg Config) (_ *Dev, err error) {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	b := &builder{cfg: cfg, log: cfg.Logger, met: map[string]*metrics.Metrics{}, admin: map[string]net.Listener{}}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
 	}
-	var lis [3]net.Listener
-	var closers []func() error
 	defer func() {
 		if err != nil {
-			for _, l := range lis {
-				if l != nil {
-					l.Close()
-				}
-			}
-			for _, c := range closers {
-				_ = c()
-			}
+			b.closeAll()
 		}
 	}()
-	for i, addr := range []string{cfg.IssuerAddr, cfg.InventoryAddr, cfg.OrdersAddr} {
-		if lis[i], err = listenLoopback(addr); err != nil {
-			return nil, err
+	if err := b.listen(); err != nil {
+		return nil, err
+	}
+	if err := b.transport(); err != nil {
+		return nil, err
+	}
+	if err := b.issuer(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.services(ctx); err != nil {
+		return nil, err
+	}
+	doc, err := json.MarshalIndent(b.info, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := securefile.Write(b.infoPath(), doc); err != nil {
+		return nil, err
+	}
+	return b.run(ctx), nil
+}
+
+// builder holds what Start has built so far, and what to close should a
+// later step fail.
+type builder struct {
+	cfg Config
+	log *slog.Logger
+
+	issuerLis, inventoryLis, ordersLis net.Listener
+	admin                              map[string]net.Listener // by service name
+	met                                map[string]*metrics.Metrics
+	tr                                 transport.Transport
+	info                               Info
+
+	iss            *issuer.Server
+	invVerifier    *verify.Verifier
+	ordVerifier    *verify.Verifier
+	invSvc         *inventory.Service
+	ordSvc         *orders.Service
+	invSrv, ordSrv *serving.GRPCServer
+	invConn        io.Closer
+	closers        []func() error
+}
+
+func (b *builder) closeAll() {
+	for _, v := range []*verify.Verifier{b.invVerifier, b.ordVerifier} {
+		if v != nil {
+			v.Close()
 		}
 	}
-	tr := transport.Transport{Plaintext: cfg.Plaintext}
-	caFile := ""
-	if !cfg.Plaintext {
-		ca, err := devtls.LoadOrCreate(cfg.DataDir)
-		if err != nil {
-			return nil, err
-		}
-		cert, err := ca.ServerCert("localhost", "127.0.0.1", "::1")
-		if err != nil {
-			return nil, err
-		}
-		tr.ServerTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		tr.RootCAs = ca.Pool()
-		caFile, _ = filepath.Abs(ca.CertFile)
+	if b.invConn != nil {
+		b.invConn.Close()
 	}
-	issuerURL := tr.Scheme() + "://" + lis[0].Addr().String()
-	// One registry and admin listener per service, as if each ran alone.
-	met := map[string]*metrics.Metrics{"issuer": metrics.New(), "inventory": metrics.New(), "orders": metrics.New()}
-	admin := map[string]net.Listener{}
-	for name := range met {
-		addr := cfg.AdminAddrs[name]
+	for _, c := range b.closers {
+		_ = c()
+	}
+}
+
+func (b *builder) infoPath() string { return filepath.Join(b.cfg.DataDir, "dev.json") }
+
+// listen opens the services' and the admin listeners, on loopback only.
+// One metrics registry and admin listener per service, as if each ran alone.
+func (b *builder) listen() error {
+	for _, l := range []struct {
+		to   *net.Listener
+		addr string
+	}{{&b.issuerLis, b.cfg.IssuerAddr}, {&b.inventoryLis, b.cfg.InventoryAddr}, {&b.ordersLis, b.cfg.OrdersAddr}} {
+		lis, err := b.listenLoopback(l.addr)
+		if err != nil {
+			return err
+		}
+		*l.to = lis
+	}
+	for _, name := range []string{"issuer", "inventory", "orders"} {
+		addr := b.cfg.AdminAddrs[name]
 		if addr == "" {
 			addr = "127.0.0.1:0"
 		}
-		l, err := listenLoopback(addr)
+		l, err := b.listenLoopback(addr)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		admin[name] = l
-		closers = append(closers, func() error { l.Close(); return nil })
+		b.admin[name], b.met[name] = l, metrics.New()
 	}
-	iss, err := issuer.New(issuer.Config{Issuer: issuerURL, DataDir: cfg.DataDir, JWKSMaxAge: cfg.JWKSMaxAge,
-		Logger: log.With("service", "issuer"), Observe: func(e issuer.TokenEvent) { met["issuer"].TokenRequest(e.ClientID, e.Outcome, e.Duration) }})
+	return nil
+}
+
+// listenLoopback listens on addr, closing the listener should Start fail.
+func (b *builder) listenLoopback(addr string) (net.Listener, error) {
+	l, err := listenLoopback(addr)
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, iss.Close)
-	infoPath := filepath.Join(cfg.DataDir, "dev.json")
-	prev, err := readPreviousInfo(infoPath)
+	b.closers = append(b.closers, func() error { l.Close(); return nil })
+	return l, nil
+}
+
+// transport is TLS with a certificate from the local CA kept in the data
+// directory (created on first use), unless the suite serves plaintext.
+func (b *builder) transport() error {
+	b.tr = transport.Transport{Plaintext: b.cfg.Plaintext}
+	if b.cfg.Plaintext {
+		return nil
+	}
+	ca, err := devtls.LoadOrCreate(b.cfg.DataDir)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	cert, err := ca.ServerCert("localhost", "127.0.0.1", "::1")
+	if err != nil {
+		return err
+	}
+	b.tr.ServerTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	b.tr.RootCAs = ca.Pool()
+	b.info.CAFile, _ = filepath.Abs(ca.CertFile)
+	return nil
+}
+
+// issuer starts the token issuer on the data directory and registers the
+// dev clients (keeping the secrets of a previous run), filling in info.
+func (b *builder) issuer(ctx context.Context) error {
+	issuerURL := b.tr.Scheme() + "://" + b.issuerLis.Addr().String()
+	m := b.met["issuer"]
+	iss, err := issuer.New(issuer.Config{Issuer: issuerURL, DataDir: b.cfg.DataDir, JWKSMaxAge: b.cfg.JWKSMaxAge,
+		Logger: b.log.With("service", "issuer"), Observe: func(e issuer.TokenEvent) { m.TokenRequest(e.ClientID, e.Outcome, e.Duration) }})
+	if err != nil {
+		return err
+	}
+	b.iss = iss
+	b.closers = append(b.closers, iss.Close)
+	m.WatchKeySchedule(iss.KeyTimes)
+	prev, err := readPreviousInfo(b.infoPath())
+	if err != nil {
+		return err
 	}
 	clients, err := ensureDevClients(ctx, iss.Clients(), prev, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("register dev clients: %w", err)
+		return fmt.Errorf("register dev clients: %w", err)
 	}
-	info := Info{
-		Issuer:        issuerURL,
-		TokenEndpoint: iss.TokenEndpoint(),
-		JWKSURI:       iss.JWKSURI(),
-		CAFile:        caFile,
-		Services: map[string]string{
-			"inventory": lis[1].Addr().String(),
-			"orders":    lis[2].Addr().String(),
-		},
-		Clients: clients,
-		Metrics: map[string]string{},
+	b.info.Issuer, b.info.TokenEndpoint, b.info.JWKSURI, b.info.Clients = issuerURL, iss.TokenEndpoint(), iss.JWKSURI(), clients
+	b.info.Services = map[string]string{"inventory": b.inventoryLis.Addr().String(), "orders": b.ordersLis.Addr().String()}
+	b.info.Metrics = map[string]string{}
+	for name, l := range b.admin {
+		b.info.Metrics[name] = l.Addr().String()
 	}
-	for name, l := range admin {
-		info.Metrics[name] = l.Addr().String()
-	}
-	met["issuer"].WatchKeySchedule(iss.KeyTimes)
+	return nil
+}
 
-	invVerifier, err := serving.NewVerifier([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{inventory.Audience}}}, tr, log.With("service", "inventory"))
-	if err != nil {
-		return nil, err
-	}
+// services builds inventory (with its demo stock) and orders, which calls
+// inventory as the orders-service dev client, each behind its own verifier,
+// metrics and tracing.
+func (b *builder) services(ctx context.Context) error {
 	var invStore inventory.Store = inventory.NewMemoryStore()
 	var ordStore orders.Store = orders.NewMemoryStore()
-	if !cfg.InMemory {
-		invDB, err := inventory.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "inventory.db"))
+	if !b.cfg.InMemory {
+		invDB, err := inventory.OpenSQLite(ctx, filepath.Join(b.cfg.DataDir, "inventory.db"))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		closers = append(closers, invDB.Close)
-		ordDB, err := orders.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "orders.db"))
+		b.closers = append(b.closers, invDB.Close)
+		ordDB, err := orders.OpenSQLite(ctx, filepath.Join(b.cfg.DataDir, "orders.db"))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		closers = append(closers, ordDB.Close)
+		b.closers = append(b.closers, ordDB.Close)
 		invStore, ordStore = invDB, ordDB
 	}
 	if err := inventory.SeedDemo(ctx, invStore); err != nil {
-		return nil, err
+		return err
 	}
-	invSvc := inventory.New(invStore, log.With("service", "inventory"))
 	trc := map[string]*tracing.Tracing{}
 	for _, name := range []string{"inventory", "orders"} {
-		t, err := tracing.New(ctx, cfg.TraceExporter, name, cfg.TraceWriter)
+		t, err := tracing.New(ctx, b.cfg.TraceExporter, name, b.cfg.TraceWriter)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		trc[name] = t
-		closers = append(closers, func() error { return t.Shutdown(context.Background()) })
+		b.closers = append(b.closers, func() error { return t.Shutdown(context.Background()) })
 	}
 	var authOpts []interceptors.Option
-	if cfg.PublicReflection {
+	if b.cfg.PublicReflection {
 		authOpts = append(authOpts, interceptors.WithPublicReflection())
 	}
-	invSrv, err := serving.NewServiceServer(invVerifier, invSvc.Register, serving.ServerConfig{Transport: tr, Log: log.With("service", "inventory"), AccessLog: cfg.AccessLog,
-		Metrics: met["inventory"], Tracing: trc["inventory"], AuthOptions: authOpts})
-	if err != nil {
-		return nil, err
+	server := func(name, audience string, register func(grpc.ServiceRegistrar)) (*verify.Verifier, *serving.GRPCServer, error) {
+		log := b.log.With("service", name)
+		v, err := serving.NewVerifier([]verify.Issuer{{Issuer: b.info.Issuer, Audiences: []string{audience}}}, b.tr, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		srv, err := serving.NewServiceServer(v, register, serving.ServerConfig{Transport: b.tr, Log: log, AccessLog: b.cfg.AccessLog,
+			Metrics: b.met[name], Tracing: trc[name], AuthOptions: authOpts})
+		if err != nil {
+			v.Close()
+			return nil, nil, err
+		}
+		return v, srv, nil
 	}
 
-	ordVerifier, err := serving.NewVerifier([]verify.Issuer{{Issuer: issuerURL, Audiences: []string{orders.Audience}}}, tr, log.With("service", "orders"))
-	if err != nil {
-		return nil, err
+	b.invSvc = inventory.New(invStore, b.log.With("service", "inventory"))
+	var err error
+	if b.invVerifier, b.invSrv, err = server("inventory", inventory.Audience, b.invSvc.Register); err != nil {
+		return err
 	}
-	own, _ := info.Client(OrdersServiceClient)
-	invConn, err := serving.Dial(callcreds.Config{TokenURL: info.TokenEndpoint, ClientID: own.ClientID, ClientSecret: own.ClientSecret,
-		Audience: inventory.Audience, Scopes: orders.InventoryScopes}, info.Services["inventory"], tr, met["orders"],
+	own, _ := b.info.Client(OrdersServiceClient)
+	invConn, err := serving.Dial(callcreds.Config{TokenURL: b.info.TokenEndpoint, ClientID: own.ClientID, ClientSecret: own.ClientSecret,
+		Audience: inventory.Audience, Scopes: orders.InventoryScopes}, b.info.Services["inventory"], b.tr, b.met["orders"],
 		trc["orders"].DialOptions()...)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	ordSvc := orders.New(ordStore, inventoryv1.NewInventoryServiceClient(invConn), log.With("service", "orders"))
-	ordSrv, err := serving.NewServiceServer(ordVerifier, ordSvc.Register, serving.ServerConfig{Transport: tr, Log: log.With("service", "orders"), AccessLog: cfg.AccessLog,
-		Metrics: met["orders"], Tracing: trc["orders"], AuthOptions: authOpts})
-	if err != nil {
-		return nil, err
-	}
+	b.invConn = invConn
+	b.ordSvc = orders.New(ordStore, inventoryv1.NewInventoryServiceClient(invConn), b.log.With("service", "orders"))
+	b.ordVerifier, b.ordSrv, err = server("orders", orders.Audience, b.ordSvc.Register)
+	return err
+}
 
-	doc, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := securefile.Write(infoPath, doc); err != nil {
-		return nil, err
-	}
-
+// run serves everything until ctx ends: the admin listeners, the issuer's
+// key reloads and rotation, orders' reconciler, and the three servers.
+func (b *builder) run(ctx context.Context) *Dev {
 	g, gctx := errgroup.WithContext(ctx)
-	ready := map[string]func(context.Context) error{"issuer": iss.Ready, "inventory": invVerifier.Ready, "orders": ordVerifier.Ready}
-	for name, l := range admin {
+	log := b.log
+	ready := map[string]func(context.Context) error{"issuer": b.iss.Ready, "inventory": b.invVerifier.Ready, "orders": b.ordVerifier.Ready}
+	for name, l := range b.admin {
 		g.Go(func() error {
-			return serving.ServeHTTP(gctx, log, name+" admin", l, serving.NewHTTPServer(serving.AdminHandler(met[name].Handler(), ready[name]), log.With("service", name)))
+			return serving.ServeHTTP(gctx, log, name+" admin", l, serving.NewHTTPServer(serving.AdminHandler(b.met[name].Handler(), ready[name]), log.With("service", name)))
 		})
 	}
-	g.Go(func() error { iss.Watch(gctx, issuer.WatchInterval); return nil })
-	g.Go(func() error { iss.RunKeyRotation(gctx, time.Minute); return nil })
-	interval := cfg.ReconcileInterval
+	g.Go(func() error { b.iss.Watch(gctx, issuer.WatchInterval); return nil })
+	g.Go(func() error { b.iss.RunKeyRotation(gctx, time.Minute); return nil })
+	interval := b.cfg.ReconcileInterval
 	if interval <= 0 {
 		interval = 30 * time.Second
 	}
-	g.Go(func() error { ordSvc.RunReconciler(gctx, interval, nil); return nil })
-	issuerLis := lis[0]
-	if tr.ServerTLS != nil {
-		issuerLis = tls.NewListener(issuerLis, tr.ServerTLS)
+	g.Go(func() error { b.ordSvc.RunReconciler(gctx, interval, nil); return nil })
+	issuerLis := b.issuerLis
+	if b.tr.ServerTLS != nil {
+		issuerLis = tls.NewListener(issuerLis, b.tr.ServerTLS)
 	}
 	g.Go(func() error {
-		return serving.ServeHTTP(gctx, log, "issuer", issuerLis, serving.NewHTTPServer(iss.Handler(), log.With("service", "issuer")))
+		return serving.ServeHTTP(gctx, log, "issuer", issuerLis, serving.NewHTTPServer(b.iss.Handler(), log.With("service", "issuer")))
 	})
-	g.Go(func() error { return serving.ServeGRPC(gctx, log, "inventory", lis[1], invSrv, invSvc.Close) })
-	g.Go(func() error { return serving.ServeGRPC(gctx, log, "orders", lis[2], ordSrv, nil) })
+	g.Go(func() error {
+		return serving.ServeGRPC(gctx, log, "inventory", b.inventoryLis, b.invSrv, b.invSvc.Close)
+	})
+	g.Go(func() error { return serving.ServeGRPC(gctx, log, "orders", b.ordersLis, b.ordSrv, nil) })
 	g.Go(func() error {
 		<-gctx.Done()
-		invVerifier.Close()
-		ordVerifier.Close()
-		return invConn.Close()
+		b.invVerifier.Close()
+		b.ordVerifier.Close()
+		return b.invConn.Close()
 	})
-	dev := &Dev{Info: info, InfoPath: infoPath, Orders: ordSvc, group: g, closers: closers}
-	closers = nil // owned by dev now
-	return dev, nil
+	return &Dev{Info: b.info, InfoPath: b.infoPath(), Orders: b.ordSvc, group: g, closers: b.closers}
 }
 
 // Wait blocks until every server of the suite has stopped, then closes the
