@@ -31,11 +31,8 @@ var libraryModules = []string{
 var libraryInternal = []string{"interceptors", "gen/go/tollgate/auth/v1", "internal/rpcerr"}
 
 func TestLibraryFootprint(t *testing.T) {
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH")
-	}
-	out, err := exec.Command(goCmd, "list", "-deps", "-f", "{{if .Module}}{{.Module.Path}} {{.ImportPath}}{{end}}",
+	// go test puts its own Go's bin directory first on the test's PATH.
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{.Module.Path}} {{.ImportPath}}{{end}}",
 		".", "./verify", "./callcreds", "./discovery").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,12 +63,16 @@ func TestREADMECommands(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	// The callers' runtimes, as the README installs them: missing ones skip
+	// the test here, and fail it in CI, which installs them.
 	_, nodeErr := exec.LookPath("node")
-	if _, err := os.Stat("../../clients/node/node_modules/@grpc/grpc-js"); nodeErr != nil || err != nil {
+	_, modErr := os.Stat("../../clients/node/node_modules/@grpc/grpc-js")
+	pyErr := exec.Command("/usr/bin/python3", "-c", "import grpc, google.protobuf").Run()
+	if err := errors.Join(nodeErr, modErr, pyErr); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("Node.js with clients/node's modules missing in CI")
+			t.Fatalf("a caller's runtime is missing in CI: %v", err)
 		}
-		t.Skip("Node.js with clients/node's modules missing: install node, then run npm ci in clients/node")
+		t.Skipf("a caller's runtime is missing (Debian's python3-grpcio and python3-protobuf; node with npm ci in clients/node): %v", err)
 	}
 
 	dev := startDevProcess(t)

@@ -95,8 +95,6 @@ func NewError(r Reason, description string, cause error) *Error {
 	return &Error{Reason: r, msg: description, err: cause}
 }
 
-func refuse(r Reason, msg string, err error) *Error { return NewError(r, msg, err) }
-
 // ReasonOf returns the Reason of a verification error, or "" when err is not
 // one.
 func ReasonOf(err error) Reason {

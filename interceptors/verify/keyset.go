@@ -77,10 +77,10 @@ func (s *keySet) lookup(ctx context.Context, kid string) (*publicKey, error) {
 		select {
 		case <-s.attempted:
 		case <-ctx.Done():
-			return nil, refuse(ReasonKeysUnavailable, "waiting for issuer keys", ctx.Err())
+			return nil, NewError(ReasonKeysUnavailable, "waiting for issuer keys", ctx.Err())
 		}
 		if s.keys.Load() == nil {
-			return nil, refuse(ReasonKeysUnavailable, "signing keys of issuer not available", nil)
+			return nil, NewError(ReasonKeysUnavailable, "signing keys of issuer not available", nil)
 		}
 		if k := s.key(kid); k != nil {
 			return k, nil
@@ -88,17 +88,17 @@ func (s *keySet) lookup(ctx context.Context, kid string) (*publicKey, error) {
 	}
 	done, ok := s.unknownKidFetch()
 	if !ok {
-		return nil, refuse(ReasonUnknownKey, "token signed with an unknown key", nil)
+		return nil, NewError(ReasonUnknownKey, "token signed with an unknown key", nil)
 	}
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return nil, refuse(ReasonKeysUnavailable, "waiting for issuer keys", ctx.Err())
+		return nil, NewError(ReasonKeysUnavailable, "waiting for issuer keys", ctx.Err())
 	}
 	if k := s.key(kid); k != nil {
 		return k, nil
 	}
-	return nil, refuse(ReasonUnknownKey, "token signed with an unknown key", nil)
+	return nil, NewError(ReasonUnknownKey, "token signed with an unknown key", nil)
 }
 
 func (s *keySet) key(kid string) *publicKey {

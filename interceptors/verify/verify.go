@@ -167,7 +167,7 @@ func (v *Verifier) Cached(token string) (c *Claims, ok bool) {
 
 func (v *Verifier) verifyAndCache(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.opts.maxTokenBytes {
-		return nil, refuse(ReasonTooLarge, fmt.Sprintf("token longer than %d bytes", v.opts.maxTokenBytes), nil)
+		return nil, NewError(ReasonTooLarge, fmt.Sprintf("token longer than %d bytes", v.opts.maxTokenBytes), nil)
 	}
 	now := v.opts.now()
 	v.misses.Add(1)
@@ -218,73 +218,73 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 		// The base64 decoders below refuse every other byte outside the
 		// alphabet but skip CR and LF: a line break inside a segment would
 		// give one token many spellings.
-		return nil, nil, refuse(ReasonMalformed, "token has a line break", nil)
+		return nil, nil, NewError(ReasonMalformed, "token has a line break", nil)
 	}
 	h64, rest, ok1 := strings.Cut(token, ".")
 	p64, s64, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.Contains(s64, ".") {
-		return nil, nil, refuse(ReasonMalformed, "token is not a compact JWS", nil)
+		return nil, nil, NewError(ReasonMalformed, "token is not a compact JWS", nil)
 	}
 	hdr, err := decodeHeader(h64)
 	if err != nil {
-		return nil, nil, refuse(ReasonMalformed, "token header", err)
+		return nil, nil, NewError(ReasonMalformed, "token header", err)
 	}
 	if hdr.critical {
-		return nil, nil, refuse(ReasonHeader, "token header has crit or b64", nil)
+		return nil, nil, NewError(ReasonHeader, "token header has crit or b64", nil)
 	}
 	alg := jwa.SignatureAlgorithm(hdr.Alg)
 	jv, ok := v.verifiers[alg]
 	if !ok {
-		return nil, nil, refuse(ReasonAlgorithm, fmt.Sprintf("signature algorithm %q not allowed", hdr.Alg), nil)
+		return nil, nil, NewError(ReasonAlgorithm, fmt.Sprintf("signature algorithm %q not allowed", hdr.Alg), nil)
 	}
 	if hdr.Kid == "" {
-		return nil, nil, refuse(ReasonHeader, "token header has no kid", nil)
+		return nil, nil, NewError(ReasonHeader, "token header has no kid", nil)
 	}
 	raw, err := decodeSegment(p64)
 	if err != nil {
-		return nil, nil, refuse(ReasonMalformed, "token claims", err)
+		return nil, nil, NewError(ReasonMalformed, "token claims", err)
 	}
 	c, err := newClaims(raw)
 	if err != nil {
-		return nil, nil, refuse(ReasonClaims, "token claims", err)
+		return nil, nil, NewError(ReasonClaims, "token claims", err)
 	}
 	ks, ok := v.issuers[c.Issuer]
 	if !ok {
-		return nil, nil, refuse(ReasonIssuer, "token issuer not trusted", nil)
+		return nil, nil, NewError(ReasonIssuer, "token issuer not trusted", nil)
 	}
 	if !typeAllowed(hdr.Typ, ks.cfg.AllowJWTType) {
-		return nil, nil, refuse(ReasonType, fmt.Sprintf("token type %q is not an access token type", hdr.Typ), nil)
+		return nil, nil, NewError(ReasonType, fmt.Sprintf("token type %q is not an access token type", hdr.Typ), nil)
 	}
 	key, err := ks.lookup(ctx, hdr.Kid)
 	if err != nil {
 		return nil, nil, err
 	}
 	if key.alg != "" && key.alg != alg {
-		return nil, nil, refuse(ReasonAlgorithm, fmt.Sprintf("key is for %s, token says %s", key.alg, alg), nil)
+		return nil, nil, NewError(ReasonAlgorithm, fmt.Sprintf("key is for %s, token says %s", key.alg, alg), nil)
 	}
 	sig, err := b64.DecodeString(s64)
 	if err != nil {
-		return nil, nil, refuse(ReasonMalformed, "token signature", err)
+		return nil, nil, NewError(ReasonMalformed, "token signature", err)
 	}
 	if err := jv.Verify([]byte(token[:len(h64)+1+len(p64)]), sig, key.raw); err != nil {
-		return nil, nil, refuse(ReasonSignature, "token signature invalid", nil)
+		return nil, nil, NewError(ReasonSignature, "token signature invalid", nil)
 	}
 	if err := v.checkTimes(c, now); err != nil {
 		return nil, nil, err
 	}
 	if !slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(ks.cfg.Audiences, a) }) {
-		return nil, nil, refuse(ReasonAudience, fmt.Sprintf("token audience not accepted; this service accepts %s", strings.Join(ks.cfg.Audiences, ", ")), nil)
+		return nil, nil, NewError(ReasonAudience, fmt.Sprintf("token audience not accepted; this service accepts %s", strings.Join(ks.cfg.Audiences, ", ")), nil)
 	}
 	for _, name := range ks.cfg.RequiredClaims {
 		if v, ok := raw[name]; !ok || v == nil || v == "" {
-			return nil, nil, refuse(ReasonClaims, "token lacks the required claim "+name, nil)
+			return nil, nil, NewError(ReasonClaims, "token lacks the required claim "+name, nil)
 		}
 	}
 	c.Scopes = scopesOf(raw, ks.cfg.ScopeClaims)
 	c.ClientID = clientIDOf(raw, ks.cfg.ClientIDClaims)
 	for _, check := range v.opts.checks {
 		if err := check(c); err != nil {
-			return nil, nil, refuse(ReasonRejected, "token refused", err)
+			return nil, nil, NewError(ReasonRejected, "token refused", err)
 		}
 	}
 	return c, key, nil
@@ -300,13 +300,13 @@ func (v *Verifier) checkTimes(c *Claims, now time.Time) error {
 	skew := v.opts.skew
 	switch {
 	case c.Expiry.IsZero():
-		return refuse(ReasonClaims, "token has no exp", nil)
+		return NewError(ReasonClaims, "token has no exp", nil)
 	case !now.Before(v.ValidUntil(c)):
-		return refuse(ReasonExpired, "token expired", nil)
+		return NewError(ReasonExpired, "token expired", nil)
 	case !c.NotBefore.IsZero() && now.Add(skew).Before(c.NotBefore):
-		return refuse(ReasonNotYetValid, "token not valid yet (nbf)", nil)
+		return NewError(ReasonNotYetValid, "token not valid yet (nbf)", nil)
 	case !c.IssuedAt.IsZero() && now.Add(skew).Before(c.IssuedAt):
-		return refuse(ReasonNotYetValid, "token issued in the future (iat)", nil)
+		return NewError(ReasonNotYetValid, "token issued in the future (iat)", nil)
 	}
 	return nil
 }

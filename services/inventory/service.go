@@ -60,9 +60,7 @@ func (s *Service) Close() {
 // GetItem implements InventoryServiceServer.
 func (s *Service) GetItem(ctx context.Context, req *inventoryv1.GetItemRequest) (*inventoryv1.GetItemResponse, error) {
 	var f rpcerr.Fields
-	if !validate.SKU(req.GetSku()) {
-		f.Add("sku", "must be 1-64 characters of [A-Za-z0-9._-]")
-	}
+	validate.CheckSKU(&f, "sku", req.GetSku())
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
@@ -104,9 +102,7 @@ func (s *Service) ListItems(req *inventoryv1.ListItemsRequest, stream grpc.Serve
 // AdjustStock implements InventoryServiceServer.
 func (s *Service) AdjustStock(ctx context.Context, req *inventoryv1.AdjustStockRequest) (*inventoryv1.AdjustStockResponse, error) {
 	var f rpcerr.Fields
-	if !validate.SKU(req.GetSku()) {
-		f.Add("sku", "must be 1-64 characters of [A-Za-z0-9._-]")
-	}
+	validate.CheckSKU(&f, "sku", req.GetSku())
 	if d := req.GetDelta(); d == 0 || d > MaxOnHand || d < -MaxOnHand {
 		f.Add("delta", fmt.Sprintf("must be non-zero, between %d and %d", -MaxOnHand, MaxOnHand))
 	}
@@ -207,7 +203,7 @@ func (s *Service) ImportItems(stream grpc.ClientStreamingServer[inventoryv1.Impo
 		}
 		switch {
 		case !validate.SKU(it.GetSku()):
-			fail("sku must be 1-64 characters of [A-Za-z0-9._-]")
+			fail("sku " + validate.SKURule)
 			continue
 		case it.GetQuantityOnHand() < 0 || it.GetQuantityOnHand() > MaxOnHand:
 			fail(fmt.Sprintf("quantity_on_hand must be between 0 and %d", MaxOnHand))

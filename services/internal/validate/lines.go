@@ -12,8 +12,18 @@ import (
 
 var sku = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
+// SKURule is what a well-formed SKU is, as a violation describes it.
+const SKURule = "must be 1-64 characters of [A-Za-z0-9._-]"
+
 // SKU reports whether s is a well-formed SKU.
 func SKU(s string) bool { return sku.MatchString(s) }
+
+// CheckSKU records a violation of field when s is not a well-formed SKU.
+func CheckSKU(f *rpcerr.Fields, field, s string) {
+	if !SKU(s) {
+		f.Add(field, SKURule)
+	}
+}
 
 // Limits of an order, checked at the edge by every RPC that takes order
 // lines (PlaceOrder, Reserve). With them no sum of a request's quantities
@@ -46,7 +56,7 @@ func Lines[L Line](f *rpcerr.Fields, lines []L) {
 	for i, l := range lines {
 		at := "lines[" + strconv.Itoa(i) + "]"
 		if !SKU(l.GetSku()) {
-			f.Add(at+".sku", "must be 1-64 characters of [A-Za-z0-9._-]")
+			f.Add(at+".sku", SKURule)
 		} else if j, dup := first[l.GetSku()]; dup {
 			f.Add(at+".sku", fmt.Sprintf("SKU %s is already on line %d; put its whole quantity on one line", l.GetSku(), j))
 		} else {
