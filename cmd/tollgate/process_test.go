@@ -83,6 +83,10 @@ type proc struct {
 	exited chan struct{} // closed when the process has exited
 }
 
+// testKEK is the key-encryption key of the tests' PostgreSQL stores: 32
+// random bytes in base64, as `openssl rand -base64 32` makes them.
+const testKEK = "lz7kI56VqzGwrtz20cgRPtkc2x384pi04kc6ZEgAU2A="
+
 // cleanEnv is the test's environment without TOLLGATE_ variables.
 func cleanEnv() []string {
 	var env []string

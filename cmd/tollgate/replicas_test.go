@@ -34,7 +34,7 @@ import (
 func TestReplicasOnPostgreSQL(t *testing.T) {
 	url := pgtest.URL(t)
 	schema := pgtest.Schema(t, url)
-	env := []string{"TOLLGATE_KEY_ENCRYPTION_KEY=replica-test-key-encryption-key-0123456789", "TOLLGATE_DATABASE_URL=" + url,
+	env := []string{"TOLLGATE_KEY_ENCRYPTION_KEY=" + testKEK, "TOLLGATE_DATABASE_URL=" + url,
 		"TOLLGATE_DATABASE_SCHEMA=" + schema, "TOLLGATE_DATA_DIR=" + t.TempDir()}
 	dir := t.TempDir()
 	secretOf := func(id string) string { return filepath.Join(dir, id+".secret") }
@@ -240,7 +240,7 @@ func balancer(t *testing.T) (addr string, setBackends func([]string)) {
 // CLI meanwhile. No request and no call fails.
 func TestIssuerReplicasSurviveAKillAndARotation(t *testing.T) {
 	url := pgtest.URL(t)
-	env := []string{"TOLLGATE_KEY_ENCRYPTION_KEY=replica-test-key-encryption-key-0123456789", "TOLLGATE_DATABASE_URL=" + url,
+	env := []string{"TOLLGATE_KEY_ENCRYPTION_KEY=" + testKEK, "TOLLGATE_DATABASE_URL=" + url,
 		"TOLLGATE_DATABASE_SCHEMA=" + pgtest.Schema(t, url), "TOLLGATE_DATA_DIR=" + t.TempDir()}
 	secretFile := filepath.Join(t.TempDir(), "caller.secret")
 	runTo(t, env, "client", "add", "--id", "caller", "--scopes", "inventory.read", "--audiences", "inventory",

@@ -88,7 +88,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if tr.ServerTLS != nil {
 		lis = tls.NewListener(lis, tr.ServerTLS)
 	}
-	return withAdmin(ctx, log, *adminAddr, m, store.Ready, func(ctx context.Context) error {
+	return withAdmin(ctx, log, *adminAddr, m, iss.Ready, func(ctx context.Context) error {
 		return serving.ServeHTTP(ctx, log, "issuer", lis, serving.NewHTTPServer(iss.Handler(), log))
 	})
 }

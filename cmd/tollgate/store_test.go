@@ -205,7 +205,7 @@ func TestCLIOnPostgreSQL(t *testing.T) {
 	url := pgtest.URL(t)
 	schema := pgtest.Schema(t, url)
 	unused := t.TempDir() // the data directory, which a database store leaves alone
-	env := []string{"TOLLGATE_KEY_ENCRYPTION_KEY=cli-test-key-encryption-key-0123456789", "TOLLGATE_DATABASE_URL=" + url,
+	env := []string{"TOLLGATE_KEY_ENCRYPTION_KEY=" + testKEK, "TOLLGATE_DATABASE_URL=" + url,
 		"TOLLGATE_DATABASE_SCHEMA=" + schema, "TOLLGATE_DATA_DIR=" + unused}
 	dir := t.TempDir()
 	const n = 20

@@ -14,7 +14,7 @@ type oauthError struct {
 	Desc   string `json:"error_description,omitempty"`
 	basic  bool   // the client tried HTTP Basic: answer 401 with a challenge
 
-	retryAfter time.Duration // for 429: when a retry may succeed
+	retryAfter time.Duration // for 429 and 503: when a retry may succeed
 }
 
 func (e *oauthError) Error() string { return e.Code + ": " + e.Desc }
@@ -25,6 +25,14 @@ func errInvalidRequest(desc string) *oauthError {
 
 func errInvalidClient(basic bool) *oauthError {
 	return &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client authentication failed", basic: basic}
+}
+
+// errStale answers token requests while the issuer's state is stale
+// ([Server.Watch]): another replica, or this one once it catches up, can
+// answer.
+func errStale() *oauthError {
+	return &oauthError{status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
+		Desc: "the issuer cannot confirm its client registry is current; try again later", retryAfter: WatchInterval}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -42,7 +50,7 @@ func noStore(w http.ResponseWriter) {
 
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	noStore(w)
-	if e.status == http.StatusTooManyRequests {
+	if e.retryAfter > 0 {
 		secs := max(int64((e.retryAfter+time.Second-1)/time.Second), 1) // whole seconds, rounded up
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}

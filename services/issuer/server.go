@@ -130,6 +130,7 @@ func New(cfg Config) (*Server, error) {
 	// The revision is read before loading, so that a change made while
 	// loading is loaded again by the next Refresh.
 	var err error
+	read := s.now()
 	s.loaded.clients, s.loaded.keys, err = s.store.Revision(ctx)
 	if err == nil {
 		s.keys, err = OpenKeyStore(ctx, s.store, cfg.Algorithm, s.now())
@@ -141,6 +142,7 @@ func New(cfg Config) (*Server, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	s.loaded.confirmed.Store(read.UnixNano())
 	return s, nil
 }
 
@@ -227,18 +229,28 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// Ready reports whether the store can be used now (readiness probes).
-func (s *Server) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
+// Ready reports whether the issuer should take traffic (readiness probes):
+// its clients and keys are confirmed current ([ErrStale] otherwise) and the
+// store can be used now.
+func (s *Server) Ready(ctx context.Context) error {
+	if err := s.checkFresh(); err != nil {
+		return err
+	}
+	if err := s.store.Ready(ctx); err != nil {
+		return fmt.Errorf("store unavailable: %w", err)
+	}
+	return nil
+}
 
-// handleReady fails while the store cannot be used (a database that does
-// not answer): tokens already in memory are still served, but a replica
-// that cannot record anything should not take new traffic.
+// handleReady fails while the state is stale or the store cannot be used
+// (a database that does not answer): a replica that cannot record anything,
+// or may not know of a disabled client, should not take new traffic.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.Ready(ctx); err != nil {
-		s.log.Warn("not ready: store unavailable", slog.Any("error", err))
-		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		s.log.Warn("not ready", slog.Any("error", err))
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = w.Write([]byte("ok\n"))

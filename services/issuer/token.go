@@ -26,6 +26,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	addr := sourceAddr(r)
 	req, oerr := parseTokenRequest(w, r)
 	var client *Client
+	if oerr == nil && s.stale(start) > 0 {
+		oerr = errStale()
+	}
 	if oerr == nil {
 		budget := s.limiter.begin(addr, req.clientID, start)
 		client, oerr = s.authenticate(r.Context(), req)
