@@ -28,7 +28,7 @@ var libraryModules = []string{
 
 // The suite's packages the library may build on: its generated policy
 // options and the status builder it shares with the services.
-var libraryInternal = []string{"interceptors", "gen/go/tollgate/auth/v1", "internal/rpcerr"}
+var libraryInternal = []string{"interceptors", "gen/go/tollgate/auth/v1", "internal/rpcerr", "internal/egress"}
 
 func TestLibraryFootprint(t *testing.T) {
 	// go test puts its own Go's bin directory first on the test's PATH.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -193,6 +194,15 @@ func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	s.closers = append(s.closers, func() { s.lis.Close() })
+	for _, is := range s.issuers {
+		keys := is.JWKSURL
+		if keys == "" {
+			keys = is.Issuer // discovery, whose jwks_uri must share its origin
+		}
+		if err := s.tr.CheckURL("the keys of issuer "+is.Issuer+" at", keys); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
 	if s.verifier, err = serving.NewVerifier(s.issuers, s.tr, s.log, s.verifyOpts()...); err != nil {
 		return err
 	}
@@ -292,7 +302,9 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	conn, err := serving.Dial(cfg, *inventoryAddr, s.tr, s.metrics, s.tracing.DialOptions()...)
-	if err != nil {
+	if errors.Is(err, transport.ErrRemotePlaintext) {
+		return fmt.Errorf("%w: --inventory-addr or --token-url: %v", errUsage, err)
+	} else if err != nil {
 		return err
 	}
 	defer conn.Close()
@@ -403,6 +415,7 @@ func (f flags) transportFlags() func(addr string) (transport.Transport, net.List
 		} else {
 			tr.Plaintext = true
 		}
+		tr.RemotePlaintext = *allowPlaintext
 		if *caFile != "" {
 			pool, err := devtls.LoadPool(*caFile)
 			if err != nil {

@@ -27,6 +27,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scope := f.String("scope", "", "space-separated scopes to request (default: the client's default scopes)")
 	audience := f.String("audience", "", "audience to request (default: the client's default audience)")
 	caFile := f.String("ca-file", "", "CA bundle to trust for the token endpoint (default: dev.json's, or system roots)")
+	allowPlaintext := f.Bool("allow-plaintext", false, "send the client secret over plain http to a host that is not loopback")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -67,7 +68,16 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	var tr transport.Transport
+	tr := transport.Transport{RemotePlaintext: *allowPlaintext}
+	cfg.AllowPlaintext = *allowPlaintext
+	for name, u := range map[string]string{"--issuer-url": *issuerURL, "--token-url": cfg.TokenURL} {
+		if u == "" {
+			continue
+		}
+		if err := tr.CheckURL(name, u); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
 	if *caFile != "" {
 		pool, err := devtls.LoadPool(*caFile)
 		if err != nil {

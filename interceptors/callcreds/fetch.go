@@ -14,6 +14,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/tollgate-rpc/tollgate/interceptors/discovery"
+	"github.com/tollgate-rpc/tollgate/internal/egress"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -43,8 +44,14 @@ type Config struct {
 	// default here) or client_secret_post (oauth2.AuthStyleInParams).
 	AuthStyle oauth2.AuthStyle
 	// HTTPClient makes the token requests; nil means a client with sane
-	// timeouts. Set it to trust a private CA.
+	// timeouts. Set it to trust a private CA. Whatever its redirect policy,
+	// a token request is never redirected: it carries the client's
+	// credentials, and RFC 6749 has no redirects at the token endpoint.
 	HTTPClient *http.Client
+	// AllowPlaintext accepts an http TokenURL on a host that is not
+	// loopback, sending the client's credentials in the clear. Without it
+	// such a URL is refused; http to loopback is always accepted.
+	AllowPlaintext bool
 }
 
 // AudienceParam is how a token request names the audience.
@@ -95,8 +102,10 @@ func (c Config) fetcher() (fetcher, error) {
 	case c.ClientSecret == "" && c.PrivateKey == nil:
 		return nil, errors.New("callcreds: no client secret or private key")
 	}
-	if _, err := url.Parse(c.TokenURL); err != nil {
-		return nil, fmt.Errorf("callcreds: token URL: %w", err)
+	if err := egress.CheckURL("token URL", c.TokenURL, c.AllowPlaintext); errors.Is(err, egress.ErrPlaintext) {
+		return nil, fmt.Errorf("callcreds: %w; Config.AllowPlaintext opts in", err)
+	} else if err != nil {
+		return nil, fmt.Errorf("callcreds: %w", err)
 	}
 	params := url.Values{}
 	ap := c.AudienceParam
@@ -116,6 +125,7 @@ func (c Config) fetcher() (fetcher, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
+	hc = egress.NoRedirects(hc)
 	if c.PrivateKey != nil {
 		if c.PrivateKey.KeyID() == "" {
 			return nil, errors.New("callcreds: private key has no key ID")

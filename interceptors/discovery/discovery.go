@@ -4,6 +4,8 @@
 package discovery
 
 import (
+	"github.com/tollgate-rpc/tollgate/internal/egress"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,8 +41,9 @@ func Locations(issuer string) []string {
 
 // Fetch gets issuer's metadata from the first location that serves it, and
 // checks that it names issuer exactly and that its endpoints do not drop
-// the issuer's https.
+// the issuer's https. It follows redirects only within https.
 func Fetch(ctx context.Context, client *http.Client, issuer string) (*Metadata, error) {
+	client = egress.Secure(client)
 	var errs []error
 	for _, loc := range Locations(issuer) {
 		body, err := get(ctx, client, loc)
@@ -64,6 +67,16 @@ func Fetch(ctx context.Context, client *http.Client, issuer string) (*Metadata, 
 		return &m, nil
 	}
 	return nil, fmt.Errorf("no discovery document for issuer %s (tried %s): %w", issuer, strings.Join(Locations(issuer), ", "), errors.Join(errs...))
+}
+
+// SameOrigin reports whether u has the scheme, host and port of issuer.
+func SameOrigin(issuer, u string) bool {
+	a, err := url.Parse(issuer)
+	if err != nil {
+		return false
+	}
+	b, err := url.Parse(u)
+	return err == nil && strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
 }
 
 // Downgrades reports whether u drops the https of an https issuer.

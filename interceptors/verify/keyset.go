@@ -47,6 +47,7 @@ type keySet struct {
 	mu             sync.Mutex
 	lastUnknownKid time.Time     // last refetch caused by an unknown kid
 	pending        chan struct{} // closed when that refetch ends; nil when none runs
+	loggedRefusals map[[2]string]bool // (kid, reason) of keys refused and logged
 
 	fetches   atomic.Int64 // JWKS fetch attempts, for tests and metrics
 	failures  atomic.Int64
@@ -230,6 +231,7 @@ func (s *keySet) fetchAndInstall(ctx context.Context) (time.Duration, error) {
 
 func (s *keySet) buildKeys(set jwk.Set) (map[string]*publicKey, error) {
 	next := make(map[string]*publicKey, set.Len())
+	dup := map[string]bool{}
 	for i := range set.Len() {
 		k, _ := set.Key(i)
 		if k.KeyID() == "" || (k.KeyUsage() != "" && k.KeyUsage() != string(jwk.ForSignature)) {
@@ -237,6 +239,17 @@ func (s *keySet) buildKeys(set jwk.Set) (map[string]*publicKey, error) {
 		}
 		if k.KeyType() == "oct" {
 			continue // symmetric keys have no business in a public JWKS
+		}
+		if _, seen := next[k.KeyID()]; seen || dup[k.KeyID()] {
+			// Two keys under one kid: which one a token means is the
+			// attacker's choice. Neither is used.
+			dup[k.KeyID()] = true
+			delete(next, k.KeyID())
+			continue
+		}
+		if err := CheckKeyStrength(k); err != nil {
+			s.refused(k.KeyID(), err.Error())
+			continue
 		}
 		pub, err := k.PublicKey()
 		if err != nil {
@@ -256,10 +269,29 @@ func (s *keySet) buildKeys(set jwk.Set) (map[string]*publicKey, error) {
 		}
 		next[k.KeyID()] = &publicKey{kid: k.KeyID(), alg: alg, raw: raw, thumb: string(thumb)}
 	}
+	for kid := range dup {
+		s.refused(kid, "the JWKS lists this kid more than once")
+	}
 	if len(next) == 0 {
 		return nil, errors.New("no usable signing keys")
 	}
 	return next, nil
+}
+
+// refused logs, once per key and reason, a key of the JWKS that is not
+// used.
+func (s *keySet) refused(kid, reason string) {
+	s.mu.Lock()
+	if s.loggedRefusals == nil {
+		s.loggedRefusals = map[[2]string]bool{}
+	}
+	first := !s.loggedRefusals[[2]string{kid, reason}]
+	s.loggedRefusals[[2]string{kid, reason}] = true
+	s.mu.Unlock()
+	if first {
+		s.opts.logger.Warn("jwks key refused; tokens it signed are not accepted", slog.String("issuer", s.cfg.Issuer),
+			slog.String("kid", kid), slog.String("reason", reason))
+	}
 }
 
 // jwksLocation returns the JWKS URL, discovering it from the issuer's
@@ -274,6 +306,11 @@ func (s *keySet) jwksLocation(ctx context.Context) (string, error) {
 	}
 	if m.JWKSURI == "" {
 		return "", fmt.Errorf("discovery of %s: no jwks_uri", s.cfg.Issuer)
+	}
+	// Whoever controls the discovery document must not point the keys at a
+	// host of their choosing: a JWKS elsewhere is configured by name.
+	if !discovery.SameOrigin(s.cfg.Issuer, m.JWKSURI) {
+		return "", fmt.Errorf("discovery of %s: jwks_uri %s is not on the issuer's origin; configure the JWKS URL explicitly to trust it", s.cfg.Issuer, m.JWKSURI)
 	}
 	s.jwksURL.Store(&m.JWKSURI)
 	return m.JWKSURI, nil

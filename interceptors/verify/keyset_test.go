@@ -2,6 +2,8 @@ package verify
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -333,4 +335,82 @@ func TestJWKSDowngradeRefused(t *testing.T) {
 		t.Errorf("the http JWKS of an https issuer was fetched %d times", n)
 	}
 	jwtest.Eventually(t, "the refusal to be logged", func() bool { return strings.Contains(logs.String(), "is not https although the issuer is") })
+}
+
+// A JWKS key under MinRSABits, or a kid listed twice, is not used (each
+// logged once with its reason); the set's other keys still are.
+func TestWeakAndDuplicateKeysRefused(t *testing.T) {
+	ti := jwtest.NewIssuer(t)
+	good := ti.AddKey(jwa.ES256)
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ti.Publish("weak", jwa.RS256, weak)
+	twice := ti.AddKey(jwa.ES256)
+	_, other := jwtest.NewKey(t, jwa.ES256)
+	ti.Publish(twice, jwa.ES256, other) // the same kid again, another key
+	var logs jwtest.Buffer
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}},
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithUnknownKidCooldown(time.Hour))
+	ready(t, v)
+	if err := verifyErr(v, ti.Sign(good, nil, ti.Claims("inventory", nil))); err != nil {
+		t.Fatalf("token signed with the good key: %v", err)
+	}
+	for _, kid := range []string{"weak", twice} {
+		if got := ReasonOf(verifyErr(v, ti.Sign(kid, nil, ti.Claims("inventory", nil)))); got != ReasonUnknownKey {
+			t.Errorf("token signed with key %s: reason %q, want %q", kid, got, ReasonUnknownKey)
+		}
+	}
+	for _, want := range []string{"RSA key of 1024 bits", "the JWKS lists this kid more than once"} {
+		if n := strings.Count(logs.String(), want); n != 1 {
+			t.Errorf("%q logged %d times, want once:\n%s", want, n, logs.String())
+		}
+	}
+}
+
+// Keys are followed through a redirect only within https: a JWKS answering
+// 302 to an http URL would let anyone on the path substitute the keys.
+func TestJWKSRedirectOffHTTPSRefused(t *testing.T) {
+	ti := jwtest.NewIssuer(t) // plain http: the attacker's keys
+	kid := ti.AddKey(jwa.ES256)
+	redirect := httptest.NewTLSServer(http.RedirectHandler(ti.URL+"/jwks", http.StatusFound))
+	t.Cleanup(redirect.Close)
+	issuer := "https://issuer.example"
+	v := newTestVerifier(t, []Issuer{{Issuer: issuer, JWKSURL: redirect.URL, Audiences: []string{"inventory"}}},
+		WithHTTPClient(redirect.Client()))
+	tok := ti.Sign(kid, nil, ti.Claims("inventory", map[string]any{"iss": issuer}))
+	if got := ReasonOf(verifyErr(v, tok)); got != ReasonKeysUnavailable {
+		t.Errorf("reason %q, want %q", got, ReasonKeysUnavailable)
+	}
+	if n := ti.JWKSFetches.Load(); n != 0 {
+		t.Errorf("the redirect to http was followed (%d fetches)", n)
+	}
+}
+
+// Discovery may not point the keys at another origin: the JWKS of another
+// host is trusted only when configured by name.
+func TestDiscoveredJWKSOnAnotherOriginRefused(t *testing.T) {
+	elsewhere := jwtest.NewIssuer(t)
+	kid := elsewhere.AddKey(jwa.ES256)
+	var issuerURL string
+	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": issuerURL, "jwks_uri": elsewhere.URL + "/jwks"})
+	}))
+	t.Cleanup(meta.Close)
+	issuerURL = meta.URL
+	v := newTestVerifier(t, []Issuer{{Issuer: issuerURL, Audiences: []string{"inventory"}}})
+	tok := elsewhere.Sign(kid, nil, elsewhere.Claims("inventory", map[string]any{"iss": issuerURL}))
+	if got := ReasonOf(verifyErr(v, tok)); got != ReasonKeysUnavailable {
+		t.Errorf("reason %q, want %q", got, ReasonKeysUnavailable)
+	}
+	if n := elsewhere.JWKSFetches.Load(); n != 0 {
+		t.Errorf("a JWKS on another origin was fetched %d times", n)
+	}
+	// Named explicitly, it is trusted.
+	named := newTestVerifier(t, []Issuer{{Issuer: issuerURL, JWKSURL: elsewhere.URL + "/jwks", Audiences: []string{"inventory"}}})
+	ready(t, named)
+	if err := verifyErr(named, tok); err != nil {
+		t.Errorf("with the JWKS URL configured: %v", err)
+	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/tollgate-rpc/tollgate/interceptors/discovery"
+	"github.com/tollgate-rpc/tollgate/internal/egress"
 )
 
 // Issuer is one trusted token issuer.
@@ -75,6 +77,9 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 	if len(o.algorithms) == 0 {
 		return nil, errors.New("verify: no signature algorithms allowed")
 	}
+	// Keys and metadata are followed through redirects only within https:
+	// a redirect to http would let anyone on the path substitute the keys.
+	o.httpClient = egress.Secure(o.httpClient)
 	v := &Verifier{
 		opts:      o,
 		issuers:   make(map[string]*keySet, len(issuers)),
@@ -98,6 +103,9 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 		}
 		if len(is.Audiences) == 0 {
 			return nil, fmt.Errorf("verify: issuer %s: no accepted audiences", is.Issuer)
+		}
+		if is.JWKSURL != "" && discovery.Downgrades(is.Issuer, is.JWKSURL) && egress.CheckURL("JWKS URL", is.JWKSURL, false) != nil {
+			return nil, fmt.Errorf("verify: issuer %s: JWKS URL %s is plain http off loopback although the issuer is https", is.Issuer, is.JWKSURL)
 		}
 		if _, dup := v.issuers[is.Issuer]; dup {
 			return nil, fmt.Errorf("verify: issuer %s configured twice", is.Issuer)

@@ -271,6 +271,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"no audience":  {{Issuer: "https://a"}},
 		"empty issuer": {{Audiences: []string{"x"}}},
 		"duplicate":    {{Issuer: "https://a", Audiences: []string{"x"}}, {Issuer: "https://a", Audiences: []string{"y"}}},
+		"http JWKS off loopback under an https issuer": {{Issuer: "https://a", JWKSURL: "http://keys.example/jwks", Audiences: []string{"x"}}},
 	} {
 		if v, err := New(issuers); err == nil {
 			v.Close()

@@ -118,6 +118,15 @@ func (ti *Issuer) AddKey(alg jwa.SignatureAlgorithm) string {
 	return kid
 }
 
+// Publish publishes key under kid for alg, as given: a weak key, or a kid
+// already published (the JWKS then lists it twice).
+func (ti *Issuer) Publish(kid string, alg jwa.SignatureAlgorithm, key crypto.Signer) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ti.keys[kid], ti.algs[kid] = key, alg
+	ti.published = append(ti.published, kid)
+}
+
 // Unpublish withdraws kid from the JWKS (it can still sign, as a thief could).
 func (ti *Issuer) Unpublish(kid string) {
 	ti.mu.Lock()

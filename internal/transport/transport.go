@@ -3,11 +3,13 @@ package transport
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/tollgate-rpc/tollgate/internal/egress"
 	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -23,13 +25,50 @@ type Transport struct {
 	RootCAs *x509.CertPool
 	// Plaintext dials without TLS, and lets tokens travel in the clear.
 	Plaintext bool
+	// RemotePlaintext lets plaintext dials and http URLs (token endpoint,
+	// JWKS, discovery) reach hosts that are not loopback: a process's
+	// --allow-plaintext governs what it sends as well as where it listens.
+	RemotePlaintext bool
 }
 
-// HTTPClient is the client for token and JWKS requests.
+// HTTPClient is the client for token, JWKS and discovery requests: it
+// follows redirects only within https (token requests, through callcreds,
+// none at all).
 func (t Transport) HTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: t.RootCAs, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return egress.Secure(&http.Client{Transport: tr, Timeout: 30 * time.Second})
+}
+
+// ErrRemotePlaintext is wrapped by the refusals of CheckURL and CheckDial.
+var ErrRemotePlaintext = errors.New("refusing to send credentials without TLS off loopback; --allow-plaintext insists")
+
+// CheckURL refuses a URL that would carry credentials or keys in plain
+// http to a host that is not loopback, unless RemotePlaintext is set.
+// what names the setting in the error ("--token-url").
+func (t Transport) CheckURL(what, u string) error {
+	err := egress.CheckURL(what, u, t.RemotePlaintext)
+	if errors.Is(err, egress.ErrPlaintext) {
+		return fmt.Errorf("%w: %w", err, ErrRemotePlaintext)
+	}
+	return err
+}
+
+// CheckDial refuses to dial addr without TLS (a bearer token would travel
+// in the clear) when its host is not loopback, unless RemotePlaintext is
+// set. what names the setting in the error ("--inventory-addr").
+func (t Transport) CheckDial(what, addr string) error {
+	if !t.Plaintext || t.RemotePlaintext {
+		return nil
+	}
+	loopback, err := IsLoopback(addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if !loopback {
+		return fmt.Errorf("%s %s: plaintext gRPC to a host that is not loopback: %w", what, addr, ErrRemotePlaintext)
+	}
+	return nil
 }
 
 // ServerOptions are the gRPC server options for ServerTLS.
@@ -73,8 +112,7 @@ func LimitConnections(l net.Listener, n int) net.Listener { return netutil.Limit
 func IsLoopback(addr string) (bool, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return false, fmt.Errorf("listen address %q: %w", addr, err)
+		return false, fmt.Errorf("address %q: %w", addr, err)
 	}
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback()), nil
+	return egress.LoopbackHost(host), nil
 }

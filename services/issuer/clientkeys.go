@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/lestrrat-go/httpcc"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/tollgate-rpc/tollgate/internal/egress"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -49,8 +51,21 @@ type clientKeyEntry struct {
 	until   time.Time
 }
 
-func newClientKeyCache(now func() time.Time) *clientKeyCache {
-	return &clientKeyCache{client: &http.Client{Timeout: clientJWKSTimeout}, now: now, entries: map[string]clientKeyEntry{}}
+// newClientKeyCache fetches over a client that follows redirects only
+// within https and, unless allowPrivate, connects only to public addresses:
+// a client's jwks_uri is chosen by whoever registers the client, and must
+// not make the issuer reach its own admin port or the cloud's metadata
+// service.
+func newClientKeyCache(now func() time.Time, allowPrivate bool) *clientKeyCache {
+	dialer := &net.Dialer{Timeout: clientJWKSTimeout}
+	if !allowPrivate {
+		dialer.Control = egress.PublicOnly
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = dialer.DialContext
+	tr.Proxy = nil // the address checked is the one dialled
+	client := egress.Secure(&http.Client{Timeout: clientJWKSTimeout, Transport: tr})
+	return &clientKeyCache{client: client, now: now, entries: map[string]clientKeyEntry{}}
 }
 
 // clientKeys returns the client's registered public keys: inline, or from
@@ -118,11 +133,13 @@ func (kc *clientKeyCache) fetch(uri string) (jwk.Set, time.Duration, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("fetch client jwks %s: %w", uri, err)
 	}
-	if err := validateClientJWKS(body); err != nil {
-		return nil, 0, fmt.Errorf("client jwks %s: %w", uri, err)
-	}
+	// What the URL answered is never quoted back: it may be anything the
+	// URL's owner wants the issuer's logs to show.
 	set, err := jwk.Parse(body)
 	if err != nil {
+		return nil, 0, fmt.Errorf("client jwks %s: the answer is not a JWK set", uri)
+	}
+	if err := checkClientKeys(set); err != nil {
 		return nil, 0, fmt.Errorf("client jwks %s: %w", uri, err)
 	}
 	return set, cacheTTL(resp.Header.Get("Cache-Control")), nil

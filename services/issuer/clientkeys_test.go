@@ -1,10 +1,14 @@
 package issuer
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,7 +58,7 @@ func (k *keyURL) serve(status int, doc []byte, cache string) {
 // assertions made forty fetches before.
 func TestClientJWKSFetchesAreCachedAndCoalesced(t *testing.T) {
 	clock := jwtest.NewClock(time.Now())
-	ts := newTestServer(t, func(c *Config) { c.Now = clock.Now })
+	ts := newTestServer(t, func(c *Config) { c.Now = clock.Now; c.AllowPrivateClientJWKS = true })
 	keys := newKeyURL(t)
 	c := basicClient("remote-keys")
 	c.JWKSURI = keys.URL
@@ -145,5 +149,96 @@ func TestClientJWKSCacheTTLBounds(t *testing.T) {
 		if got := cacheTTL(header); got != want {
 			t.Errorf("Cache-Control %q: cached for %s, want %s", header, got, want)
 		}
+	}
+}
+
+// A client's jwks_uri is the registrant's choice: by default the issuer
+// never fetches it from loopback (its own admin port's /metrics here) or
+// other private addresses, never quotes what a key URL answered in its
+// logs, and a jwks_uri in plain http off loopback is not a valid client.
+func TestClientJWKSFetchesAreRestricted(t *testing.T) {
+	var logs jwtest.Buffer
+	ts := newTestServer(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	metrics := newKeyURL(t)
+	metrics.serve(http.StatusOK, []byte("# HELP process_secret_counter do not show this\n"), "")
+	c := basicClient("nosy")
+	c.JWKSURI = metrics.URL + "/metrics"
+	ts.addClient(t, c)
+	priv, _ := clientKey(t)
+	a := signAssertion(t, priv, map[string]any{"iss": "nosy", "sub": "nosy", "aud": ts.URL + "/oauth/token",
+		"exp": time.Now().Add(time.Minute).Unix(), "jti": "1"})
+	if r := ts.postAssertion(t, a); r.status != http.StatusUnauthorized {
+		t.Errorf("assertion naming a loopback jwks_uri: %d %s, want 401", r.status, r.raw)
+	}
+	if n := metrics.fetches.Load(); n != 0 {
+		t.Errorf("the issuer fetched a loopback jwks_uri %d times", n)
+	}
+
+	// With private addresses allowed (tests), the answer is still never
+	// quoted in the logs.
+	open := newTestServer(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		c.AllowPrivateClientJWKS = true
+	})
+	open.addClient(t, c)
+	a = signAssertion(t, priv, map[string]any{"iss": "nosy", "sub": "nosy", "aud": open.URL + "/oauth/token",
+		"exp": time.Now().Add(time.Minute).Unix(), "jti": "2"})
+	if r := open.postAssertion(t, a); r.status != http.StatusUnauthorized {
+		t.Errorf("assertion whose jwks_uri answers metrics: %d %s, want 401", r.status, r.raw)
+	}
+	if metrics.fetches.Load() != 1 {
+		t.Errorf("with private addresses allowed: %d fetches, want 1", metrics.fetches.Load())
+	}
+	if strings.Contains(logs.String(), "process_secret_counter") || strings.Contains(logs.String(), "HELP") {
+		t.Errorf("the logs quote what the key URL answered:\n%s", logs.String())
+	}
+
+	for _, uri := range []string{"http://keys.example/jwks", "http://10.0.0.1/jwks", "file:///etc/passwd"} {
+		c := basicClient("plain")
+		c.JWKSURI = uri
+		if err := c.Validate(); err == nil {
+			t.Errorf("client with jwks_uri %s is valid", uri)
+		}
+	}
+}
+
+// Client key sets with an RSA key under 2048 bits, or two keys under one
+// kid, are not valid.
+func TestClientKeyRules(t *testing.T) {
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strong, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(keys ...*rsa.PrivateKey) []byte {
+		s := jwk.NewSet()
+		for _, k := range keys {
+			pub, err := jwk.FromRaw(&k.PublicKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = pub.Set(jwk.KeyIDKey, "k1")
+			_ = s.AddKey(pub)
+		}
+		b, _ := json.Marshal(s)
+		return b
+	}
+	for name, tc := range map[string]struct {
+		raw  []byte
+		want string
+	}{
+		"1024-bit RSA":  {set(weak), "1024 bits"},
+		"duplicate kid": {set(strong, strong), "names two keys"},
+	} {
+		err := validateClientJWKS(tc.raw)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, tc.want)
+		}
+	}
+	if err := validateClientJWKS(set(strong)); err != nil {
+		t.Errorf("one 2048-bit RSA key: %v", err)
 	}
 }

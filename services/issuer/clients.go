@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"github.com/tollgate-rpc/tollgate/internal/egress"
 )
 
 // Client is one registered OAuth client.
@@ -128,8 +129,10 @@ func (c *Client) Validate() error {
 		}
 	}
 	if c.JWKSURI != "" {
-		if u, err := url.Parse(c.JWKSURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("client %s: jwks_uri %q is not an http(s) URL", c.ID, c.JWKSURI)
+		// The client's keys decide which assertions are genuine: fetched
+		// over https, or plain http only on this machine.
+		if err := egress.CheckURL("jwks_uri", c.JWKSURI, false); err != nil {
+			return fmt.Errorf("client %s: %w", c.ID, err)
 		}
 	}
 	if len(c.SecretHashes) > 2 {
@@ -298,9 +301,16 @@ func validateClientJWKS(raw []byte) error {
 	if err != nil {
 		return err
 	}
+	return checkClientKeys(set)
+}
+
+// checkClientKeys accepts a set of public, asymmetric keys, each with its
+// own kid, RSA keys of at least 2048 bits.
+func checkClientKeys(set jwk.Set) error {
 	if set.Len() == 0 {
 		return errors.New("no keys")
 	}
+	kids := make(map[string]bool, set.Len())
 	for i := range set.Len() {
 		k, _ := set.Key(i)
 		if k.KeyType() == jwa.OctetSeq {
@@ -311,6 +321,13 @@ func validateClientJWKS(raw []byte) error {
 		}
 		if k.KeyID() == "" {
 			return errors.New("every key needs a kid")
+		}
+		if kids[k.KeyID()] {
+			return fmt.Errorf("kid %q names two keys", k.KeyID())
+		}
+		kids[k.KeyID()] = true
+		if err := verify.CheckKeyStrength(k); err != nil {
+			return err
 		}
 	}
 	return nil

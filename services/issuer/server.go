@@ -41,6 +41,12 @@ type Config struct {
 	// none are listed when empty. Which scopes clients hold is not for
 	// anyone who can read the discovery document to learn.
 	AdvertiseScopes []string
+	// AllowPrivateClientJWKS lets a client's jwks_uri reach loopback,
+	// private and link-local addresses (tests, one-machine setups). Off, the
+	// issuer fetches client keys only from public addresses, so that
+	// whoever registers a client cannot make it reach its own admin port or
+	// the cloud's metadata service.
+	AllowPrivateClientJWKS bool
 	// Observe, when set, is called after every token request, for metrics.
 	Observe func(TokenEvent)
 	// Now is the clock, for tests; nil means time.Now.
@@ -122,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.clientJWKS = newClientKeyCache(s.now)
+	s.clientJWKS = newClientKeyCache(s.now, cfg.AllowPrivateClientJWKS)
 	if s.store == nil {
 		s.store, s.ownStore = OpenDir(cfg.DataDir), true
 	}

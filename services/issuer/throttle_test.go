@@ -19,7 +19,7 @@ import (
 func TestThrottleAccountingIsAtomic(t *testing.T) {
 	const n = 40
 	clock := jwtest.NewClock(time.Now())
-	ts := newTestServer(t, func(c *Config) { c.Now = clock.Now })
+	ts := newTestServer(t, func(c *Config) { c.Now = clock.Now; c.AllowPrivateClientJWKS = true })
 
 	_, setJSON := clientKey(t)
 	forger, _ := clientKey(t)

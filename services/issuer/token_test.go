@@ -241,7 +241,7 @@ func TestStandardClients(t *testing.T) {
 }
 
 func TestPrivateKeyJWT(t *testing.T) {
-	ts := newTestServer(t)
+	ts := newTestServer(t, func(c *Config) { c.AllowPrivateClientJWKS = true })
 	priv, setJSON := clientKey(t)
 
 	inline := basicClient("keyed-inline")

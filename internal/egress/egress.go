@@ -1,0 +1,122 @@
+// Package egress holds the rules every HTTP request that carries or fetches
+// a credential follows (token requests, JWKS and discovery fetches, client
+// key sets): where a URL may point, and which redirects are followed. A
+// client secret, a client assertion or the keys that decide which tokens
+// are genuine leave the process only over TLS, or in the clear to loopback,
+// unless the caller names plaintext explicitly; a redirect never takes them
+// off https, and a token request is never redirected at all (RFC 6749 has
+// no redirects at the token endpoint, and a 307 would replay the secret).
+package egress
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"syscall"
+)
+
+// ErrPlaintext is wrapped by the errors of URLs that would send a
+// credential in the clear off the machine.
+var ErrPlaintext = errors.New("plaintext outside loopback")
+
+// maxRedirects is how many redirects a key or discovery fetch follows, as
+// net/http's default policy.
+const maxRedirects = 10
+
+// LoopbackHost reports whether host (no port) is localhost or a loopback
+// address, where plaintext never leaves the machine.
+func LoopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// CheckURL accepts an absolute https URL, or an http URL whose host is
+// loopback; an http URL elsewhere only when allowPlaintext is set. what
+// names the URL in errors ("token URL", "JWKS URL").
+func CheckURL(what, raw string, allowPlaintext bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%s %q: want an absolute https URL", what, u.Redacted())
+	}
+	if u.Scheme == "http" && !LoopbackHost(u.Hostname()) && !allowPlaintext {
+		return fmt.Errorf("%s %s is plain http to a host that is not loopback: %w", what, u.Redacted(), ErrPlaintext)
+	}
+	return nil
+}
+
+// Secure returns a copy of c (nil: a new client) that follows a redirect
+// only to https, or to http on a loopback host from an http request (a
+// local issuer), at most ten times, and then only if c's own policy agrees.
+// Use it for fetches of keys and metadata.
+func Secure(c *http.Client) *http.Client {
+	out := clone(c)
+	own := out.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		prev := via[len(via)-1].URL
+		to := req.URL
+		switch {
+		case len(via) >= maxRedirects:
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		case to.Scheme == "https":
+		case to.Scheme == "http" && prev.Scheme == "http" && LoopbackHost(to.Hostname()):
+		default:
+			return fmt.Errorf("refusing the redirect from %s to %s: it leaves https", prev.Redacted(), to.Redacted())
+		}
+		if own != nil {
+			return own(req, via)
+		}
+		return nil
+	}
+	return out
+}
+
+// NoRedirects returns a copy of c (nil: a new client) that follows no
+// redirect: the 3xx answer is an error naming where it pointed. Use it for
+// token requests, which carry the client's credentials.
+func NoRedirects(c *http.Client) *http.Client {
+	out := clone(c)
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		return fmt.Errorf("refusing the redirect from %s to %s: a token request is never redirected", via[len(via)-1].URL.Redacted(), req.URL.Redacted())
+	}
+	return out
+}
+
+func clone(c *http.Client) *http.Client {
+	if c == nil {
+		return &http.Client{}
+	}
+	out := *c
+	return &out
+}
+
+// ErrNotPublic is wrapped by the errors of connections that PublicOnly
+// refuses.
+var ErrNotPublic = errors.New("not a public address")
+
+// PublicOnly is a net.Dialer Control function that refuses to connect to
+// loopback, private (RFC 1918, RFC 4193), link-local, CGNAT, unspecified or
+// multicast addresses: for fetches from URLs that someone other than the
+// operator chose (a client's jwks_uri), so that they cannot make the
+// process reach its own admin port or the cluster's metadata service. It
+// checks the address actually dialled, after DNS, so a name that resolves
+// to such an address is refused too.
+func PublicOnly(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", address, err)
+	}
+	ip := ap.Addr().Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || cgnat.Contains(ip) {
+		return fmt.Errorf("dial %s: %w", address, ErrNotPublic)
+	}
+	return nil
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
