@@ -45,8 +45,8 @@ type keySet struct {
 	jwksURL atomic.Pointer[string] // explicit, or found by discovery
 
 	mu             sync.Mutex
-	lastUnknownKid time.Time     // last refetch caused by an unknown kid
-	pending        chan struct{} // closed when that refetch ends; nil when none runs
+	lastUnknownKid time.Time          // last refetch caused by an unknown kid
+	pending        chan struct{}      // closed when that refetch ends; nil when none runs
 	loggedRefusals map[[2]string]bool // (kid, reason) of keys refused and logged
 
 	fetches   atomic.Int64 // JWKS fetch attempts, for tests and metrics
