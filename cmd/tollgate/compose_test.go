@@ -118,7 +118,7 @@ func testCompose(t *testing.T, over *composeOverride) {
 				case "TOLLGATE_DATABASE_URL":
 					v = over.database
 				case "TOLLGATE_KEY_ENCRYPTION_KEY":
-					v = "compose-test-key-encryption-key-0123456789"
+					v = testKEK
 				}
 				env = append(env, k+"="+v)
 			}

@@ -352,6 +352,8 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{[]string{"issuer", "--tls-cert", "only-cert.pem"}, "--tls-cert and --tls-key go together"},
 		{[]string{"token", "--client", "admin", "--data-dir", "/nonexistent"}, "is `tollgate dev` running"},
 		{[]string{"dev", "--log-level", "loud"}, "--log-level"},
+		{[]string{"inventory", "--issuer-url", "http://127.0.0.1:1", "--clock-skew", "8760h"}, "--clock-skew 8760h0m0s: between 0 and 5m0s"},
+		{[]string{"inventory", "--issuer-url", "http://127.0.0.1:1", "--clock-skew", "-1h"}, "--clock-skew -1h0m0s: between 0 and 5m0s"},
 	} {
 		cmd := exec.Command(binary(t), tc.args...)
 		cmd.Env = cleanEnv()

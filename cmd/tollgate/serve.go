@@ -141,7 +141,7 @@ type service struct {
 	accessLog                               *string
 	publicReflection                        *bool
 	trust                                   func() ([]verify.Issuer, error)
-	verifyOpts                              func() []verify.Option
+	verifyOpts                              func() ([]verify.Option, error)
 	transport                               func(string) (transport.Transport, net.Listener, error)
 	newLogger                               func(io.Writer) (*slog.Logger, error)
 
@@ -203,7 +203,11 @@ func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 	}
-	if s.verifier, err = serving.NewVerifier(s.issuers, s.tr, s.log, s.verifyOpts()...); err != nil {
+	opts, err := s.verifyOpts()
+	if err != nil {
+		return err
+	}
+	if s.verifier, err = serving.NewVerifier(s.issuers, s.tr, s.log, opts...); err != nil {
 		return err
 	}
 	s.closers = append(s.closers, s.verifier.Close)
@@ -446,15 +450,18 @@ func reflectionOpts(public bool) []interceptors.Option {
 }
 
 // verifierFlags adds the token verifier's tunables.
-func (f flags) verifierFlags() func() []verify.Option {
-	skew := f.Duration("clock-skew", 60*time.Second, "allowed clock difference for exp, nbf and iat")
+func (f flags) verifierFlags() func() ([]verify.Option, error) {
+	skew := f.Duration("clock-skew", 60*time.Second, fmt.Sprintf("allowed clock difference for exp, nbf and iat (0 to %s)", verify.MaxClockSkew))
 	minRefresh := f.Duration("jwks-min-refresh", 30*time.Second, "shortest JWKS refresh interval, whatever the issuer's Cache-Control says")
 	maxRefresh := f.Duration("jwks-max-refresh", time.Hour, "longest JWKS refresh interval")
 	fetchTimeout := f.Duration("jwks-fetch-timeout", 10*time.Second, "give up on a discovery or JWKS fetch after this long")
 	cooldown := f.Duration("jwks-unknown-kid-cooldown", 30*time.Second, "a token with an unknown kid refetches the JWKS at most this often")
-	return func() []verify.Option {
+	return func() ([]verify.Option, error) {
+		if *skew < 0 || *skew > verify.MaxClockSkew {
+			return nil, fmt.Errorf("%w: --clock-skew %s: between 0 and %s", errUsage, *skew, verify.MaxClockSkew)
+		}
 		return []verify.Option{verify.WithClockSkew(*skew), verify.WithRefreshBounds(*minRefresh, *maxRefresh),
-			verify.WithFetchTimeout(*fetchTimeout), verify.WithUnknownKidCooldown(*cooldown)}
+			verify.WithFetchTimeout(*fetchTimeout), verify.WithUnknownKidCooldown(*cooldown)}, nil
 	}
 }
 

@@ -60,7 +60,12 @@ func defaultOptions() options {
 	}
 }
 
-// WithClockSkew sets how far exp, nbf and iat may be off (default 60s).
+// MaxClockSkew bounds WithClockSkew: a larger allowance would accept
+// tokens long expired.
+const MaxClockSkew = 5 * time.Minute
+
+// WithClockSkew sets how far exp, nbf and iat may be off (default 60s; New
+// refuses a skew below 0 or above MaxClockSkew).
 func WithClockSkew(d time.Duration) Option { return func(o *options) { o.skew = d } }
 
 // WithAlgorithms replaces the allow-list of signature algorithms. Symmetric

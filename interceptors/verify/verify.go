@@ -77,6 +77,9 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 	if len(o.algorithms) == 0 {
 		return nil, errors.New("verify: no signature algorithms allowed")
 	}
+	if o.skew < 0 || o.skew > MaxClockSkew {
+		return nil, fmt.Errorf("verify: clock skew %s: between 0 and %s", o.skew, MaxClockSkew)
+	}
 	// Keys and metadata are followed through redirects only within https:
 	// a redirect to http would let anyone on the path substitute the keys.
 	o.httpClient = egress.Secure(o.httpClient)

@@ -281,6 +281,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	if _, err := New([]Issuer{{Issuer: "https://a", Audiences: []string{"x"}}}, WithAlgorithms(jwa.HS256, jwa.NoSignature)); err == nil {
 		t.Error("New with only HS256 and none allowed succeeded")
 	}
+	for _, skew := range []time.Duration{-time.Hour, -time.Nanosecond, MaxClockSkew + time.Second, 8760 * time.Hour} {
+		if _, err := New([]Issuer{{Issuer: "https://a", Audiences: []string{"x"}}}, WithClockSkew(skew)); err == nil {
+			t.Errorf("New with clock skew %s succeeded", skew)
+		}
+	}
 }
 
 func newTestVerifier(tb testing.TB, issuers []Issuer, opts ...Option) *Verifier {

@@ -3,8 +3,11 @@ package issuer
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -17,8 +20,8 @@ import (
 	"github.com/tollgate-rpc/tollgate/internal/pgtest"
 )
 
-// testKEK is a key-encryption key for tests.
-const testKEK = "test-key-encryption-key-0123456789abcdef"
+// testKEK is a key-encryption key for tests: 32 random bytes in base64.
+const testKEK = "GW8hdFHzrrRphJz7vM0O708xsz1V61TyFUAO+LXvKD8="
 
 func openTestPG(t testing.TB, url, schema string, keks ...string) *PGStore {
 	t.Helper()
@@ -213,7 +216,7 @@ func TestPGMigrations(t *testing.T) {
 func TestPGKeysEncryptedAtRest(t *testing.T) {
 	url := pgtest.URL(t)
 	schema := pgtest.Schema(t, url)
-	const oldKEK, newKEK = testKEK, "the-next-key-encryption-key-987654321-abcdef"
+	const oldKEK, newKEK = testKEK, "PIffSa1YDL6GWzI6vqSh7nbKaksokYR12klhmxr93C+ISXlTdNcn+yDYsFn2h1kA"
 	s := openTestPG(t, url, schema, oldKEK)
 	ks, err := OpenKeyStore(t.Context(), s, "ES256", time.Now())
 	if err != nil {
@@ -256,8 +259,44 @@ func TestPGErrorsHideThePassword(t *testing.T) {
 			t.Errorf("error %v (want one, without the password)", err)
 		}
 	}
-	if _, err := ParseKeyEncryptionKeys("short"); err == nil {
-		t.Error("a short key-encryption key was accepted")
+}
+
+// The key that encrypts must be key material: base64 of 32 or more random
+// bytes. Placeholders (the manifests' own), patterns and passphrases are
+// refused, saying why; a passphrase of an earlier release may stay after
+// the first key, to decrypt while rotating away from it.
+func TestKeyEncryptionKeyRules(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"short", "not base64"},
+		{"REPLACE-with-32-or-more-random-characters-first-one-encrypts", "placeholder"},
+		{strings.Repeat("a", 44), "too little entropy"},
+		{base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1, 2, 3, 4}, 10)), "too little entropy"},
+		{base64.StdEncoding.EncodeToString(make([]byte, 16)), "16 bytes of key material"},
+		{"a passphrase of more than thirty-two characters", "not base64"},
+		{"", "no key-encryption key"},
+	} {
+		_, err := ParseKeyEncryptionKeys(tc.text)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseKeyEncryptionKeys(%q) = %v, want an error saying %q", tc.text, err, tc.want)
+		}
+	}
+	if _, err := ParseKeyEncryptionKeys(testKEK + "\n# the old one, until the next rotation\nan old passphrase of thirty-two or more chars"); err != nil {
+		t.Errorf("random key first, an old passphrase after it: %v", err)
+	}
+	if _, err := ParseKeyEncryptionKeys(testKEK + "\nshort"); err == nil {
+		t.Error("a short decrypt-only key was accepted")
+	}
+	// The value the Kubernetes manifests ship is refused by name.
+	manifest, err := os.ReadFile("../../deploy/k8s/base/secrets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*keys: (\S+)$`).FindSubmatch(manifest)
+	if m == nil {
+		t.Fatal("no keys: line in deploy/k8s/base/secrets.yaml")
+	}
+	if _, err := ParseKeyEncryptionKeys(string(m[1])); err == nil || !strings.Contains(err.Error(), "placeholder") {
+		t.Errorf("the manifests' key-encryption key %q: %v, want it refused as a placeholder", m[1], err)
 	}
 }
 
