@@ -52,6 +52,9 @@ type keySet struct {
 	fetches   atomic.Int64 // JWKS fetch attempts, for tests and metrics
 	failures  atomic.Int64
 	fetchedAt atomic.Int64 // unix nanoseconds of the last successful fetch
+
+	lastFetchFailed atomic.Bool // the newest fetch to end failed
+	succeeded       atomic.Int64 // successful fetches, by any path
 }
 
 func newKeySet(life context.Context, cfg Issuer, opts *options) *keySet {
@@ -88,16 +91,21 @@ func (s *keySet) lookup(ctx context.Context, kid string) (*publicKey, error) {
 		}
 	}
 	done, ok := s.unknownKidFetch()
-	if !ok {
-		return nil, NewError(ReasonUnknownKey, "token signed with an unknown key", nil)
+	if ok {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, NewError(ReasonKeysUnavailable, "waiting for issuer keys", ctx.Err())
+		}
+		if k := s.key(kid); k != nil {
+			return k, nil
+		}
 	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return nil, NewError(ReasonKeysUnavailable, "waiting for issuer keys", ctx.Err())
-	}
-	if k := s.key(kid); k != nil {
-		return k, nil
+	// The token is blamed only when a fresh key set truly lacks its key:
+	// while the issuer's JWKS cannot be fetched, a key rotated in meanwhile
+	// is unavailable, not unknown, and the caller should keep its token.
+	if s.lastFetchFailed.Load() {
+		return nil, NewError(ReasonKeysUnavailable, "token signed with a key not yet fetched: the issuer's keys cannot be fetched", nil)
 	}
 	return nil, NewError(ReasonUnknownKey, "token signed with an unknown key", nil)
 }
@@ -120,7 +128,14 @@ func (s *keySet) unknownKidFetch() (<-chan struct{}, bool) {
 		return s.pending, true
 	}
 	now := s.opts.now()
-	if !s.lastUnknownKid.IsZero() && now.Sub(s.lastUnknownKid) < s.opts.unknownKidCooldown {
+	// After a failed fetch the issuer is retried sooner (at most one
+	// refetch in flight, once per retry interval), so that a key rotated in
+	// during an outage is found as soon as the JWKS answers again.
+	cooldown := s.opts.unknownKidCooldown
+	if s.lastFetchFailed.Load() {
+		cooldown = min(cooldown, s.opts.retryMin)
+	}
+	if !s.lastUnknownKid.IsZero() && now.Sub(s.lastUnknownKid) < cooldown {
 		return nil, false
 	}
 	s.lastUnknownKid = now
@@ -129,7 +144,10 @@ func (s *keySet) unknownKidFetch() (<-chan struct{}, bool) {
 	go func() {
 		// A fetch of its own, not one already running: that one may have
 		// started before the new key was published.
-		_, _ = s.refresh()
+		if _, err := s.refresh(); err != nil && s.life.Err() == nil {
+			s.opts.logger.Warn("jwks refetch for an unknown kid failed; its tokens are refused as keys unavailable",
+				slog.String("issuer", s.cfg.Issuer), slog.Any("error", err))
+		}
 		s.mu.Lock()
 		s.pending = nil
 		s.mu.Unlock()
@@ -143,11 +161,18 @@ func (s *keySet) unknownKidFetch() (<-chan struct{}, bool) {
 // after a failure.
 func (s *keySet) run() {
 	ctx := s.life
-	backoff := s.opts.retryMin
+	var backoff time.Duration
+	var succeeded int64
 	for {
 		ttl, err := s.refresh()
 		wait := s.opts.refreshDefault
 		if err != nil {
+			// An outage's backoff starts afresh once any fetch (an
+			// unknown kid's too) has succeeded since the last failure.
+			if n := s.succeeded.Load(); n != succeeded {
+				succeeded, backoff = n, 0
+			}
+			backoff = nextBackoff(backoff, s.opts.retryMin, s.opts.refreshDefault)
 			msg := "jwks refresh failed; keeping known keys"
 			if s.keys.Load() == nil {
 				msg = "jwks fetch failed; no keys yet, tokens of this issuer cannot be verified"
@@ -156,9 +181,8 @@ func (s *keySet) run() {
 				s.opts.logger.Warn(msg, slog.String("issuer", s.cfg.Issuer), slog.Any("error", err), slog.Duration("retry_in", backoff))
 			}
 			wait = backoff
-			backoff = min(backoff*2, s.opts.refreshMax)
 		} else {
-			backoff = s.opts.retryMin
+			succeeded, backoff = s.succeeded.Load(), 0
 			if ttl > 0 {
 				wait = ttl
 			}
@@ -176,6 +200,16 @@ func (s *keySet) run() {
 	}
 }
 
+// nextBackoff doubles the wait after a failed fetch, from lo, never past
+// hi: after a failure the keys are refetched no later than they would be
+// after a success.
+func nextBackoff(prev, lo, hi time.Duration) time.Duration {
+	if prev < lo {
+		return min(lo, hi)
+	}
+	return min(prev*2, hi)
+}
+
 // refresh fetches the JWKS once and installs it. It returns the max-age the
 // server asked for, or 0.
 func (s *keySet) refresh() (time.Duration, error) {
@@ -184,10 +218,12 @@ func (s *keySet) refresh() (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(s.life, s.opts.fetchTimeout)
 	defer cancel()
 	ttl, err := s.fetchAndInstall(ctx)
+	s.lastFetchFailed.Store(err != nil)
 	if err != nil {
 		s.failures.Add(1)
 		return 0, err
 	}
+	s.succeeded.Add(1)
 	s.fetchedAt.Store(s.opts.now().UnixNano())
 	s.once.Do(func() { close(s.ready) })
 	return ttl, nil

@@ -137,9 +137,11 @@ func TestHangingJWKSTimesOut(t *testing.T) {
 	ti.Hang.Store(true)
 	failures := v.Stats().JWKSFailures
 	// An unknown kid makes the verifier fetch; the fetch gives up on its own
-	// (the test's context has no deadline) and known keys stay.
-	if got := ReasonOf(verifyErr(v, ti.Sign(kid, map[string]any{"kid": "new"}, ti.Claims("inventory", nil)))); got != ReasonUnknownKey {
-		t.Errorf("unknown kid while the JWKS hangs: reason %q, want %q", got, ReasonUnknownKey)
+	// (the test's context has no deadline) and known keys stay. The new
+	// kid may be a key the issuer rotated in: unavailable, not the token's
+	// fault.
+	if got := ReasonOf(verifyErr(v, ti.Sign(kid, map[string]any{"kid": "new"}, ti.Claims("inventory", nil)))); got != ReasonKeysUnavailable {
+		t.Errorf("unknown kid while the JWKS hangs: reason %q, want %q", got, ReasonKeysUnavailable)
 	}
 	if v.Stats().JWKSFailures <= failures {
 		t.Error("the hanging fetch was not counted as failed")
@@ -412,5 +414,61 @@ func TestDiscoveredJWKSOnAnotherOriginRefused(t *testing.T) {
 	ready(t, named)
 	if err := verifyErr(named, tok); err != nil {
 		t.Errorf("with the JWKS URL configured: %v", err)
+	}
+}
+
+// A key rotated in while the issuer's JWKS answers 500 is unavailable, not
+// unknown: callers keep their good tokens (KEYS_UNAVAILABLE is retried, not
+// a reason to throw the token away), the failed refetch is logged, and
+// once the JWKS answers again the next refetch comes after the retry
+// interval, not the 30 s unknown-kid cooldown.
+func TestKeyRotatedDuringJWKSOutageIsUnavailable(t *testing.T) {
+	ti := jwtest.NewIssuer(t)
+	ti.AddKey(jwa.ES256)
+	clock := jwtest.NewClock(time.Now())
+	var logs jwtest.Buffer
+	v := newTestVerifier(t, []Issuer{{Issuer: ti.URL, Audiences: []string{"inventory"}}}, WithClock(clock.Now),
+		WithRefreshBounds(time.Hour, time.Hour), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	ready(t, v)
+	ti.Down.Store(true)
+	next := ti.AddKey(jwa.ES256)
+	tok := ti.Sign(next, nil, ti.Claims("inventory", nil))
+	for i := range 3 {
+		if got := ReasonOf(verifyErr(v, tok)); got != ReasonKeysUnavailable {
+			t.Errorf("call %d with the JWKS down: reason %q, want %q", i, got, ReasonKeysUnavailable)
+		}
+	}
+	if !strings.Contains(logs.String(), "jwks refetch for an unknown kid failed") {
+		t.Errorf("the failed refetch was not logged:\n%s", logs.String())
+	}
+	ti.Down.Store(false)
+	clock.Add(time.Second) // the retry interval, well inside the 30 s cooldown
+	if err := verifyErr(v, tok); err != nil {
+		t.Errorf("a second after the JWKS came back: %v", err)
+	}
+	// With the JWKS answering, a kid it lacks is the token's fault.
+	stray := ti.Sign(next, map[string]any{"kid": "never-published"}, ti.Claims("inventory", nil))
+	clock.Add(time.Minute)
+	if got := ReasonOf(verifyErr(v, stray)); got != ReasonUnknownKey {
+		t.Errorf("kid missing from a fresh key set: reason %q, want %q", got, ReasonUnknownKey)
+	}
+}
+
+func TestNextBackoff(t *testing.T) {
+	lo, hi := time.Second, 5*time.Minute
+	var got []time.Duration
+	b := time.Duration(0)
+	for range 12 {
+		b = nextBackoff(b, lo, hi)
+		got = append(got, b)
+	}
+	want := []time.Duration{1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300}
+	for i := range want {
+		if got[i] != want[i]*time.Second {
+			t.Fatalf("backoffs %v, want %v seconds (doubling from the retry interval, capped at the refresh interval)", got, want)
+		}
+	}
+	if b := nextBackoff(0, time.Minute, 10*time.Second); b != 10*time.Second {
+		t.Errorf("retry interval above the cap: %s, want the cap", b)
 	}
 }
