@@ -53,7 +53,7 @@ type keySet struct {
 	failures  atomic.Int64
 	fetchedAt atomic.Int64 // unix nanoseconds of the last successful fetch
 
-	lastFetchFailed atomic.Bool // the newest fetch to end failed
+	lastFetchFailed atomic.Bool  // the newest fetch to end failed
 	succeeded       atomic.Int64 // successful fetches, by any path
 }
 
