@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
+
 	"context"
 	"errors"
 	"fmt"
@@ -66,7 +68,7 @@ func (s *Service) GetItem(ctx context.Context, req *inventoryv1.GetItemRequest) 
 	}
 	it, err := s.store.Get(ctx, req.GetSku())
 	if err != nil {
-		return nil, s.storeError(err)
+		return nil, s.storeError(ctx, err)
 	}
 	return &inventoryv1.GetItemResponse{Item: it}, nil
 }
@@ -85,7 +87,7 @@ func (s *Service) ListItems(req *inventoryv1.ListItemsRequest, stream grpc.Serve
 	size = min(size, maxPageSize)
 	items, err := s.store.List(stream.Context())
 	if err != nil {
-		return s.storeError(err)
+		return s.storeError(stream.Context(), err)
 	}
 	for start := 0; start < len(items); start += size {
 		if err := stream.Context().Err(); err != nil {
@@ -114,7 +116,7 @@ func (s *Service) AdjustStock(ctx context.Context, req *inventoryv1.AdjustStockR
 	}
 	it, err := s.store.Adjust(ctx, req.GetSku(), req.GetName(), req.GetDelta())
 	if err != nil {
-		return nil, s.storeError(err)
+		return nil, s.storeError(ctx, err)
 	}
 	s.publish(it)
 	return &inventoryv1.AdjustStockResponse{Item: it}, nil
@@ -136,7 +138,7 @@ func (s *Service) Reserve(ctx context.Context, req *inventoryv1.ReserveRequest) 
 	}
 	changed, replayed, err := s.store.Reserve(ctx, req.GetOrderId(), lines)
 	if err != nil {
-		return nil, s.storeError(err)
+		return nil, s.storeError(ctx, err)
 	}
 	for _, it := range changed {
 		s.publish(it)
@@ -158,7 +160,7 @@ func (s *Service) WatchStock(req *inventoryv1.WatchStockRequest, stream grpc.Ser
 	defer s.unsubscribe(ch)
 	items, err := s.store.List(stream.Context())
 	if err != nil {
-		return s.storeError(err)
+		return s.storeError(stream.Context(), err)
 	}
 	for _, it := range items {
 		if match(it) {
@@ -211,7 +213,7 @@ func (s *Service) ImportItems(stream grpc.ClientStreamingServer[inventoryv1.Impo
 		}
 		stored, err := s.store.Upsert(stream.Context(), it)
 		if err != nil {
-			fail(status.Convert(s.storeError(err)).Message())
+			fail(status.Convert(s.storeError(stream.Context(), err)).Message())
 			continue
 		}
 		resp.Imported++
@@ -254,7 +256,7 @@ func (s *Service) publish(it *inventoryv1.Item) {
 }
 
 // storeError maps store errors to statuses without leaking internals.
-func (s *Service) storeError(err error) error {
+func (s *Service) storeError(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
@@ -265,7 +267,6 @@ func (s *Service) storeError(err error) error {
 	case errors.Is(err, ErrReservationDiffer):
 		return rpcerr.Precondition("RESERVATION", "", "order already reserved with different lines")
 	default:
-		s.log.Error("inventory store", slog.Any("error", err))
-		return status.Error(codes.Internal, "internal error")
+		return sqldb.Status(ctx, s.log, "inventory store", err)
 	}
 }

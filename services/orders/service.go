@@ -1,6 +1,8 @@
 package orders
 
 import (
+	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
+
 	"context"
 	"errors"
 	"io"
@@ -68,7 +70,7 @@ func (s *Service) PlaceOrder(ctx context.Context, req *ordersv1.PlaceOrderReques
 	o := &ordersv1.Order{OrderId: req.GetOrderId(), Lines: req.GetLines(), State: ordersv1.OrderState_ORDER_STATE_RESERVED, PlacedBy: placedBy}
 	stored, created, err := s.store.Create(ctx, o)
 	if err != nil {
-		return nil, s.storeError(err)
+		return nil, s.storeError(ctx, err)
 	}
 	if !created {
 		return s.replay(stored, req)
@@ -99,7 +101,7 @@ func (s *Service) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (
 	}
 	o, err := s.store.Get(ctx, req.GetOrderId())
 	if err != nil {
-		return nil, s.storeError(err)
+		return nil, s.storeError(ctx, err)
 	}
 	return &ordersv1.GetOrderResponse{Order: o}, nil
 }
@@ -123,7 +125,7 @@ func (s *Service) Fulfil(stream grpc.BidiStreamingServer[ordersv1.FulfilRequest,
 		}
 		cur, err := s.store.Get(ctx, req.GetOrderId())
 		if err != nil {
-			return s.storeError(err)
+			return s.storeError(ctx, err)
 		}
 		if next[cur.GetState()] != req.GetState() || req.GetState() == ordersv1.OrderState_ORDER_STATE_UNSPECIFIED {
 			return rpcerr.Precondition("STATE", req.GetOrderId(),
@@ -134,7 +136,7 @@ func (s *Service) Fulfil(stream grpc.BidiStreamingServer[ordersv1.FulfilRequest,
 			return status.Error(codes.Aborted, "order "+req.GetOrderId()+" changed concurrently; retry")
 		}
 		if err != nil {
-			return s.storeError(err)
+			return s.storeError(ctx, err)
 		}
 		if err := stream.Send(&ordersv1.FulfilResponse{Order: o}); err != nil {
 			return err
@@ -142,12 +144,11 @@ func (s *Service) Fulfil(stream grpc.BidiStreamingServer[ordersv1.FulfilRequest,
 	}
 }
 
-func (s *Service) storeError(err error) error {
+func (s *Service) storeError(ctx context.Context, err error) error {
 	if errors.Is(err, ErrNotFound) {
 		return status.Error(codes.NotFound, err.Error())
 	}
-	s.log.Error("orders store", slog.Any("error", err))
-	return status.Error(codes.Internal, "internal error")
+	return sqldb.Status(ctx, s.log, "orders store", err)
 }
 
 // inventoryError maps a failed Reserve: the caller learns about stock

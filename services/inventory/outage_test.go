@@ -1,0 +1,54 @@
+package inventory
+
+import (
+	"log/slog"
+	"testing"
+
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/internal/pgtest"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// While the database is unreachable (a proxy in front of it cut: open
+// connections closed, new ones refused) GetItem and Reserve answer
+// Unavailable, which gRPC clients retry, not Internal, which they do not;
+// once it is back they answer again.
+func TestDatabaseOutageIsUnavailable(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	proxy := pgtest.NewProxy(t, url)
+	store, err := OpenPostgres(t.Context(), proxy.URL, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := SeedDemo(t.Context(), store); err != nil {
+		t.Fatal(err)
+	}
+	svc := New(store, slog.New(slog.DiscardHandler))
+	get := func() error {
+		_, err := svc.GetItem(t.Context(), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+		return err
+	}
+	reserve := func() error {
+		_, err := svc.Reserve(t.Context(), &inventoryv1.ReserveRequest{OrderId: "o-1",
+			Lines: []*inventoryv1.ReserveLine{{Sku: "widget-1", Quantity: 1}}})
+		return err
+	}
+	if err := get(); err != nil {
+		t.Fatalf("before the outage: %v", err)
+	}
+	proxy.Cut()
+	for name, call := range map[string]func() error{"GetItem": get, "Reserve": reserve} {
+		for i := range 3 { // pooled connections first, then new ones
+			if code := status.Code(call()); code != codes.Unavailable {
+				t.Errorf("%s %d during the outage: %s, want Unavailable", name, i, code)
+			}
+		}
+	}
+	proxy.Restore()
+	if err := get(); err != nil {
+		t.Errorf("after the outage: %v", err)
+	}
+}
