@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Failed client authentication is limited per (source address, client
@@ -31,41 +29,62 @@ import (
 // flood of bad credentials into a flood of writes on the one component every
 // replica needs. Aggregate shaping, if wanted, belongs to the load balancer
 // or ingress in front.
+//
+// The buckets are Tollgate's own, not golang.org/x/time/rate's: a unit
+// given back must be restored whenever the check ends, and rate.Limiter's
+// CancelAt restores nothing once its clock has moved past the reservation
+// (so every success used to spend the failure budget).
 type failureLimiter struct {
-	pairRate, wideRate   rate.Limit
-	pairBurst, wideBurst int
+	pairRate, wideRate   float64 // units per second
+	pairBurst, wideBurst float64
 	maxKeys              int
 
 	mu   sync.Mutex
-	keys map[string]*rate.Limiter
+	keys map[string]*bucket
+}
+
+// bucket is a token bucket: tokens available at last, refilled at rate up
+// to burst.
+type bucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+// refill brings the bucket to now; a time before the last one (a clock
+// stepping back) refills nothing.
+func (b *bucket) refill(now time.Time) {
+	if dt := now.Sub(b.last).Seconds(); dt > 0 {
+		b.tokens = min(b.burst, b.tokens+dt*b.rate)
+		b.last = now
+	}
 }
 
 func newFailureLimiter() *failureLimiter {
 	return &failureLimiter{
-		pairRate: rate.Every(6 * time.Second), pairBurst: 10, // ~10 per minute per pair
-		wideRate: rate.Every(time.Second), wideBurst: 60, // ~60 per minute per address or client
+		pairRate: 1.0 / 6, pairBurst: 10, // ~10 per minute per pair
+		wideRate: 1, wideBurst: 60, // ~60 per minute per address or client
 		maxKeys: 100_000,
-		keys:    map[string]*rate.Limiter{},
+		keys:    map[string]*bucket{},
 	}
 }
 
-func (l *failureLimiter) limiter(key string, r rate.Limit, burst int, now time.Time) *rate.Limiter {
-	lim, ok := l.keys[key]
+func (l *failureLimiter) bucket(key string, rate, burst float64, now time.Time) *bucket {
+	b, ok := l.keys[key]
 	if !ok {
 		if len(l.keys) >= l.maxKeys {
 			l.sweep(now)
 		}
-		lim = rate.NewLimiter(r, burst)
-		l.keys[key] = lim
+		b = &bucket{rate: rate, burst: burst, tokens: burst, last: now}
+		l.keys[key] = b
 	}
-	return lim
+	return b
 }
 
-// sweep drops limiters that have refilled completely (they hold no state
+// sweep drops buckets that have refilled completely (they hold no state
 // worth keeping); l.mu must be held.
 func (l *failureLimiter) sweep(now time.Time) {
-	for k, lim := range l.keys {
-		if lim.TokensAt(now) >= float64(lim.Burst()) {
+	for k, b := range l.keys {
+		if b.refill(now); b.tokens >= b.burst {
 			delete(l.keys, k)
 		}
 	}
@@ -77,38 +96,41 @@ func (l *failureLimiter) sweep(now time.Time) {
 // attempt is one authentication's hold on the failure budgets.
 type attempt struct {
 	l     *failureLimiter
-	held  []*rate.Reservation
+	held  []*bucket
 	retry time.Duration // > 0: a budget was exhausted; a failure answers 429
 }
 
-// begin reserves one unit of each budget this request could spend.
+// begin takes one unit of each budget this request could spend.
 func (l *failureLimiter) begin(addr, clientID string, now time.Time) *attempt {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	a := &attempt{l: l}
-	take := func(lim *rate.Limiter) {
-		r := lim.ReserveN(now, 1)
-		if d := r.DelayFrom(now); d > 0 || !r.OK() {
-			r.CancelAt(now)
-			a.retry = max(a.retry, d, time.Second)
+	take := func(b *bucket) {
+		b.refill(now)
+		if b.tokens < 1 {
+			wait := time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+			a.retry = max(a.retry, wait, time.Second)
 			return
 		}
-		a.held = append(a.held, r)
+		b.tokens--
+		a.held = append(a.held, b)
 	}
-	take(l.limiter("p\x00"+addr+"\x00"+clientID, l.pairRate, l.pairBurst, now))
-	take(l.limiter("a\x00"+addr, l.wideRate, l.wideBurst, now))
+	take(l.bucket("p\x00"+addr+"\x00"+clientID, l.pairRate, l.pairBurst, now))
+	take(l.bucket("a\x00"+addr, l.wideRate, l.wideBurst, now))
 	if clientID != "" {
-		take(l.limiter("c\x00"+clientID, l.wideRate, l.wideBurst, now))
+		take(l.bucket("c\x00"+clientID, l.wideRate, l.wideBurst, now))
 	}
 	return a
 }
 
-// succeeded gives the reserved units back: valid credentials cost nothing.
+// succeeded gives the units taken back, whenever the check ended: valid
+// credentials cost nothing.
 func (a *attempt) succeeded(now time.Time) {
 	a.l.mu.Lock()
 	defer a.l.mu.Unlock()
-	for _, r := range a.held {
-		r.CancelAt(now)
+	for _, b := range a.held {
+		b.refill(now)
+		b.tokens = min(b.burst, b.tokens+1)
 	}
 }
 

@@ -68,3 +68,26 @@ func TestThrottleAccountingIsAtomic(t *testing.T) {
 		t.Errorf("answers %v, want exactly 10×401 and %d×429", counts, n-10)
 	}
 }
+
+// Valid credentials never spend the failure budgets, whatever the clock
+// does while they are checked: after 100 good requests (the clock moving
+// on every reading, as a real one does), a wrong secret of the same client
+// and one of another client from the same address are still answered 401,
+// not 429. With x/time/rate's CancelAt, each success kept its unit.
+func TestSuccessesDoNotSpendTheFailureBudget(t *testing.T) {
+	clock := jwtest.NewClock(time.Now())
+	ticking := func() time.Time { clock.Add(10 * time.Millisecond); return clock.Now() }
+	ts := newTestServer(t, func(c *Config) { c.Now = ticking })
+	secret := ts.addClient(t, basicClient("busy"))
+	ts.addClient(t, basicClient("neighbour"))
+	for i := range 100 {
+		if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth("busy", secret)); r.status != http.StatusOK {
+			t.Fatalf("good request %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	for _, id := range []string{"busy", "neighbour"} {
+		if r := ts.post(t, form("grant_type", "client_credentials"), basicAuth(id, "wrong")); r.status != http.StatusUnauthorized {
+			t.Errorf("first wrong secret of %s after 100 good requests: %d %s, want 401", id, r.status, r.raw)
+		}
+	}
+}
