@@ -38,7 +38,7 @@ func (l accessLog) write(ctx context.Context, start time.Time, d *Decision, err 
 	if !l.log.Enabled(ctx, level) {
 		return
 	}
-	var buf [8]slog.Attr
+	var buf [9]slog.Attr
 	attrs := append(buf[:0],
 		slog.String("method", d.Method),
 		slog.String("code", code.String()),
@@ -54,7 +54,7 @@ func (l accessLog) write(ctx context.Context, start time.Time, d *Decision, err 
 	}
 	attrs = append(attrs, slog.String("outcome", outcome))
 	if d.ClientID != "" {
-		attrs = append(attrs, slog.String("client_id", d.ClientID), slog.String("subject", d.Subject))
+		attrs = append(attrs, slog.String("issuer", d.Issuer), slog.String("client_id", d.ClientID), slog.String("subject", d.Subject))
 	}
 	if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
 		attrs = append(attrs, slog.String("peer", pr.Addr.String()))

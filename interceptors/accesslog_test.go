@@ -43,11 +43,12 @@ func testAccessLog(t *testing.T, wire func(*Authenticator) []grpc.ServerOption) 
 
 	out := buf.String()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	want := []struct{ outcome, code, reason, client string }{
-		{"ok", "OK", "", "client-1"},
-		{"refused", "Unauthenticated", "missing_token", ""},
-		{"refused", "PermissionDenied", "insufficient_scope", "client-1"},
-		{"refused", "Unauthenticated", "malformed", ""},
+	iss := f.iss.URL
+	want := []struct{ outcome, code, reason, issuer, client string }{
+		{"ok", "OK", "", iss, "client-1"},
+		{"refused", "Unauthenticated", "missing_token", "", ""},
+		{"refused", "PermissionDenied", "insufficient_scope", iss, "client-1"},
+		{"refused", "Unauthenticated", "malformed", "", ""},
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("%d access-log lines, want %d:\n%s", len(lines), len(want), out)
@@ -57,7 +58,7 @@ func testAccessLog(t *testing.T, wire func(*Authenticator) []grpc.ServerOption) 
 		if err := json.Unmarshal([]byte(lines[i]), &rec); err != nil {
 			t.Fatal(err)
 		}
-		got := struct{ outcome, code, reason, client string }{str(rec["outcome"]), str(rec["code"]), str(rec["auth_reason"]), str(rec["client_id"])}
+		got := struct{ outcome, code, reason, issuer, client string }{str(rec["outcome"]), str(rec["code"]), str(rec["auth_reason"]), str(rec["issuer"]), str(rec["client_id"])}
 		if got != w || rec["method"] != "/tollgate.inventory.v1.InventoryService/GetItem" || rec["peer"] == nil {
 			t.Errorf("line %d = %s\nwant %+v", i, lines[i], w)
 		}

@@ -181,7 +181,7 @@ func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Contex
 		}
 		return ctx, verifyError(err, d.Reason)
 	}
-	d.ClientID, d.Subject = claims.ClientID, claims.Subject
+	d.Issuer, d.ClientID, d.Subject = claims.Issuer, claims.ClientID, claims.Subject
 	if missing := claims.MissingScopes(p.Scopes); len(missing) > 0 {
 		d.Reason = verify.ReasonInsufficientScope
 		return ctx, scopeError(d.Method, p.Scopes, missing)

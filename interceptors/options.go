@@ -128,8 +128,10 @@ type Decision struct {
 	// no_policy. The refusal's ErrorInfo reason is Reason.ErrorInfo(), and
 	// the access log's auth_reason is Reason.
 	Reason verify.Reason
-	// ClientID and Subject are the verified token's, "" when no token
-	// verified.
+	// Issuer, ClientID and Subject are the verified token's, "" when no
+	// token verified. A client ID means something only with its issuer:
+	// two trusted issuers may each have an "admin".
+	Issuer   string
 	ClientID string
 	Subject  string
 	// Verify is how long token verification took (0 when none ran).

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -177,7 +178,7 @@ func testCompose(t *testing.T, over *composeOverride) {
 	}
 	body, _ := io.ReadAll(scraped.Body)
 	scraped.Body.Close()
-	if !strings.Contains(string(body), `tollgate_auth_decisions_total{client_id="admin",outcome="ok",reason="ok"} 1`) {
+	if !regexp.MustCompile(`tollgate_auth_decisions_total\{client_id="admin",issuer="https://[^"]+",outcome="ok",reason="ok"\} 1`).Match(body) {
 		t.Errorf("inventory /metrics lacks the admin's decision:\n%.2000s", body)
 	}
 	// orders → inventory with the orders-service client the compose file registers.

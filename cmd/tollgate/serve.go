@@ -177,8 +177,10 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 }
 
 // start validates the flags and builds the logger, listener, verifier,
-// metrics and tracing. Call close when done, whatever happens next.
-func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
+// metrics and tracing. sends checks, before anything is fetched, where the
+// service will send credentials. Call close when done, whatever happens
+// next.
+func (s *service) start(ctx context.Context, stdout, stderr io.Writer, sends func(transport.Transport) error) error {
 	var err error
 	if !slices.Contains(serving.AccessLogModes, *s.accessLog) {
 		return fmt.Errorf("%w: --access-log %q: use all, refused or none", errUsage, *s.accessLog)
@@ -200,6 +202,11 @@ func (s *service) start(ctx context.Context, stdout, stderr io.Writer) error {
 			keys = is.Issuer // discovery, whose jwks_uri must share its origin
 		}
 		if err := s.tr.CheckURL("the keys of issuer "+is.Issuer+" at", keys); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	if sends != nil {
+		if err := sends(s.tr); err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 	}
@@ -245,7 +252,7 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer s.close()
-	if err := s.start(ctx, stdout, stderr); err != nil {
+	if err := s.start(ctx, stdout, stderr, nil); err != nil {
 		return err
 	}
 	var store *inventory.SQLStore
@@ -291,7 +298,16 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer s.close()
-	if err := s.start(ctx, stdout, stderr); err != nil {
+	sends := func(tr transport.Transport) error {
+		if err := tr.CheckDial("--inventory-addr", *inventoryAddr); err != nil {
+			return err
+		}
+		if cfg.TokenURL != "" {
+			return tr.CheckURL("--token-url", cfg.TokenURL)
+		}
+		return nil
+	}
+	if err := s.start(ctx, stdout, stderr, sends); err != nil {
 		return err
 	}
 	if cfg.ClientSecret, err = clientSecret(*secretFile); err != nil {
@@ -306,8 +322,8 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	conn, err := serving.Dial(cfg, *inventoryAddr, s.tr, s.metrics, s.tracing.DialOptions()...)
-	if errors.Is(err, transport.ErrRemotePlaintext) {
-		return fmt.Errorf("%w: --inventory-addr or --token-url: %v", errUsage, err)
+	if errors.Is(err, transport.ErrRemotePlaintext) { // a discovered token endpoint
+		return fmt.Errorf("%w: %v", errUsage, err)
 	} else if err != nil {
 		return err
 	}

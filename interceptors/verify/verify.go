@@ -43,6 +43,11 @@ type Issuer struct {
 	// first present wins. Nil means client_id, azp, cid, appid (RFC 9068,
 	// Auth0 and Keycloak, Okta, Entra ID v1).
 	ClientIDClaims []string
+	// ClientOptional accepts tokens in which none of ClientIDClaims names
+	// a client (Claims.ClientID is then ""). By default such a token is
+	// refused (ReasonClaims, "missing client id"): logs, metrics and
+	// handlers that record who acted would otherwise see nobody.
+	ClientOptional bool
 }
 
 // RFC9068RequiredClaims returns the claims RFC 9068 §2.2 requires of a JWT
@@ -293,6 +298,9 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	}
 	c.Scopes = scopesOf(raw, ks.cfg.ScopeClaims)
 	c.ClientID = clientIDOf(raw, ks.cfg.ClientIDClaims)
+	if c.ClientID == "" && !ks.cfg.ClientOptional {
+		return nil, nil, NewError(ReasonClaims, "missing client id: the token carries none of "+strings.Join(ks.cfg.ClientIDClaims, ", "), nil)
+	}
 	for _, check := range v.opts.checks {
 		if err := check(c); err != nil {
 			return nil, nil, NewError(ReasonRejected, "token refused", err)

@@ -331,3 +331,36 @@ func TestRequiredClaimsPerProfile(t *testing.T) {
 		t.Error("an unknown profile was found")
 	}
 }
+
+// A token from which the issuer's profile finds no client ID is refused
+// ("missing client id") unless the issuer's configuration says clients are
+// optional; with several issuers, the same client ID from each stays
+// apart by its issuer.
+func TestClientIDRequired(t *testing.T) {
+	a, b := jwtest.NewIssuer(t), jwtest.NewIssuer(t)
+	ka, kb := a.AddKey(jwa.ES256), b.AddKey(jwa.ES256)
+	v := newTestVerifier(t, []Issuer{
+		{Issuer: a.URL, Audiences: []string{"inventory"}, RequiredClaims: []string{}},
+		{Issuer: b.URL, Audiences: []string{"inventory"}, RequiredClaims: []string{}, ClientOptional: true},
+	})
+	anonymous := map[string]any{"client_id": nil, "azp": nil}
+	_, err := v.Verify(context.Background(), a.Sign(ka, nil, a.Claims("inventory", anonymous)))
+	if ReasonOf(err) != ReasonClaims || !strings.Contains(err.Error(), "missing client id") {
+		t.Errorf("token naming no client: %v, want %s (missing client id)", err, ReasonClaims)
+	}
+	c, err := v.Verify(context.Background(), b.Sign(kb, nil, b.Claims("inventory", anonymous)))
+	if err != nil || c.ClientID != "" {
+		t.Errorf("token naming no client, clients optional: %v, client %q", err, c.ClientID)
+	}
+	ca, err := v.Verify(context.Background(), a.Sign(ka, nil, a.Claims("inventory", map[string]any{"client_id": nil, "azp": "admin"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := v.Verify(context.Background(), b.Sign(kb, nil, b.Claims("inventory", map[string]any{"client_id": "admin"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ca.ClientID != "admin" || cb.ClientID != "admin" || ca.Issuer == cb.Issuer {
+		t.Errorf("two issuers' admins: (%q, %q) and (%q, %q), want one client ID under two issuers", ca.Issuer, ca.ClientID, cb.Issuer, cb.ClientID)
+	}
+}

@@ -180,8 +180,8 @@ func testSuite(t *testing.T, dev *Dev) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.GetOrder().GetState() != ordersv1.OrderState_ORDER_STATE_RESERVED || resp.GetOrder().GetPlacedBy() != "dev-admin" {
-			t.Errorf("order = %v, want RESERVED placed by dev-admin", resp.GetOrder())
+		if o := resp.GetOrder(); o.GetState() != ordersv1.OrderState_ORDER_STATE_RESERVED || o.GetPlacedBy() != "dev-admin" || o.GetPlacedByIssuer() != dev.Info.Issuer {
+			t.Errorf("order = %v, want RESERVED placed by dev-admin of %s", o, dev.Info.Issuer)
 		}
 		// A retry reserves nothing twice.
 		if _, err := ord.PlaceOrder(withToken(token), req); err != nil {

@@ -110,21 +110,22 @@ func TestMetricsAfterScriptedCalls(t *testing.T) {
 	}
 
 	invM := scrape(t, dev.Info.Metrics["inventory"])
+	iss := dev.Info.Issuer
 	method := `grpc_method="GetItem",grpc_service="tollgate.inventory.v1.InventoryService",grpc_type="unary"`
 	for key, want := range map[string]float64{
-		`tollgate_auth_decisions_total{client_id="dev-reader",outcome="ok",reason="ok"}`:                      2,
-		`tollgate_auth_decisions_total{client_id="",outcome="refused",reason="missing_token"}`:                1,
-		`tollgate_auth_decisions_total{client_id="dev-reader",outcome="refused",reason="insufficient_scope"}`: 1,
-		`tollgate_auth_decisions_total{client_id="",outcome="refused",reason="malformed"}`:                    1,
-		`tollgate_auth_decisions_total{client_id="",outcome="refused",reason="wrong_audience"}`:               1,
-		`tollgate_auth_decisions_total{client_id="",outcome="public",reason="public"}`:                        1,
+		`tollgate_auth_decisions_total{client_id="dev-reader",issuer="` + iss + `",outcome="ok",reason="ok"}`:                      2,
+		`tollgate_auth_decisions_total{client_id="",issuer="",outcome="refused",reason="missing_token"}`:                           1,
+		`tollgate_auth_decisions_total{client_id="dev-reader",issuer="` + iss + `",outcome="refused",reason="insufficient_scope"}`: 1,
+		`tollgate_auth_decisions_total{client_id="",issuer="",outcome="refused",reason="malformed"}`:                               1,
+		`tollgate_auth_decisions_total{client_id="",issuer="",outcome="refused",reason="wrong_audience"}`:                          1,
+		`tollgate_auth_decisions_total{client_id="",issuer="",outcome="public",reason="public"}`:                                   1,
 		// The orders service's own Reserve call.
-		`tollgate_auth_decisions_total{client_id="orders-service",outcome="ok",reason="ok"}`: 1,
-		`grpc_server_handled_total{grpc_code="OK",` + method + `}`:                           2,
-		`grpc_server_handled_total{grpc_code="Unauthenticated",` + method + `}`:              3,
-		`tollgate_verify_cache_hits_total{}`:                                                 2,
-		`tollgate_verify_cache_misses_total{}`:                                               4,
-		`tollgate_auth_verify_seconds{}`:                                                     6, // every call that carried a token
+		`tollgate_auth_decisions_total{client_id="orders-service",issuer="` + iss + `",outcome="ok",reason="ok"}`: 1,
+		`grpc_server_handled_total{grpc_code="OK",` + method + `}`:                                                2,
+		`grpc_server_handled_total{grpc_code="Unauthenticated",` + method + `}`:                                   3,
+		`tollgate_verify_cache_hits_total{}`:                                                                      2,
+		`tollgate_verify_cache_misses_total{}`:                                                                    4,
+		`tollgate_auth_verify_seconds{}`:                                                                          6, // every call that carried a token
 	} {
 		if got, ok := invM[key]; !ok || got != want {
 			t.Errorf("inventory %s = %v (present %v), want %v", key, got, ok, want)

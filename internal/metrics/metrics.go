@@ -46,8 +46,8 @@ func New() *Metrics {
 		rpc:      newRPCMetrics(),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_auth_decisions_total",
-			Help: "Auth decisions by outcome (ok, public, refused), reason and verified client ID.",
-		}, []string{"outcome", "reason", "client_id"}),
+			Help: "Auth decisions by outcome (ok, public, refused), reason, and the verified token's issuer and client ID.",
+		}, []string{"outcome", "reason", "issuer", "client_id"}),
 		verifyTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tollgate_auth_verify_seconds",
 			Help:    "Time to verify a bearer token, cache hits included.",
@@ -107,8 +107,8 @@ func (m *Metrics) AuthObserver() func(interceptors.Decision) {
 		if d.Outcome != interceptors.OutcomeRefused {
 			reason = string(d.Outcome)
 		}
-		k := decisionKey{string(d.Outcome), reason, d.ClientID}
-		m.decided.get(k, func() prometheus.Counter { return m.decisions.WithLabelValues(k.outcome, k.reason, k.clientID) }).Inc()
+		k := decisionKey{string(d.Outcome), reason, d.Issuer, d.ClientID}
+		m.decided.get(k, func() prometheus.Counter { return m.decisions.WithLabelValues(k.outcome, k.reason, k.issuer, k.clientID) }).Inc()
 		if d.Verify > 0 {
 			m.verifyTime.Observe(d.Verify.Seconds())
 		}
@@ -116,7 +116,7 @@ func (m *Metrics) AuthObserver() func(interceptors.Decision) {
 }
 
 // decisionKey is the label values of an auth decision's series.
-type decisionKey struct{ outcome, reason, clientID string }
+type decisionKey struct{ outcome, reason, issuer, clientID string }
 
 // TokenRequest counts one token request by client and outcome, and times
 // it; the issuer's Config.Observe calls it with its TokenEvent's fields.

@@ -13,7 +13,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tollgate-rpc/tollgate/interceptors/discovery"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"github.com/tollgate-rpc/tollgate/internal/egress"
 	"gopkg.in/yaml.v3"
 )
 
@@ -27,7 +29,13 @@ type Spec struct {
 	ScopeClaims    []string `yaml:"scope_claims"`
 	ClientIDClaims []string `yaml:"client_id_claims"`
 	RequiredClaims []string `yaml:"required_claims"`
+	// ClientOptional accepts tokens that name no client; by default a
+	// token from which no client ID is found is refused.
+	ClientOptional bool `yaml:"client_optional"`
 }
+
+// MaxFileBytes bounds a trust file: a list of issuers, not a data dump.
+const MaxFileBytes = 1 << 20
 
 // File is a trust file: `issuers:`, a list of Specs.
 type File struct {
@@ -57,20 +65,32 @@ func (s Spec) Resolve() (verify.Issuer, error) {
 	if len(s.Audiences) == 0 {
 		return verify.Issuer{}, fmt.Errorf("issuer %s: audiences: at least one", s.Issuer)
 	}
+	if s.JWKSURL != "" && discovery.Downgrades(s.Issuer, s.JWKSURL) && egress.CheckURL("jwks_url", s.JWKSURL, false) != nil {
+		return verify.Issuer{}, fmt.Errorf("issuer %s: jwks_url %s is plain http off loopback although the issuer is https: anyone on the path could replace the keys", s.Issuer, s.JWKSURL)
+	}
 	is := p.Apply(verify.Issuer{Issuer: s.Issuer, JWKSURL: s.JWKSURL, Audiences: slices.Clone(s.Audiences),
 		ScopeClaims: slices.Clone(s.ScopeClaims), ClientIDClaims: slices.Clone(s.ClientIDClaims), RequiredClaims: slices.Clone(s.RequiredClaims)})
 	if s.AllowJWTType != nil { // explicit, even false, beats the profile
 		is.AllowJWTType = *s.AllowJWTType
 	}
+	is.ClientOptional = s.ClientOptional
 	return is, nil
 }
 
 // Load reads a trust file, refusing unknown fields, with the line of what
 // is wrong named.
 func Load(path string) ([]verify.Issuer, error) {
-	data, err := os.ReadFile(path)
+	file, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("trust file: %w", err)
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("trust file %s: %w", path, err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("trust file %s: larger than %d bytes", path, MaxFileBytes)
 	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -85,6 +105,10 @@ func Load(path string) ([]verify.Issuer, error) {
 	strict.KnownFields(true)
 	if err := strict.Decode(&f); err != nil {
 		return nil, fmt.Errorf("trust file %s: %w", path, err)
+	}
+	var more yaml.Node
+	if err := strict.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("trust file %s: more than one YAML document; put every issuer in the first one's issuers: list", path)
 	}
 	if len(f.Issuers) == 0 {
 		return nil, fmt.Errorf("trust file %s: no issuers; want an issuers: list", path)

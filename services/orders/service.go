@@ -63,11 +63,10 @@ func (s *Service) PlaceOrder(ctx context.Context, req *ordersv1.PlaceOrderReques
 	if _, err := s.inventory.Reserve(ctx, reserve); err != nil {
 		return nil, s.inventoryError(err)
 	}
-	placedBy := ""
+	o := &ordersv1.Order{OrderId: req.GetOrderId(), Lines: req.GetLines(), State: ordersv1.OrderState_ORDER_STATE_RESERVED}
 	if p, ok := interceptors.PrincipalFrom(ctx); ok {
-		placedBy = p.ClientID
+		o.PlacedBy, o.PlacedByIssuer = p.ClientID, p.Issuer
 	}
-	o := &ordersv1.Order{OrderId: req.GetOrderId(), Lines: req.GetLines(), State: ordersv1.OrderState_ORDER_STATE_RESERVED, PlacedBy: placedBy}
 	stored, created, err := s.store.Create(ctx, o)
 	if err != nil {
 		return nil, s.storeError(ctx, err)

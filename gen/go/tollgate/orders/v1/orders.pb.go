@@ -143,10 +143,14 @@ type Order struct {
 	Lines []*OrderLine `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
 	// State of the order.
 	State OrderState `protobuf:"varint,3,opt,name=state,proto3,enum=tollgate.orders.v1.OrderState" json:"state,omitempty"`
-	// PlacedBy is the client ID of the caller that placed the order.
-	PlacedBy      string `protobuf:"bytes,4,opt,name=placed_by,json=placedBy,proto3" json:"placed_by,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// PlacedBy is the client ID of the caller that placed the order, as
+	// named by the issuer in placed_by_issuer.
+	PlacedBy string `protobuf:"bytes,4,opt,name=placed_by,json=placedBy,proto3" json:"placed_by,omitempty"`
+	// PlacedByIssuer is the issuer (iss) of the token that placed the order:
+	// client IDs of different trusted issuers may be the same.
+	PlacedByIssuer string `protobuf:"bytes,5,opt,name=placed_by_issuer,json=placedByIssuer,proto3" json:"placed_by_issuer,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Order) Reset() {
@@ -203,6 +207,13 @@ func (x *Order) GetState() OrderState {
 func (x *Order) GetPlacedBy() string {
 	if x != nil {
 		return x.PlacedBy
+	}
+	return ""
+}
+
+func (x *Order) GetPlacedByIssuer() string {
+	if x != nil {
+		return x.PlacedByIssuer
 	}
 	return ""
 }
@@ -509,12 +520,13 @@ const file_tollgate_orders_v1_orders_proto_rawDesc = "" +
 	"\x1ftollgate/orders/v1/orders.proto\x12\x12tollgate.orders.v1\x1a\x1etollgate/auth/v1/options.proto\"9\n" +
 	"\tOrderLine\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n" +
-	"\bquantity\x18\x02 \x01(\x03R\bquantity\"\xaa\x01\n" +
+	"\bquantity\x18\x02 \x01(\x03R\bquantity\"\xd4\x01\n" +
 	"\x05Order\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x123\n" +
 	"\x05lines\x18\x02 \x03(\v2\x1d.tollgate.orders.v1.OrderLineR\x05lines\x124\n" +
 	"\x05state\x18\x03 \x01(\x0e2\x1e.tollgate.orders.v1.OrderStateR\x05state\x12\x1b\n" +
-	"\tplaced_by\x18\x04 \x01(\tR\bplacedBy\"c\n" +
+	"\tplaced_by\x18\x04 \x01(\tR\bplacedBy\x12(\n" +
+	"\x10placed_by_issuer\x18\x05 \x01(\tR\x0eplacedByIssuer\"c\n" +
 	"\x11PlaceOrderRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x123\n" +
 	"\x05lines\x18\x02 \x03(\v2\x1d.tollgate.orders.v1.OrderLineR\x05lines\"E\n" +

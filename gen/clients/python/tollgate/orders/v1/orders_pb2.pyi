@@ -38,16 +38,18 @@ class GetOrderResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ["lines", "order_id", "placed_by", "state"]
+    __slots__ = ["lines", "order_id", "placed_by", "placed_by_issuer", "state"]
     LINES_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     PLACED_BY_FIELD_NUMBER: _ClassVar[int]
+    PLACED_BY_ISSUER_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     order_id: str
     placed_by: str
+    placed_by_issuer: str
     state: OrderState
-    def __init__(self, order_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., state: _Optional[_Union[OrderState, str]] = ..., placed_by: _Optional[str] = ...) -> None: ...
+    def __init__(self, order_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., state: _Optional[_Union[OrderState, str]] = ..., placed_by: _Optional[str] = ..., placed_by_issuer: _Optional[str] = ...) -> None: ...
 
 class OrderLine(_message.Message):
     __slots__ = ["quantity", "sku"]

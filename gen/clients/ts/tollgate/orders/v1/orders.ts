@@ -91,8 +91,16 @@ export interface Order {
   lines: OrderLine[];
   /** State of the order. */
   state: OrderState;
-  /** PlacedBy is the client ID of the caller that placed the order. */
+  /**
+   * PlacedBy is the client ID of the caller that placed the order, as
+   * named by the issuer in placed_by_issuer.
+   */
   placedBy: string;
+  /**
+   * PlacedByIssuer is the issuer (iss) of the token that placed the order:
+   * client IDs of different trusted issuers may be the same.
+   */
+  placedByIssuer: string;
 }
 
 /** PlaceOrderRequest places an order. */
@@ -224,7 +232,7 @@ export const OrderLine: MessageFns<OrderLine> = {
 };
 
 function createBaseOrder(): Order {
-  return { orderId: "", lines: [], state: 0, placedBy: "" };
+  return { orderId: "", lines: [], state: 0, placedBy: "", placedByIssuer: "" };
 }
 
 export const Order: MessageFns<Order> = {
@@ -240,6 +248,9 @@ export const Order: MessageFns<Order> = {
     }
     if (message.placedBy !== "") {
       writer.uint32(34).string(message.placedBy);
+    }
+    if (message.placedByIssuer !== "") {
+      writer.uint32(42).string(message.placedByIssuer);
     }
     return writer;
   },
@@ -289,6 +300,14 @@ export const Order: MessageFns<Order> = {
             message.placedBy = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.placedByIssuer = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -315,6 +334,11 @@ export const Order: MessageFns<Order> = {
         : isSet(object.placed_by)
         ? globalThis.String(object.placed_by)
         : "",
+      placedByIssuer: isSet(object.placedByIssuer)
+        ? globalThis.String(object.placedByIssuer)
+        : isSet(object.placed_by_issuer)
+        ? globalThis.String(object.placed_by_issuer)
+        : "",
     };
   },
 
@@ -332,6 +356,9 @@ export const Order: MessageFns<Order> = {
     if (message.placedBy !== "") {
       obj.placedBy = message.placedBy;
     }
+    if (message.placedByIssuer !== "") {
+      obj.placedByIssuer = message.placedByIssuer;
+    }
     return obj;
   },
 
@@ -344,6 +371,7 @@ export const Order: MessageFns<Order> = {
     message.lines = object.lines?.map((e) => OrderLine.fromPartial(e)) || [];
     message.state = object.state ?? 0;
     message.placedBy = object.placedBy ?? "";
+    message.placedByIssuer = object.placedByIssuer ?? "";
     return message;
   },
 };

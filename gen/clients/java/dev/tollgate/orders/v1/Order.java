@@ -24,6 +24,7 @@ private static final long serialVersionUID = 0L;
     lines_ = java.util.Collections.emptyList();
     state_ = 0;
     placedBy_ = "";
+    placedByIssuer_ = "";
   }
 
   @java.lang.Override
@@ -190,7 +191,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object placedBy_ = "";
   /**
    * <pre>
-   * PlacedBy is the client ID of the caller that placed the order.
+   * PlacedBy is the client ID of the caller that placed the order, as
+   * named by the issuer in placed_by_issuer.
    * </pre>
    *
    * <code>string placed_by = 4 [json_name = "placedBy"];</code>
@@ -211,7 +213,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * PlacedBy is the client ID of the caller that placed the order.
+   * PlacedBy is the client ID of the caller that placed the order, as
+   * named by the issuer in placed_by_issuer.
    * </pre>
    *
    * <code>string placed_by = 4 [json_name = "placedBy"];</code>
@@ -226,6 +229,55 @@ private static final long serialVersionUID = 0L;
           com.google.protobuf.ByteString.copyFromUtf8(
               (java.lang.String) ref);
       placedBy_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int PLACED_BY_ISSUER_FIELD_NUMBER = 5;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object placedByIssuer_ = "";
+  /**
+   * <pre>
+   * PlacedByIssuer is the issuer (iss) of the token that placed the order:
+   * client IDs of different trusted issuers may be the same.
+   * </pre>
+   *
+   * <code>string placed_by_issuer = 5 [json_name = "placedByIssuer"];</code>
+   * @return The placedByIssuer.
+   */
+  @java.lang.Override
+  public java.lang.String getPlacedByIssuer() {
+    java.lang.Object ref = placedByIssuer_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      placedByIssuer_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * PlacedByIssuer is the issuer (iss) of the token that placed the order:
+   * client IDs of different trusted issuers may be the same.
+   * </pre>
+   *
+   * <code>string placed_by_issuer = 5 [json_name = "placedByIssuer"];</code>
+   * @return The bytes for placedByIssuer.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPlacedByIssuerBytes() {
+    java.lang.Object ref = placedByIssuer_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      placedByIssuer_ = b;
       return b;
     } else {
       return (com.google.protobuf.ByteString) ref;
@@ -258,6 +310,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(placedBy_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 4, placedBy_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(placedByIssuer_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 5, placedByIssuer_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -281,6 +336,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(placedBy_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(4, placedBy_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(placedByIssuer_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(5, placedByIssuer_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -303,6 +361,8 @@ private static final long serialVersionUID = 0L;
     if (state_ != other.state_) return false;
     if (!getPlacedBy()
         .equals(other.getPlacedBy())) return false;
+    if (!getPlacedByIssuer()
+        .equals(other.getPlacedByIssuer())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -324,6 +384,8 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + state_;
     hash = (37 * hash) + PLACED_BY_FIELD_NUMBER;
     hash = (53 * hash) + getPlacedBy().hashCode();
+    hash = (37 * hash) + PLACED_BY_ISSUER_FIELD_NUMBER;
+    hash = (53 * hash) + getPlacedByIssuer().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -467,6 +529,7 @@ private static final long serialVersionUID = 0L;
       bitField0_ = (bitField0_ & ~0x00000002);
       state_ = 0;
       placedBy_ = "";
+      placedByIssuer_ = "";
       return this;
     }
 
@@ -521,6 +584,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.placedBy_ = placedBy_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.placedByIssuer_ = placedByIssuer_;
       }
     }
 
@@ -607,6 +673,11 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000008;
         onChanged();
       }
+      if (!other.getPlacedByIssuer().isEmpty()) {
+        placedByIssuer_ = other.placedByIssuer_;
+        bitField0_ |= 0x00000010;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -661,6 +732,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 34
+            case 42: {
+              placedByIssuer_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 42
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1158,7 +1234,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object placedBy_ = "";
     /**
      * <pre>
-     * PlacedBy is the client ID of the caller that placed the order.
+     * PlacedBy is the client ID of the caller that placed the order, as
+     * named by the issuer in placed_by_issuer.
      * </pre>
      *
      * <code>string placed_by = 4 [json_name = "placedBy"];</code>
@@ -1178,7 +1255,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * PlacedBy is the client ID of the caller that placed the order.
+     * PlacedBy is the client ID of the caller that placed the order, as
+     * named by the issuer in placed_by_issuer.
      * </pre>
      *
      * <code>string placed_by = 4 [json_name = "placedBy"];</code>
@@ -1199,7 +1277,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * PlacedBy is the client ID of the caller that placed the order.
+     * PlacedBy is the client ID of the caller that placed the order, as
+     * named by the issuer in placed_by_issuer.
      * </pre>
      *
      * <code>string placed_by = 4 [json_name = "placedBy"];</code>
@@ -1216,7 +1295,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * PlacedBy is the client ID of the caller that placed the order.
+     * PlacedBy is the client ID of the caller that placed the order, as
+     * named by the issuer in placed_by_issuer.
      * </pre>
      *
      * <code>string placed_by = 4 [json_name = "placedBy"];</code>
@@ -1230,7 +1310,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * PlacedBy is the client ID of the caller that placed the order.
+     * PlacedBy is the client ID of the caller that placed the order, as
+     * named by the issuer in placed_by_issuer.
      * </pre>
      *
      * <code>string placed_by = 4 [json_name = "placedBy"];</code>
@@ -1243,6 +1324,103 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       placedBy_ = value;
       bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object placedByIssuer_ = "";
+    /**
+     * <pre>
+     * PlacedByIssuer is the issuer (iss) of the token that placed the order:
+     * client IDs of different trusted issuers may be the same.
+     * </pre>
+     *
+     * <code>string placed_by_issuer = 5 [json_name = "placedByIssuer"];</code>
+     * @return The placedByIssuer.
+     */
+    public java.lang.String getPlacedByIssuer() {
+      java.lang.Object ref = placedByIssuer_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        placedByIssuer_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * PlacedByIssuer is the issuer (iss) of the token that placed the order:
+     * client IDs of different trusted issuers may be the same.
+     * </pre>
+     *
+     * <code>string placed_by_issuer = 5 [json_name = "placedByIssuer"];</code>
+     * @return The bytes for placedByIssuer.
+     */
+    public com.google.protobuf.ByteString
+        getPlacedByIssuerBytes() {
+      java.lang.Object ref = placedByIssuer_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        placedByIssuer_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * PlacedByIssuer is the issuer (iss) of the token that placed the order:
+     * client IDs of different trusted issuers may be the same.
+     * </pre>
+     *
+     * <code>string placed_by_issuer = 5 [json_name = "placedByIssuer"];</code>
+     * @param value The placedByIssuer to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPlacedByIssuer(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      placedByIssuer_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * PlacedByIssuer is the issuer (iss) of the token that placed the order:
+     * client IDs of different trusted issuers may be the same.
+     * </pre>
+     *
+     * <code>string placed_by_issuer = 5 [json_name = "placedByIssuer"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPlacedByIssuer() {
+      placedByIssuer_ = getDefaultInstance().getPlacedByIssuer();
+      bitField0_ = (bitField0_ & ~0x00000010);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * PlacedByIssuer is the issuer (iss) of the token that placed the order:
+     * client IDs of different trusted issuers may be the same.
+     * </pre>
+     *
+     * <code>string placed_by_issuer = 5 [json_name = "placedByIssuer"];</code>
+     * @param value The bytes for placedByIssuer to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPlacedByIssuerBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      placedByIssuer_ = value;
+      bitField0_ |= 0x00000010;
       onChanged();
       return this;
     }

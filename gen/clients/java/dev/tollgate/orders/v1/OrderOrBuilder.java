@@ -92,7 +92,8 @@ public interface OrderOrBuilder extends
 
   /**
    * <pre>
-   * PlacedBy is the client ID of the caller that placed the order.
+   * PlacedBy is the client ID of the caller that placed the order, as
+   * named by the issuer in placed_by_issuer.
    * </pre>
    *
    * <code>string placed_by = 4 [json_name = "placedBy"];</code>
@@ -101,7 +102,8 @@ public interface OrderOrBuilder extends
   java.lang.String getPlacedBy();
   /**
    * <pre>
-   * PlacedBy is the client ID of the caller that placed the order.
+   * PlacedBy is the client ID of the caller that placed the order, as
+   * named by the issuer in placed_by_issuer.
    * </pre>
    *
    * <code>string placed_by = 4 [json_name = "placedBy"];</code>
@@ -109,4 +111,26 @@ public interface OrderOrBuilder extends
    */
   com.google.protobuf.ByteString
       getPlacedByBytes();
+
+  /**
+   * <pre>
+   * PlacedByIssuer is the issuer (iss) of the token that placed the order:
+   * client IDs of different trusted issuers may be the same.
+   * </pre>
+   *
+   * <code>string placed_by_issuer = 5 [json_name = "placedByIssuer"];</code>
+   * @return The placedByIssuer.
+   */
+  java.lang.String getPlacedByIssuer();
+  /**
+   * <pre>
+   * PlacedByIssuer is the issuer (iss) of the token that placed the order:
+   * client IDs of different trusted issuers may be the same.
+   * </pre>
+   *
+   * <code>string placed_by_issuer = 5 [json_name = "placedByIssuer"];</code>
+   * @return The bytes for placedByIssuer.
+   */
+  com.google.protobuf.ByteString
+      getPlacedByIssuerBytes();
 }

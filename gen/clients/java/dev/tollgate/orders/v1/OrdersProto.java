@@ -66,38 +66,39 @@ public final class OrdersProto {
       "\n\037tollgate/orders/v1/orders.proto\022\022tollg" +
       "ate.orders.v1\032\036tollgate/auth/v1/options." +
       "proto\"9\n\tOrderLine\022\020\n\003sku\030\001 \001(\tR\003sku\022\032\n\010" +
-      "quantity\030\002 \001(\003R\010quantity\"\252\001\n\005Order\022\031\n\010or" +
+      "quantity\030\002 \001(\003R\010quantity\"\324\001\n\005Order\022\031\n\010or" +
       "der_id\030\001 \001(\tR\007orderId\0223\n\005lines\030\002 \003(\0132\035.t" +
       "ollgate.orders.v1.OrderLineR\005lines\0224\n\005st" +
       "ate\030\003 \001(\0162\036.tollgate.orders.v1.OrderStat" +
-      "eR\005state\022\033\n\tplaced_by\030\004 \001(\tR\010placedBy\"c\n" +
-      "\021PlaceOrderRequest\022\031\n\010order_id\030\001 \001(\tR\007or" +
-      "derId\0223\n\005lines\030\002 \003(\0132\035.tollgate.orders.v" +
-      "1.OrderLineR\005lines\"E\n\022PlaceOrderResponse" +
-      "\022/\n\005order\030\001 \001(\0132\031.tollgate.orders.v1.Ord" +
-      "erR\005order\",\n\017GetOrderRequest\022\031\n\010order_id" +
-      "\030\001 \001(\tR\007orderId\"C\n\020GetOrderResponse\022/\n\005o" +
-      "rder\030\001 \001(\0132\031.tollgate.orders.v1.OrderR\005o" +
-      "rder\"`\n\rFulfilRequest\022\031\n\010order_id\030\001 \001(\tR" +
-      "\007orderId\0224\n\005state\030\002 \001(\0162\036.tollgate.order" +
-      "s.v1.OrderStateR\005state\"A\n\016FulfilResponse" +
-      "\022/\n\005order\030\001 \001(\0132\031.tollgate.orders.v1.Ord" +
-      "erR\005order*t\n\nOrderState\022\033\n\027ORDER_STATE_U" +
-      "NSPECIFIED\020\000\022\030\n\024ORDER_STATE_RESERVED\020\001\022\026" +
-      "\n\022ORDER_STATE_PACKED\020\002\022\027\n\023ORDER_STATE_SH" +
-      "IPPED\020\0032\324\002\n\rOrdersService\022o\n\nPlaceOrder\022" +
-      "%.tollgate.orders.v1.PlaceOrderRequest\032&" +
-      ".tollgate.orders.v1.PlaceOrderResponse\"\022" +
-      "\212\347\030\016\n\014orders.write\022U\n\010GetOrder\022#.tollgat" +
-      "e.orders.v1.GetOrderRequest\032$.tollgate.o" +
-      "rders.v1.GetOrderResponse\022h\n\006Fulfil\022!.to" +
-      "llgate.orders.v1.FulfilRequest\032\".tollgat" +
-      "e.orders.v1.FulfilResponse\"\023\212\347\030\017\n\rorders" +
-      ".fulfil(\0010\001\032\021\212\347\030\r\n\013orders.readB\217\001\n\026dev.t" +
-      "ollgate.orders.v1B\013OrdersProtoP\001\242\002\003TOX\252\002" +
-      "\022Tollgate.Orders.V1\312\002\022Tollgate\\Orders\\V1" +
-      "\342\002\036Tollgate\\Orders\\V1\\GPBMetadata\352\002\024Toll" +
-      "gate::Orders::V1b\006proto3"
+      "eR\005state\022\033\n\tplaced_by\030\004 \001(\tR\010placedBy\022(\n" +
+      "\020placed_by_issuer\030\005 \001(\tR\016placedByIssuer\"" +
+      "c\n\021PlaceOrderRequest\022\031\n\010order_id\030\001 \001(\tR\007" +
+      "orderId\0223\n\005lines\030\002 \003(\0132\035.tollgate.orders" +
+      ".v1.OrderLineR\005lines\"E\n\022PlaceOrderRespon" +
+      "se\022/\n\005order\030\001 \001(\0132\031.tollgate.orders.v1.O" +
+      "rderR\005order\",\n\017GetOrderRequest\022\031\n\010order_" +
+      "id\030\001 \001(\tR\007orderId\"C\n\020GetOrderResponse\022/\n" +
+      "\005order\030\001 \001(\0132\031.tollgate.orders.v1.OrderR" +
+      "\005order\"`\n\rFulfilRequest\022\031\n\010order_id\030\001 \001(" +
+      "\tR\007orderId\0224\n\005state\030\002 \001(\0162\036.tollgate.ord" +
+      "ers.v1.OrderStateR\005state\"A\n\016FulfilRespon" +
+      "se\022/\n\005order\030\001 \001(\0132\031.tollgate.orders.v1.O" +
+      "rderR\005order*t\n\nOrderState\022\033\n\027ORDER_STATE" +
+      "_UNSPECIFIED\020\000\022\030\n\024ORDER_STATE_RESERVED\020\001" +
+      "\022\026\n\022ORDER_STATE_PACKED\020\002\022\027\n\023ORDER_STATE_" +
+      "SHIPPED\020\0032\324\002\n\rOrdersService\022o\n\nPlaceOrde" +
+      "r\022%.tollgate.orders.v1.PlaceOrderRequest" +
+      "\032&.tollgate.orders.v1.PlaceOrderResponse" +
+      "\"\022\212\347\030\016\n\014orders.write\022U\n\010GetOrder\022#.tollg" +
+      "ate.orders.v1.GetOrderRequest\032$.tollgate" +
+      ".orders.v1.GetOrderResponse\022h\n\006Fulfil\022!." +
+      "tollgate.orders.v1.FulfilRequest\032\".tollg" +
+      "ate.orders.v1.FulfilResponse\"\023\212\347\030\017\n\rorde" +
+      "rs.fulfil(\0010\001\032\021\212\347\030\r\n\013orders.readB\217\001\n\026dev" +
+      ".tollgate.orders.v1B\013OrdersProtoP\001\242\002\003TOX" +
+      "\252\002\022Tollgate.Orders.V1\312\002\022Tollgate\\Orders\\" +
+      "V1\342\002\036Tollgate\\Orders\\V1\\GPBMetadata\352\002\024To" +
+      "llgate::Orders::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -115,7 +116,7 @@ public final class OrdersProto {
     internal_static_tollgate_orders_v1_Order_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tollgate_orders_v1_Order_descriptor,
-        new java.lang.String[] { "OrderId", "Lines", "State", "PlacedBy", });
+        new java.lang.String[] { "OrderId", "Lines", "State", "PlacedBy", "PlacedByIssuer", });
     internal_static_tollgate_orders_v1_PlaceOrderRequest_descriptor =
       getDescriptor().getMessageTypes().get(2);
     internal_static_tollgate_orders_v1_PlaceOrderRequest_fieldAccessorTable = new
