@@ -108,7 +108,9 @@ func (m *Metrics) AuthObserver() func(interceptors.Decision) {
 			reason = string(d.Outcome)
 		}
 		k := decisionKey{string(d.Outcome), reason, d.Issuer, d.ClientID}
-		m.decided.get(k, func() prometheus.Counter { return m.decisions.WithLabelValues(k.outcome, k.reason, k.issuer, k.clientID) }).Inc()
+		m.decided.get(k, func() prometheus.Counter {
+			return m.decisions.WithLabelValues(k.outcome, k.reason, k.issuer, k.clientID)
+		}).Inc()
 		if d.Verify > 0 {
 			m.verifyTime.Observe(d.Verify.Seconds())
 		}
