@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -67,8 +68,17 @@ func firstLine(s string) string {
 
 func TestVersion(t *testing.T) {
 	stdout, _, code := runIn(t, "version")
-	if code != 0 || !strings.HasPrefix(stdout, "tollgate ") {
-		t.Errorf("tollgate version: exit %d, %q", code, stdout)
+	if code != 0 || !strings.HasPrefix(stdout, "tollgate ") || !strings.Contains(stdout, " built with "+runtime.Version()) {
+		t.Errorf("tollgate version: exit %d, %q, want the version and the Go it was built with", code, stdout)
+	}
+}
+
+func TestGoVulnerable(t *testing.T) {
+	for v, vulnerable := range map[string]bool{"go1.26.8": true, "go1.26.0": true, "go1.26.10": false, "go1.26.11": false,
+		"go1.27.3": false, "devel go1.27-abcdef": false} {
+		if got := goVulnerable(v) != ""; got != vulnerable {
+			t.Errorf("goVulnerable(%q) = %q, want vulnerable=%v", v, goVulnerable(v), vulnerable)
+		}
 	}
 }
 

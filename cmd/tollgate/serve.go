@@ -60,6 +60,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	log = log.With("service", "issuer") // TLS handshake warnings included
+	warnIfVulnerableGo(log)
 	tr, lis, err := transport(*addr)
 	if err != nil {
 		return err
@@ -137,7 +138,7 @@ type service struct {
 	name string
 	// flag values
 	addr, dataDir, adminAddr, traceExporter *string
-	databaseURL, databaseSchema             *string
+	database                                databaseFlags
 	accessLog                               *string
 	publicReflection                        *bool
 	trust                                   func() ([]verify.Issuer, error)
@@ -164,8 +165,7 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 		addr:             f.String("addr", addr, "listen address"),
 		trust:            f.trustFlags(audience),
 		dataDir:          f.String("data-dir", defaultDataDir, "directory for "+name+".db"),
-		databaseURL:      f.String("database-url", "", "PostgreSQL URL (postgres://…) to keep "+name+" in, shared by replicas (default: SQLite in the data directory)"),
-		databaseSchema:   f.String("database-schema", "tollgate", "PostgreSQL schema of "+name+"'s tables"),
+		database:         f.databaseFlags(name),
 		adminAddr:        f.String("admin-addr", "", "admin listener for /metrics (empty: none)"),
 		traceExporter:    f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)"),
 		publicReflection: f.Bool("public-reflection", false, "allow server reflection without a token"),
@@ -192,6 +192,7 @@ func (s *service) start(ctx context.Context, stdout, stderr io.Writer, sends fun
 		return err
 	}
 	s.log = s.log.With("service", s.name)
+	warnIfVulnerableGo(s.log)
 	if s.tr, s.lis, err = s.transport(*s.addr); err != nil {
 		return err
 	}
@@ -256,9 +257,12 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	var store *inventory.SQLStore
-	var err error
-	if *s.databaseURL != "" {
-		store, err = inventory.OpenPostgres(ctx, *s.databaseURL, *s.databaseSchema)
+	dbURL, err := s.database.URL()
+	if err != nil {
+		return err
+	}
+	if dbURL != "" {
+		store, err = inventory.OpenPostgres(ctx, dbURL, *s.database.schema)
 	} else {
 		store, err = inventory.OpenSQLite(ctx, filepath.Join(*s.dataDir, "inventory.db"))
 	}
@@ -329,8 +333,12 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer conn.Close()
 	var store *orders.SQLStore
-	if *s.databaseURL != "" {
-		store, err = orders.OpenPostgres(ctx, *s.databaseURL, *s.databaseSchema)
+	dbURL, err := s.database.URL()
+	if err != nil {
+		return err
+	}
+	if dbURL != "" {
+		store, err = orders.OpenPostgres(ctx, dbURL, *s.database.schema)
 	} else {
 		store, err = orders.OpenSQLite(ctx, filepath.Join(*s.dataDir, "orders.db"))
 	}
@@ -484,7 +492,7 @@ func (f flags) verifierFlags() func() ([]verify.Option, error) {
 // withAdmin runs serve, plus the admin listener for m's /metrics when addr
 // is set; both stop together.
 func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Metrics, ready func(context.Context) error, serve func(context.Context) error) error {
-	lis, err := serving.ListenAdmin(addr)
+	lis, err := serving.ListenAdmin(addr, log)
 	if err != nil {
 		return err
 	}

@@ -11,16 +11,53 @@ import (
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 )
 
+// databaseFlags are --database-url, or --database-url-file (the URL kept
+// out of the process list and the environment, read with the same trust
+// rules as secret files), and --database-schema.
+type databaseFlags struct {
+	url, file, schema *string
+}
+
+func (f flags) databaseFlags(what string) databaseFlags {
+	return databaseFlags{
+		url:    f.String("database-url", "", "PostgreSQL URL (postgres://…) to keep "+what+" in, shared by replicas (default: the data directory); prefer --database-url-file, which keeps the password out of the process list"),
+		file:   f.String("database-url-file", "", "file holding the PostgreSQL URL (instead of --database-url)"),
+		schema: f.String("database-schema", "tollgate", "PostgreSQL schema of "+what+"'s tables"),
+	}
+}
+
+// URL is the database URL, "" when none was given.
+func (d databaseFlags) URL() (string, error) {
+	if *d.file == "" {
+		return *d.url, nil
+	}
+	if *d.url != "" {
+		return "", fmt.Errorf("%w: --database-url and --database-url-file together; give one", errUsage)
+	}
+	b, err := securefile.Read(*d.file)
+	if err != nil {
+		return "", fmt.Errorf("--database-url-file: %w", err)
+	}
+	u := strings.TrimSpace(string(b))
+	if u == "" {
+		return "", fmt.Errorf("%w: --database-url-file %s is empty", errUsage, *d.file)
+	}
+	return u, nil
+}
+
 // storeFlags adds the flags that choose the issuer's store: the data
 // directory (default), or PostgreSQL with --database-url; the returned
 // function opens it.
 func (f flags) storeFlags(dataDirUsage string) func(ctx context.Context) (issuer.Store, error) {
 	dataDir := f.String("data-dir", defaultDataDir, dataDirUsage)
-	dbURL := f.String("database-url", "", "PostgreSQL URL (postgres://…); with it nothing is kept in the data directory")
-	schema := f.String("database-schema", "tollgate", "PostgreSQL schema of the issuer's tables")
+	db := f.databaseFlags("the issuer's clients and keys")
 	kekFile := f.String("key-encryption-key-file", "", "file of the secrets that encrypt signing keys in the database, first one used, one per line (or TOLLGATE_KEY_ENCRYPTION_KEY)")
 	return func(ctx context.Context) (issuer.Store, error) {
-		if *dbURL == "" {
+		dbURL, err := db.URL()
+		if err != nil {
+			return nil, err
+		}
+		if dbURL == "" {
 			if f.given("database-schema") || f.given("key-encryption-key-file") {
 				return nil, fmt.Errorf("%w: --database-schema and --key-encryption-key-file go with --database-url", errUsage)
 			}
@@ -30,7 +67,7 @@ func (f flags) storeFlags(dataDirUsage string) func(ctx context.Context) (issuer
 		if err != nil {
 			return nil, err
 		}
-		return issuer.OpenPG(ctx, *dbURL, *schema, kek)
+		return issuer.OpenPG(ctx, dbURL, *db.schema, kek)
 	}
 }
 
@@ -65,7 +102,7 @@ func runIssuerMigrate(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *from == "" || !f.given("database-url") {
+	if *from == "" || !(f.given("database-url") || f.given("database-url-file")) {
 		return fmt.Errorf("%w: tollgate issuer migrate --from-data-dir DIR --database-url postgres://… [--key-encryption-key-file F]", errUsage)
 	}
 	src := issuer.OpenDir(*from)

@@ -231,6 +231,27 @@ func TestCLIOnPostgreSQL(t *testing.T) {
 			t.Errorf("client %s lost; client list:\n%s", id, list)
 		}
 	}
+	// The URL from a file (its password kept out of the process list),
+	// read with the secret files' trust rules.
+	urlFile := filepath.Join(t.TempDir(), "database-url")
+	if err := os.WriteFile(urlFile, []byte(url+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fileEnv := []string{"TOLLGATE_KEY_ENCRYPTION_KEY=" + testKEK, "TOLLGATE_DATABASE_URL_FILE=" + urlFile,
+		"TOLLGATE_DATABASE_SCHEMA=" + schema, "TOLLGATE_DATA_DIR=" + unused}
+	if got := runTo(t, fileEnv, "client", "list"); got != list {
+		t.Errorf("client list through TOLLGATE_DATABASE_URL_FILE:\n%s\nwant:\n%s", got, list)
+	}
+	if err := os.Chmod(urlFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := execTollgate(t, fileEnv, "client", "list").CombinedOutput(); err == nil || !strings.Contains(string(out), "--database-url-file") {
+		t.Errorf("a database URL file others can read: %v %s, want it refused", err, out)
+	}
+	if out, err := execTollgate(t, append(env, "TOLLGATE_DATABASE_URL_FILE="+urlFile), "client", "list").CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "--database-url and --database-url-file together") {
+		t.Errorf("both a database URL and a file: %v %s", err, out)
+	}
 	if entries, _ := os.ReadDir(unused); len(entries) > 0 {
 		t.Errorf("with --database-url, %d files were written to the data directory", len(entries))
 	}

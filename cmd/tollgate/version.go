@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"go/version"
 	"io"
+	"log/slog"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -40,6 +43,37 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			line += " (modified)"
 		}
 	}
+	line += " built with " + runtime.Version()
+	if msg := goVulnerable(runtime.Version()); msg != "" {
+		line += " (" + msg + ")"
+	}
 	_, err := fmt.Fprintln(stdout, line)
 	return err
+}
+
+// patchedGo is, per Go release line, the first release without the
+// standard-library vulnerabilities govulncheck reports on the issuer's and
+// services' paths (HTTP/2 server crashes GO-2026-6617 and GO-2026-6603 in
+// 1.26.8 and earlier). Raise it when CI's govulncheck finds a new one.
+var patchedGo = map[string]string{"go1.26": "go1.26.10"}
+
+// warnIfVulnerableGo logs, at start, that the binary was built with a Go
+// release known to be vulnerable on Tollgate's paths.
+func warnIfVulnerableGo(log *slog.Logger) {
+	if msg := goVulnerable(runtime.Version()); msg != "" {
+		log.Warn("built with a vulnerable Go release", slog.String("go", runtime.Version()), slog.String("fix", msg))
+	}
+}
+
+// goVulnerable says why the Go release v is known to be vulnerable on
+// Tollgate's paths, or "" when it is not known to be.
+func goVulnerable(v string) string {
+	if !version.IsValid(v) {
+		return "" // a development build: nothing to compare
+	}
+	fixed, ok := patchedGo[version.Lang(v)]
+	if ok && version.Compare(v, fixed) < 0 {
+		return "vulnerable: rebuild with " + fixed + " or later"
+	}
+	return ""
 }

@@ -13,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -24,6 +25,8 @@ type objects struct {
 	secrets     map[string]corev1.Secret
 	configMaps  map[string]corev1.ConfigMap
 	pdbs        []policyv1.PodDisruptionBudget
+	policies    []networkingv1.NetworkPolicy
+	namespaces  []corev1.Namespace
 }
 
 // build runs kustomize on dir and decodes every object strictly: a field
@@ -71,6 +74,11 @@ func build(t *testing.T, dir string) objects {
 		case "Namespace":
 			var n corev1.Namespace
 			strict(&n)
+			o.namespaces = append(o.namespaces, n)
+		case "NetworkPolicy":
+			var p networkingv1.NetworkPolicy
+			strict(&p)
+			o.policies = append(o.policies, p)
 		default:
 			t.Errorf("unexpected kind %s (%s): add it to the checks", r.GetKind(), r.GetName())
 		}
@@ -90,6 +98,20 @@ func TestManifests(t *testing.T) {
 			}
 			if len(o.pdbs) != 1 || o.pdbs[0].Spec.Selector.MatchLabels["app.kubernetes.io/name"] != "tollgate-issuer" {
 				t.Errorf("want one PodDisruptionBudget, for the issuer: %v", o.pdbs)
+			}
+			checkNetworkPolicies(t, o)
+			url := o.secrets["tollgate-database"].StringData["url"]
+			wantMode := map[string]string{"base": "sslmode=verify-full", "overlays/local": "sslmode=disable"}[dir]
+			if !strings.Contains(url, wantMode) {
+				t.Errorf("database URL %q: want %s here (verify-full in base; disable only in the local overlay)", url, wantMode)
+			}
+			for _, n := range o.namespaces {
+				if n.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+					t.Errorf("namespace %s does not enforce the restricted Pod Security profile: %v", n.Name, n.Labels)
+				}
+			}
+			if dir == "overlays/local" && len(o.namespaces) != 1 {
+				t.Errorf("the local overlay declares %d namespaces, want its own", len(o.namespaces))
 			}
 		})
 	}
@@ -111,6 +133,9 @@ func checkDeployment(t *testing.T, d appsv1.Deployment, o objects) {
 	volumes := map[string]corev1.Volume{}
 	for _, v := range pod.Volumes {
 		volumes[v.Name] = v
+		if v.EmptyDir != nil && (v.EmptyDir.SizeLimit == nil || v.EmptyDir.SizeLimit.IsZero()) {
+			t.Errorf("%s: emptyDir %s has no sizeLimit", name, v.Name)
+		}
 		if v.Secret != nil {
 			if _, ok := o.secrets[v.Secret.SecretName]; !ok {
 				t.Errorf("%s: volume %s names Secret %s, which no manifest declares", name, v.Name, v.Secret.SecretName)
@@ -146,6 +171,9 @@ func checkDeployment(t *testing.T, d appsv1.Deployment, o objects) {
 			}
 		}
 		for _, e := range c.Env {
+			if e.Name == "TOLLGATE_DATABASE_URL" {
+				t.Errorf("%s: the database URL (with its password) in the environment; mount it and use TOLLGATE_DATABASE_URL_FILE", where)
+			}
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 				s, ok := o.secrets[e.ValueFrom.SecretKeyRef.Name]
 				_, hasKey := s.StringData[e.ValueFrom.SecretKeyRef.Key]
@@ -195,6 +223,9 @@ func checkService(t *testing.T, d appsv1.Deployment, c corev1.Container, o objec
 			continue
 		}
 		for _, p := range s.Spec.Ports {
+			if p.TargetPort.String() == "admin" {
+				t.Errorf("Service %s exposes the admin port to its callers", s.Name)
+			}
 			if !slices.ContainsFunc(c.Ports, func(cp corev1.ContainerPort) bool {
 				return cp.Name == p.TargetPort.String() && cp.ContainerPort == p.Port
 			}) {
@@ -204,4 +235,48 @@ func checkService(t *testing.T, d appsv1.Deployment, c corev1.Container, o objec
 		return
 	}
 	t.Errorf("no Service selects %s", d.Name)
+}
+
+// checkNetworkPolicies: ingress is denied by default; each Deployment has a
+// policy of its own; every rule names its ports; the admin port is open
+// only to the monitoring namespace, and no rule opening it opens anything
+// else.
+func checkNetworkPolicies(t *testing.T, o objects) {
+	t.Helper()
+	defaultDeny := slices.ContainsFunc(o.policies, func(p networkingv1.NetworkPolicy) bool {
+		return len(p.Spec.PodSelector.MatchLabels) == 0 && len(p.Spec.PodSelector.MatchExpressions) == 0 && len(p.Spec.Ingress) == 0 &&
+			slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeIngress)
+	})
+	if !defaultDeny {
+		t.Error("no default-deny ingress NetworkPolicy")
+	}
+	for _, d := range o.deployments {
+		app := d.Spec.Template.Labels["app.kubernetes.io/name"]
+		i := slices.IndexFunc(o.policies, func(p networkingv1.NetworkPolicy) bool {
+			return p.Spec.PodSelector.MatchLabels["app.kubernetes.io/name"] == app
+		})
+		if i < 0 {
+			t.Errorf("no NetworkPolicy selects %s", d.Name)
+			continue
+		}
+		for _, rule := range o.policies[i].Spec.Ingress {
+			if len(rule.Ports) == 0 || len(rule.From) == 0 {
+				t.Errorf("%s: an ingress rule opens every port or admits every source", o.policies[i].Name)
+				continue
+			}
+			admin := slices.ContainsFunc(rule.Ports, func(p networkingv1.NetworkPolicyPort) bool { return p.Port != nil && p.Port.String() == "admin" })
+			if !admin {
+				continue
+			}
+			if len(rule.Ports) != 1 {
+				t.Errorf("%s: the rule opening the admin port opens others too", o.policies[i].Name)
+			}
+			for _, from := range rule.From {
+				if from.PodSelector != nil || from.IPBlock != nil || from.NamespaceSelector == nil ||
+					from.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "monitoring" {
+					t.Errorf("%s: the admin port is open to %v, want only the monitoring namespace", o.policies[i].Name, from)
+				}
+			}
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package serving
 
 import (
+	"github.com/tollgate-rpc/tollgate/internal/transport"
+
 	"context"
 	"errors"
 	"fmt"
@@ -49,13 +51,19 @@ func ServeHTTP(ctx context.Context, log *slog.Logger, name string, lis net.Liste
 
 // ListenAdmin opens an admin listener for m's /metrics, or returns nil when
 // addr is empty.
-func ListenAdmin(addr string) (net.Listener, error) {
+func ListenAdmin(addr string, log *slog.Logger) (net.Listener, error) {
 	if addr == "" {
 		return nil, nil
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("admin listener %s: %w", addr, err)
+	}
+	// Kubernetes probes and Prometheus need it on the pod's address, so it
+	// is allowed; but /metrics names clients and the listener has no auth.
+	if loopback, _ := transport.IsLoopback(addr); !loopback {
+		log.Warn("the admin listener (metrics, probes; no authentication) is reachable off this machine: restrict it (a NetworkPolicy, a firewall)",
+			slog.String("addr", l.Addr().String()))
 	}
 	return l, nil
 }

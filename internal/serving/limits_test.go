@@ -95,3 +95,19 @@ func TestAdminProbes(t *testing.T) {
 		t.Errorf("probes of a live process that is not ready: %d %d", code("/healthz"), code("/readyz"))
 	}
 }
+
+// The admin listener warns when it is reachable off the machine (allowed:
+// Kubernetes needs it), and says nothing on loopback.
+func TestAdminListenerWarnsOffLoopback(t *testing.T) {
+	for addr, warn := range map[string]bool{"127.0.0.1:0": false, "0.0.0.0:0": true} {
+		var buf jwtest.Buffer
+		l, err := ListenAdmin(addr, slog.New(slog.NewTextHandler(&buf, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		if got := strings.Contains(buf.String(), "level=WARN"); got != warn {
+			t.Errorf("admin listener on %s: warned %v, want %v (%q)", addr, got, warn, buf.String())
+		}
+	}
+}
