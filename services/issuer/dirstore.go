@@ -185,6 +185,9 @@ func (d *DirStore) UseAssertion(ctx context.Context, client, jti string, until, 
 		if _, err := db.ExecContext(ctx, `DELETE FROM used_assertions WHERE until < ?`, now.Unix()); err != nil {
 			return false, fmt.Errorf("prune assertion records: %w", err)
 		}
+		if err := sqlitedb.Checkpoint(ctx, db); err != nil {
+			return false, fmt.Errorf("prune assertion records: %w", err)
+		}
 	}
 	// Records are kept to the second after until, never less.
 	res, err := db.ExecContext(ctx, `

@@ -15,6 +15,20 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
+// JournalSizeLimit bounds, in bytes, what the write-ahead log keeps on disk
+// after a checkpoint.
+const JournalSizeLimit = 1 << 20
+
+// Checkpoint copies the write-ahead log into the database and truncates
+// it, after a large delete (expired records) so that the space is given
+// back at once rather than at SQLite's next automatic checkpoint.
+func Checkpoint(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
 // Open opens (creating if needed, mode 0600) the database at path and
 // applies schema.
 // Writes run in IMMEDIATE transactions so concurrent writers queue on the
@@ -38,6 +52,9 @@ func Open(ctx context.Context, path, schema string) (*sql.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// The WAL is truncated to this after each checkpoint, rather than left
+	// at its largest: on a small disk it must not fill the space by itself.
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", JournalSizeLimit))
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
