@@ -234,14 +234,17 @@ func (s *service) close() {
 }
 
 // serve runs the gRPC server for the services register adds, with the admin
-// listener, until ctx ends.
-func (s *service) serve(ctx context.Context, register func(grpc.ServiceRegistrar), beforeStop func()) error {
+// listener, until ctx ends. The service is ready when its verifier holds
+// its issuers' keys and every one of ready (its store, the services it
+// calls) answers.
+func (s *service) serve(ctx context.Context, register func(grpc.ServiceRegistrar), beforeStop func(), ready ...func(context.Context) error) error {
 	srv, err := serving.NewServiceServer(s.verifier, register, serving.ServerConfig{Transport: s.tr, Log: s.log, AccessLog: *s.accessLog,
 		Metrics: s.metrics, Tracing: s.tracing, AuthOptions: reflectionOpts(*s.publicReflection)})
 	if err != nil {
 		return err
 	}
-	return withAdmin(ctx, s.log, *s.adminAddr, s.metrics, s.verifier.Ready, func(ctx context.Context) error {
+	readiness := serving.AllReady(append([]func(context.Context) error{s.verifier.Ready}, ready...)...)
+	return withAdmin(ctx, s.log, *s.adminAddr, s.metrics, readiness, func(ctx context.Context) error {
 		return serving.ServeGRPC(ctx, s.log, s.name, s.lis, srv, beforeStop)
 	})
 }
@@ -274,7 +277,7 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	svc := inventory.New(store, s.log)
-	return s.serve(ctx, svc.Register, svc.Close)
+	return s.serve(ctx, svc.Register, svc.Close, store.Ready)
 }
 
 func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -348,7 +351,7 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer store.Close()
 	svc := orders.New(store, inventoryv1.NewInventoryServiceClient(conn), s.log)
 	go svc.RunReconciler(ctx, *reconcile, nil)
-	return s.serve(ctx, svc.Register, nil)
+	return s.serve(ctx, svc.Register, nil, store.Ready, serving.ConnReady(conn, *inventoryAddr))
 }
 
 // clientSecret reads a client secret from file, or else from the

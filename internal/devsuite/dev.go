@@ -125,7 +125,8 @@ type builder struct {
 	invSvc         *inventory.Service
 	ordSvc         *orders.Service
 	invSrv, ordSrv *serving.GRPCServer
-	invConn        io.Closer
+	invConn        *grpc.ClientConn
+	storesReady    func(context.Context) error // the SQLite stores answer; nil in memory
 	closers        []func() error
 }
 
@@ -251,6 +252,7 @@ func (b *builder) services(ctx context.Context) error {
 		}
 		b.closers = append(b.closers, ordDB.Close)
 		invStore, ordStore = invDB, ordDB
+		b.storesReady = serving.AllReady(invDB.Ready, ordDB.Ready)
 	}
 	if err := inventory.SeedDemo(ctx, invStore); err != nil {
 		return err
@@ -306,7 +308,13 @@ func (b *builder) services(ctx context.Context) error {
 func (b *builder) run(ctx context.Context) *Dev {
 	g, gctx := errgroup.WithContext(ctx)
 	log := b.log
-	ready := map[string]func(context.Context) error{"issuer": b.iss.Ready, "inventory": b.invVerifier.Ready, "orders": b.ordVerifier.Ready}
+	stores := b.storesReady
+	if stores == nil {
+		stores = serving.AllReady()
+	}
+	ready := map[string]func(context.Context) error{"issuer": b.iss.Ready,
+		"inventory": serving.AllReady(b.invVerifier.Ready, stores),
+		"orders":    serving.AllReady(b.ordVerifier.Ready, stores, serving.ConnReady(b.invConn, b.info.Services["inventory"]))}
 	for name, l := range b.admin {
 		g.Go(func() error {
 			return serving.ServeHTTP(gctx, log, name+" admin", l, serving.NewHTTPServer(serving.AdminHandler(b.met[name].Handler(), ready[name]), log.With("service", name)))

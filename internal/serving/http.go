@@ -2,6 +2,8 @@ package serving
 
 import (
 	"github.com/tollgate-rpc/tollgate/internal/transport"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 
 	"context"
 	"errors"
@@ -66,6 +68,36 @@ func ListenAdmin(addr string, log *slog.Logger) (net.Listener, error) {
 			slog.String("addr", l.Addr().String()))
 	}
 	return l, nil
+}
+
+// AllReady is ready when every check is, in order; the first failure is
+// the answer.
+func AllReady(checks ...func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		for _, check := range checks {
+			if err := check(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// ConnReady is ready while conn can carry calls: connected, or idle (it is
+// then asked to connect, for the next probe); not while it is failing to
+// connect or shut down. For a service whose every call depends on another.
+func ConnReady(conn *grpc.ClientConn, target string) func(context.Context) error {
+	return func(context.Context) error {
+		switch st := conn.GetState(); st {
+		case connectivity.Ready, connectivity.Connecting:
+			return nil
+		case connectivity.Idle:
+			conn.Connect()
+			return nil
+		default:
+			return fmt.Errorf("connection to %s: %s", target, st)
+		}
+	}
 }
 
 // AdminHandler serves an admin listener: metrics at /metrics, liveness at

@@ -111,3 +111,35 @@ func TestAdminListenerWarnsOffLoopback(t *testing.T) {
 		}
 	}
 }
+
+// A service whose every call depends on another is not ready while its
+// connection to it fails, and is again once the other answers.
+func TestConnReady(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close() // nothing answers there yet
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ready := ConnReady(conn, addr)
+	if err := ready(t.Context()); err != nil {
+		t.Fatalf("an idle connection, not yet tried: %v", err)
+	}
+	jwtest.Eventually(t, "not ready while nothing answers", func() bool { return ready(t.Context()) != nil })
+	if err := ready(t.Context()); !strings.Contains(err.Error(), addr) {
+		t.Errorf("the error does not name the target: %v", err)
+	}
+	lis, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("the port was taken meanwhile: %v", err)
+	}
+	srv := grpc.NewServer()
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+	jwtest.Eventually(t, "ready once the other service answers", func() bool { conn.Connect(); return ready(t.Context()) == nil })
+}

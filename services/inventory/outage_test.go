@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"github.com/tollgate-rpc/tollgate/internal/pgtest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -47,8 +48,11 @@ func TestDatabaseOutageIsUnavailable(t *testing.T) {
 			}
 		}
 	}
+	// Readiness follows the database (its answer is reused for a second).
+	jwtest.Eventually(t, "readiness to fail during the outage", func() bool { return store.Ready(t.Context()) != nil })
 	proxy.Restore()
 	if err := get(); err != nil {
 		t.Errorf("after the outage: %v", err)
 	}
+	jwtest.Eventually(t, "readiness after the outage", func() bool { return store.Ready(t.Context()) == nil })
 }

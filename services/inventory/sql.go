@@ -55,6 +55,9 @@ func OpenPostgres(ctx context.Context, url, schema string) (*SQLStore, error) {
 // Close closes the database.
 func (s *SQLStore) Close() error { return s.db.Close() }
 
+// Ready reports whether the database answers (readiness probes).
+func (s *SQLStore) Ready(ctx context.Context) error { return s.db.Ready(ctx) }
+
 const itemColumns = `sku, name, on_hand, reserved`
 
 type scanner interface{ Scan(dest ...any) error }

@@ -233,8 +233,14 @@ func (d *DirStore) replayDB(ctx context.Context, now time.Time) (*sql.DB, bool, 
 	return d.replay, prune, nil
 }
 
-// Ready implements [Store]: the data directory is there and trusted.
-func (d *DirStore) Ready(context.Context) error { return securefile.CheckDir(d.dir) }
+// Ready implements [Store]: the data directory is there, trusted, and its
+// disk has room for the next write.
+func (d *DirStore) Ready(context.Context) error {
+	if err := securefile.CheckDir(d.dir); err != nil {
+		return err
+	}
+	return sqlitedb.CheckFree(d.dir)
+}
 
 // Close implements [Store].
 func (d *DirStore) Close() error {

@@ -47,6 +47,9 @@ func OpenPostgres(ctx context.Context, url, schema string) (*SQLStore, error) {
 // Close closes the database.
 func (s *SQLStore) Close() error { return s.db.Close() }
 
+// Ready reports whether the database answers (readiness probes).
+func (s *SQLStore) Ready(ctx context.Context) error { return s.db.Ready(ctx) }
+
 // get reads one order; in a transaction, it also locks it.
 func (s *SQLStore) get(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row

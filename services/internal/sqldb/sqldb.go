@@ -9,9 +9,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +26,11 @@ import (
 type DB struct {
 	*sql.DB
 	postgres bool
+	dir      string // SQLite's data directory, whose free space readiness checks
+
+	mu       sync.Mutex // guards checked and readyErr
+	checked  time.Time
+	readyErr error
 }
 
 // OpenSQLite opens (creating) the SQLite database at path and applies ddl.
@@ -32,7 +39,31 @@ func OpenSQLite(ctx context.Context, path, ddl string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{DB: db}, nil
+	return &DB{DB: db, dir: filepath.Dir(path)}, nil
+}
+
+// readyFor is how long a readiness answer is reused: probes from every
+// kubelet and load balancer cost one query a second, whatever their number.
+const readyFor = time.Second
+
+// Ready reports whether the database answers a query (and, for SQLite,
+// whether its disk has room), within ctx; the answer is cached a second.
+func (db *DB) Ready(ctx context.Context) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if !db.checked.IsZero() && time.Since(db.checked) < readyFor {
+		return db.readyErr
+	}
+	var one int
+	err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	if err == nil && db.dir != "" {
+		err = sqlitedb.CheckFree(db.dir)
+	}
+	if err != nil {
+		err = fmt.Errorf("database not ready: %w", err)
+	}
+	db.checked, db.readyErr = time.Now(), err
+	return err
 }
 
 var validSchema = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)

@@ -10,10 +10,29 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
+
+// MinFreeBytes is the free space below which a data directory's database
+// is reported not ready: a write may fail any moment, and a replica that
+// cannot record anything should not take traffic.
+const MinFreeBytes = 16 << 20
+
+// CheckFree fails when the filesystem holding dir has less than
+// MinFreeBytes free for this process.
+func CheckFree(dir string) error {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("free space of %s: %w", dir, err)
+	}
+	if free := st.Bavail * uint64(st.Bsize); free < MinFreeBytes {
+		return fmt.Errorf("%s: %d bytes free, below %d: the disk is (nearly) full", dir, free, MinFreeBytes)
+	}
+	return nil
+}
 
 // JournalSizeLimit bounds, in bytes, what the write-ahead log keeps on disk
 // after a checkpoint.
