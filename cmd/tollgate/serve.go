@@ -139,6 +139,7 @@ type service struct {
 	// flag values
 	addr, dataDir, adminAddr, traceExporter *string
 	database                                databaseFlags
+	databaseTimeout                         *time.Duration
 	accessLog                               *string
 	publicReflection                        *bool
 	trust                                   func() ([]verify.Issuer, error)
@@ -166,6 +167,7 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 		trust:            f.trustFlags(audience),
 		dataDir:          f.String("data-dir", defaultDataDir, "directory for "+name+".db"),
 		database:         f.databaseFlags(name),
+		databaseTimeout:  f.Duration("database-timeout", 5*time.Second, "the longest one database call may take; past it the RPC fails Unavailable"),
 		adminAddr:        f.String("admin-addr", "", "admin listener for /metrics (empty: none)"),
 		traceExporter:    f.String("trace-exporter", "none", "OpenTelemetry trace exporter: none, stdout or otlp (OTEL_EXPORTER_OTLP_* configure it)"),
 		publicReflection: f.Bool("public-reflection", false, "allow server reflection without a token"),
@@ -182,6 +184,9 @@ func serviceFlags(f flags, name, addr, audience string) *service {
 // next.
 func (s *service) start(ctx context.Context, stdout, stderr io.Writer, sends func(transport.Transport) error) error {
 	var err error
+	if *s.databaseTimeout <= 0 {
+		return fmt.Errorf("%w: --database-timeout %s: must be positive", errUsage, *s.databaseTimeout)
+	}
 	if !slices.Contains(serving.AccessLogModes, *s.accessLog) {
 		return fmt.Errorf("%w: --access-log %q: use all, refused or none", errUsage, *s.accessLog)
 	}
@@ -273,6 +278,7 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer store.Close()
+	store.SetTimeout(*s.databaseTimeout)
 	if err := inventory.SeedDemo(ctx, store); err != nil {
 		return err
 	}
@@ -349,6 +355,7 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer store.Close()
+	store.SetTimeout(*s.databaseTimeout)
 	svc := orders.New(store, inventoryv1.NewInventoryServiceClient(conn), s.log)
 	go svc.RunReconciler(ctx, *reconcile, nil)
 	return s.serve(ctx, svc.Register, nil, store.Ready, serving.ConnReady(conn, *inventoryAddr))

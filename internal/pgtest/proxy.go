@@ -10,8 +10,9 @@ import (
 
 // Proxy is a TCP proxy on loopback in front of a database, for fault
 // tests: Cut makes the database unreachable (connections open are closed,
-// new ones are closed as they arrive), Restore brings it back. The shared
-// database itself is never stopped.
+// new ones are closed as they arrive), Freeze makes it hang (connections
+// stay open, nothing passes, as a database stopped with SIGSTOP), Restore
+// brings it back. The shared database itself is never stopped.
 type Proxy struct {
 	// URL is the database URL through the proxy.
 	URL string
@@ -21,6 +22,7 @@ type Proxy struct {
 
 	mu    sync.Mutex
 	cut   bool
+	gate  chan struct{} // closed while bytes may pass
 	conns map[net.Conn]bool
 }
 
@@ -35,12 +37,14 @@ func NewProxy(tb testing.TB, u string) *Proxy {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &Proxy{lis: lis, target: parsed.Host, conns: map[net.Conn]bool{}}
+	p := &Proxy{lis: lis, target: parsed.Host, conns: map[net.Conn]bool{}, gate: make(chan struct{})}
+	close(p.gate)
 	parsed.Host = lis.Addr().String()
 	p.URL = parsed.String()
 	go p.serve()
 	tb.Cleanup(func() {
 		lis.Close()
+		p.Restore() // release goroutines held by a freeze
 		p.Cut()
 	})
 	return p
@@ -70,8 +74,8 @@ func (p *Proxy) pipe(c net.Conn) {
 		return
 	}
 	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	go func() { p.copy(up, c); done <- struct{}{} }()
+	go func() { p.copy(c, up); done <- struct{}{} }()
 	<-done
 	c.Close()
 	up.Close()
@@ -79,6 +83,26 @@ func (p *Proxy) pipe(c net.Conn) {
 	delete(p.conns, c)
 	delete(p.conns, up)
 	p.mu.Unlock()
+}
+
+// copy forwards from src to dst, holding each chunk while frozen.
+func (p *Proxy) copy(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			gate := p.gate
+			p.mu.Unlock()
+			<-gate
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // track records c unless the proxy is cut.
@@ -103,9 +127,26 @@ func (p *Proxy) Cut() {
 	clear(p.conns)
 }
 
-// Restore accepts connections again.
+// Freeze holds every byte in both directions until Restore: the database
+// neither answers nor closes anything.
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.gate:
+		p.gate = make(chan struct{})
+	default: // already frozen
+	}
+}
+
+// Restore accepts connections again and lets held bytes pass.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = false
+	select {
+	case <-p.gate:
+	default:
+		close(p.gate)
+	}
 }

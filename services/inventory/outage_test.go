@@ -1,8 +1,10 @@
 package inventory
 
 import (
+	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
@@ -55,4 +57,36 @@ func TestDatabaseOutageIsUnavailable(t *testing.T) {
 		t.Errorf("after the outage: %v", err)
 	}
 	jwtest.Eventually(t, "readiness after the outage", func() bool { return store.Ready(t.Context()) == nil })
+}
+
+// A frozen database (a proxy that holds every byte, as a PostgreSQL
+// stopped with SIGSTOP) fails a call Unavailable once the store's timeout
+// passes, instead of holding it until the caller's own deadline.
+func TestFrozenDatabaseIsBounded(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	proxy := pgtest.NewProxy(t, url)
+	store, err := OpenPostgres(t.Context(), proxy.URL, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := SeedDemo(t.Context(), store); err != nil {
+		t.Fatal(err)
+	}
+	store.SetTimeout(200 * time.Millisecond)
+	svc := New(store, slog.New(slog.DiscardHandler))
+	proxy.Freeze()
+	// The caller would wait a minute; the store gives up long before.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err = svc.GetItem(ctx, &inventoryv1.GetItemRequest{Sku: "widget-1"})
+	if code := status.Code(err); code != codes.Unavailable {
+		t.Errorf("GetItem on a frozen database: %v, want Unavailable", err)
+	}
+	proxy.Restore()
+	jwtest.Eventually(t, "GetItem after the database thaws", func() bool {
+		_, err := svc.GetItem(t.Context(), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+		return err == nil
+	})
 }

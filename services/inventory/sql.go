@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
@@ -55,6 +56,9 @@ func OpenPostgres(ctx context.Context, url, schema string) (*SQLStore, error) {
 // Close closes the database.
 func (s *SQLStore) Close() error { return s.db.Close() }
 
+// SetTimeout bounds every store call ([sqldb.DB.SetTimeout]).
+func (s *SQLStore) SetTimeout(d time.Duration) { s.db.SetTimeout(d) }
+
 // Ready reports whether the database answers (readiness probes).
 func (s *SQLStore) Ready(ctx context.Context) error { return s.db.Ready(ctx) }
 
@@ -89,11 +93,15 @@ func (s *SQLStore) getItem(ctx context.Context, q rowQuerier, sku string) (*inve
 
 // Get implements Store.
 func (s *SQLStore) Get(ctx context.Context, sku string) (*inventoryv1.Item, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
 	return s.getItem(ctx, s.db, sku)
 }
 
 // List implements Store.
 func (s *SQLStore) List(ctx context.Context) ([]*inventoryv1.Item, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
 	rows, err := s.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM items ORDER BY sku`)
 	if err != nil {
 		return nil, err
@@ -112,6 +120,8 @@ func (s *SQLStore) List(ctx context.Context) ([]*inventoryv1.Item, error) {
 
 // Adjust implements Store.
 func (s *SQLStore) Adjust(ctx context.Context, sku, name string, delta int64) (*inventoryv1.Item, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
 	var out *inventoryv1.Item
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		it, err := s.getItem(ctx, tx, sku)
@@ -138,6 +148,8 @@ func (s *SQLStore) Adjust(ctx context.Context, sku, name string, delta int64) (*
 
 // Upsert implements Store.
 func (s *SQLStore) Upsert(ctx context.Context, item *inventoryv1.Item) (*inventoryv1.Item, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
 	var out *inventoryv1.Item
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		it, err := s.getItem(ctx, tx, item.GetSku())
@@ -164,6 +176,8 @@ func (s *SQLStore) Upsert(ctx context.Context, item *inventoryv1.Item) (*invento
 
 // Reserve implements Store.
 func (s *SQLStore) Reserve(ctx context.Context, orderID string, lines []Line) ([]*inventoryv1.Item, bool, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
 	var changed []*inventoryv1.Item
 	replayed := false
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {

@@ -24,6 +24,12 @@ import (
 	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
 )
 
+// StoreTimeout bounds every call to the issuer's database: a frozen
+// database fails token requests that need it (a key assertion's jti) with
+// 503 temporarily_unavailable, and reloads (which then count towards the
+// replica's staleness), instead of holding them without end.
+const StoreTimeout = 5 * time.Second
+
 // PGStore is the [Store] on PostgreSQL, for several issuer replicas: every
 // change is a transaction under an advisory lock that rereads what it
 // changes, replicas reload when the revision counters move, and jti records
@@ -177,6 +183,8 @@ type querier interface {
 
 // Clients implements [Store].
 func (s *PGStore) Clients(ctx context.Context) (map[string]*Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
 	return s.readClients(ctx, s.pool)
 }
 
@@ -199,6 +207,8 @@ func (s *PGStore) readClients(ctx context.Context, q querier) (map[string]*Clien
 // UpdateClients implements [Store]: the whole registry is rewritten in one
 // transaction, so every replica sees all of a change or none of it.
 func (s *PGStore) UpdateClients(ctx context.Context, fn func(map[string]*Client) error) (map[string]*Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
 	var out map[string]*Client
 	err := s.update(ctx, "clients", func(tx pgx.Tx) (bool, error) {
 		clients, err := s.readClients(ctx, tx)
@@ -231,6 +241,8 @@ func (s *PGStore) UpdateClients(ctx context.Context, fn func(map[string]*Client)
 
 // Keys implements [Store].
 func (s *PGStore) Keys(ctx context.Context) ([]*SigningKey, error) {
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
 	return s.readKeys(ctx, s.pool)
 }
 
@@ -257,6 +269,8 @@ func (s *PGStore) readKeys(ctx context.Context, q querier) ([]*SigningKey, error
 
 // UpdateKeys implements [Store].
 func (s *PGStore) UpdateKeys(ctx context.Context, fn func([]*SigningKey) ([]*SigningKey, bool, error)) ([]*SigningKey, error) {
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
 	var out []*SigningKey
 	err := s.update(ctx, "keys", func(tx pgx.Tx) (bool, error) {
 		keys, err := s.readKeys(ctx, tx)
@@ -298,6 +312,8 @@ func (s *PGStore) UpdateKeys(ctx context.Context, fn func([]*SigningKey) ([]*Sig
 // replicas presented the same assertion at once cannot both accept it,
 // written in a batch with the concurrent requests' records.
 func (s *PGStore) UseAssertion(ctx context.Context, client, jti string, until, now time.Time) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
 	return s.assertions.use(ctx, &assertionUse{client: client, jti: jti, until: until, now: now})
 }
 
@@ -305,6 +321,8 @@ func (s *PGStore) UseAssertion(ctx context.Context, client, jti string, until, n
 // A record may be replaced only once it has expired; the batch's earliest
 // "now" decides that, so batching never accepts what one-by-one would refuse.
 func (s *PGStore) writeAssertions(ctx context.Context, batch []*assertionUse) {
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
 	batch = dedupe(batch)
 	clients, jtis, untils := make([]string, len(batch)), make([]string, len(batch)), make([]time.Time, len(batch))
 	now := batch[0].now
@@ -360,6 +378,8 @@ func (s *PGStore) insertAssertions(ctx context.Context, clients, jtis []string, 
 // database restart without resubscribing, and its interval bounds how late a
 // replica can be.
 func (s *PGStore) Revision(ctx context.Context) (clients, keys string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, "SELECT name, rev FROM revisions")
 	if err != nil {
 		return "", "", err

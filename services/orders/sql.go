@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
@@ -47,6 +48,9 @@ func OpenPostgres(ctx context.Context, url, schema string) (*SQLStore, error) {
 // Close closes the database.
 func (s *SQLStore) Close() error { return s.db.Close() }
 
+// SetTimeout bounds every store call ([sqldb.DB.SetTimeout]).
+func (s *SQLStore) SetTimeout(d time.Duration) { s.db.SetTimeout(d) }
+
 // Ready reports whether the database answers (readiness probes).
 func (s *SQLStore) Ready(ctx context.Context) error { return s.db.Ready(ctx) }
 
@@ -72,11 +76,15 @@ func (s *SQLStore) get(ctx context.Context, q interface {
 
 // Get implements Store.
 func (s *SQLStore) Get(ctx context.Context, id string) (*ordersv1.Order, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
 	return s.get(ctx, s.db, id)
 }
 
 // Create implements Store.
 func (s *SQLStore) Create(ctx context.Context, o *ordersv1.Order) (*ordersv1.Order, bool, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
 	body, err := protojson.Marshal(o)
 	if err != nil {
 		return nil, false, err
@@ -95,6 +103,8 @@ func (s *SQLStore) Create(ctx context.Context, o *ordersv1.Order) (*ordersv1.Ord
 
 // Transition implements Store.
 func (s *SQLStore) Transition(ctx context.Context, id string, from, to ordersv1.OrderState) (*ordersv1.Order, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
 	var out *ordersv1.Order
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		o, err := s.get(ctx, tx, id)
@@ -120,6 +130,8 @@ func (s *SQLStore) Transition(ctx context.Context, id string, from, to ordersv1.
 
 // Open implements Store.
 func (s *SQLStore) Open(ctx context.Context) ([]*ordersv1.Order, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
 	rows, err := s.db.QueryContext(ctx, s.db.Q(`SELECT body FROM orders WHERE state = ? ORDER BY order_id`), int32(ordersv1.OrderState_ORDER_STATE_RESERVED))
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,7 +27,8 @@ import (
 type DB struct {
 	*sql.DB
 	postgres bool
-	dir      string // SQLite's data directory, whose free space readiness checks
+	dir      string       // SQLite's data directory, whose free space readiness checks
+	timeout  atomic.Int64 // the longest a store call may take (Bound); 0: DefaultTimeout
 
 	mu       sync.Mutex // guards checked and readyErr
 	checked  time.Time
@@ -40,6 +42,25 @@ func OpenSQLite(ctx context.Context, path, ddl string) (*DB, error) {
 		return nil, err
 	}
 	return &DB{DB: db, dir: filepath.Dir(path)}, nil
+}
+
+// DefaultTimeout is how long a store call may take unless SetTimeout
+// says otherwise: a frozen database fails calls Unavailable after it,
+// instead of holding them until each caller's own deadline.
+const DefaultTimeout = 5 * time.Second
+
+// SetTimeout sets the longest a store call may take (Bound); 0 restores
+// DefaultTimeout.
+func (db *DB) SetTimeout(d time.Duration) { db.timeout.Store(int64(d)) }
+
+// Bound returns ctx with the store's deadline: the caller's, or the
+// store's timeout if that comes first. Every store method starts with it.
+func (db *DB) Bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := time.Duration(db.timeout.Load())
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // readyFor is how long a readiness answer is reused: probes from every
