@@ -334,7 +334,8 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("find the token endpoint (or give --token-url): %w", err)
 		}
 	}
-	conn, err := serving.Dial(cfg, *inventoryAddr, s.tr, s.metrics, s.tracing.DialOptions()...)
+	dialOpts := append(s.tracing.DialOptions(), grpc.WithDefaultServiceConfig(orders.InventoryServiceConfig))
+	conn, err := serving.Dial(cfg, *inventoryAddr, s.tr, s.metrics, dialOpts...)
 	if errors.Is(err, transport.ErrRemotePlaintext) { // a discovered token endpoint
 		return fmt.Errorf("%w: %v", errUsage, err)
 	} else if err != nil {

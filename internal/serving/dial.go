@@ -5,6 +5,8 @@ import (
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"time"
 )
 
 // Dial returns a connection to a Tollgate service that authenticates with
@@ -37,5 +39,9 @@ func Dial(cfg callcreds.Config, addr string, tr transport.Transport, m *metrics.
 	if tr.Plaintext {
 		opts = append(opts, callcreds.AllowPlaintext())
 	}
-	return callcreds.New(src, opts...).NewClient(addr, append(extra, grpc.WithTransportCredentials(tr.DialCredentials()))...)
+	// Reconnect soon after a fault: gRPC's default backoff grows to 2
+	// minutes, which kept orders failing seconds after inventory was back.
+	connect := grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond,
+		Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second}, MinConnectTimeout: 5 * time.Second})
+	return callcreds.New(src, opts...).NewClient(addr, append([]grpc.DialOption{connect, grpc.WithTransportCredentials(tr.DialCredentials())}, extra...)...)
 }

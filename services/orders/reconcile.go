@@ -33,8 +33,8 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileResult, error) {
 		for _, l := range o.GetLines() {
 			req.Lines = append(req.Lines, &inventoryv1.ReserveLine{Sku: l.GetSku(), Quantity: l.GetQuantity()})
 		}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		resp, err := s.inventory.Reserve(cctx, req)
+		cctx, cancel := context.WithTimeout(ctx, reserveTimeout)
+		resp, err := s.reserve(cctx, req)
 		cancel()
 		switch {
 		case err != nil:

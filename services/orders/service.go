@@ -2,6 +2,7 @@ package orders
 
 import (
 	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
+	"time"
 
 	"context"
 	"errors"
@@ -38,6 +39,42 @@ func New(store Store, inventory inventoryv1.InventoryServiceClient, log *slog.Lo
 	return &Service{store: store, inventory: inventory, log: log}
 }
 
+// InventoryServiceConfig is the gRPC service config for orders' connection
+// to inventory: Reserve (idempotent per order ID) and the read methods are
+// retried on UNAVAILABLE, up to four attempts with backoff, so a cut
+// connection or a restarting replica costs a retry, not a failed order.
+const InventoryServiceConfig = `{
+  "methodConfig": [{
+    "name": [
+      {"service": "tollgate.inventory.v1.InventoryService", "method": "Reserve"},
+      {"service": "tollgate.inventory.v1.InventoryService", "method": "GetItem"}
+    ],
+    "retryPolicy": {
+      "maxAttempts": 4,
+      "initialBackoff": "0.05s",
+      "maxBackoff": "1s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }]
+}`
+
+// reserveTimeout bounds a Reserve call when the caller set no deadline: it
+// waits for a connection to inventory (WaitForReady) rather than fail at
+// once while the connection is down, but not forever.
+const reserveTimeout = 10 * time.Second
+
+// reserve calls inventory's Reserve, waiting for the connection within the
+// caller's deadline (or reserveTimeout).
+func (s *Service) reserve(ctx context.Context, req *inventoryv1.ReserveRequest) (*inventoryv1.ReserveResponse, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, reserveTimeout)
+		defer cancel()
+	}
+	return s.inventory.Reserve(ctx, req, grpc.WaitForReady(true))
+}
+
 // Register adds the service to a gRPC server.
 func (s *Service) Register(r grpc.ServiceRegistrar) { ordersv1.RegisterOrdersServiceServer(r, s) }
 
@@ -60,7 +97,7 @@ func (s *Service) PlaceOrder(ctx context.Context, req *ordersv1.PlaceOrderReques
 	}
 	// Reserve first: inventory is idempotent per order ID, so if recording
 	// fails below, the caller's retry reserves nothing twice.
-	if _, err := s.inventory.Reserve(ctx, reserve); err != nil {
+	if _, err := s.reserve(ctx, reserve); err != nil {
 		return nil, s.inventoryError(err)
 	}
 	o := &ordersv1.Order{OrderId: req.GetOrderId(), Lines: req.GetLines(), State: ordersv1.OrderState_ORDER_STATE_RESERVED}
