@@ -358,7 +358,9 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer store.Close()
 	store.SetTimeout(*s.databaseTimeout)
 	svc := orders.New(store, inventoryv1.NewInventoryServiceClient(conn), s.log)
-	go svc.RunReconciler(ctx, *reconcile, nil)
+	go svc.RunReconciler(ctx, *reconcile, func(r orders.ReconcileResult) {
+		s.metrics.ReconcilePass(r.Confirmed, r.Restored, r.Failed, r.Abandoned, r.Pending, r.Backlog)
+	})
 	return s.serve(ctx, svc.Register, nil, store.Ready, serving.ConnReady(conn, *inventoryAddr))
 }
 

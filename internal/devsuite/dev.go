@@ -326,7 +326,12 @@ func (b *builder) run(ctx context.Context) *Dev {
 	if interval <= 0 {
 		interval = 30 * time.Second
 	}
-	g.Go(func() error { b.ordSvc.RunReconciler(gctx, interval, nil); return nil })
+	g.Go(func() error {
+		b.ordSvc.RunReconciler(gctx, interval, func(r orders.ReconcileResult) {
+			b.met["orders"].ReconcilePass(r.Confirmed, r.Restored, r.Failed, r.Abandoned, r.Pending, r.Backlog)
+		})
+		return nil
+	})
 	issuerLis := b.issuerLis
 	if b.tr.ServerTLS != nil {
 		issuerLis = tls.NewListener(issuerLis, b.tr.ServerTLS)

@@ -34,6 +34,9 @@ type Metrics struct {
 	tokenTime  prometheus.Histogram
 	fetches    *prometheus.CounterVec
 	fetchTime  *prometheus.HistogramVec
+	reconciled *prometheus.CounterVec
+	backlog    prometheus.Gauge
+	pending    prometheus.Gauge
 }
 
 // New returns a registry with Go runtime and process metrics, RPC metrics,
@@ -71,10 +74,22 @@ func New() *Metrics {
 			Help:    "Latency of the caller credentials' token requests.",
 			Buckets: prometheus.ExponentialBuckets(1e-4, 2.5, 12),
 		}, []string{"client_id"}),
+		reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_orders_reconciled_total",
+			Help: "Open orders the orders reconciler handled, by result (confirmed, restored, failed, abandoned).",
+		}, []string{"result"}),
+		backlog: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tollgate_orders_reconcile_backlog",
+			Help: "Reserved orders due for a check that the last reconciliation pass left for the next.",
+		}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tollgate_orders_pending",
+			Help: "Pending orders (stock being reserved) the last reconciliation pass saw within their grace.",
+		}),
 	}
 	r.MustRegister(m.rpc.collectors()...)
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.decisions, m.verifyTime, m.tokens, m.tokenTime, m.fetches, m.fetchTime)
+		m.decisions, m.verifyTime, m.tokens, m.tokenTime, m.fetches, m.fetchTime, m.reconciled, m.backlog, m.pending)
 	return m
 }
 
@@ -206,4 +221,15 @@ func (c verifierCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descAge, prometheus.GaugeValue, age, iss)
 		ch <- prometheus.MustNewConstMetric(descKeys, prometheus.GaugeValue, float64(is.Keys), iss)
 	}
+}
+
+// ReconcilePass records one pass of the orders reconciler: how many orders
+// it confirmed, restored, failed and abandoned, and the pending orders and
+// backlog it left.
+func (m *Metrics) ReconcilePass(confirmed, restored, failed, abandoned, pending, backlog int) {
+	for result, n := range map[string]int{"confirmed": confirmed, "restored": restored, "failed": failed, "abandoned": abandoned} {
+		m.reconciled.WithLabelValues(result).Add(float64(n))
+	}
+	m.pending.Set(float64(pending))
+	m.backlog.Set(float64(backlog))
 }

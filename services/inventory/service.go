@@ -146,6 +146,23 @@ func (s *Service) Reserve(ctx context.Context, req *inventoryv1.ReserveRequest) 
 	return &inventoryv1.ReserveResponse{OrderId: req.GetOrderId(), Replayed: replayed}, nil
 }
 
+// Release implements InventoryServiceServer.
+func (s *Service) Release(ctx context.Context, req *inventoryv1.ReleaseRequest) (*inventoryv1.ReleaseResponse, error) {
+	if req.GetOrderId() == "" || len(req.GetOrderId()) > 128 {
+		var f rpcerr.Fields
+		f.Add("order_id", "must be 1-128 bytes")
+		return nil, f.Err()
+	}
+	changed, released, err := s.store.Release(ctx, req.GetOrderId())
+	if err != nil {
+		return nil, s.storeError(ctx, err)
+	}
+	for _, it := range changed {
+		s.publish(it)
+	}
+	return &inventoryv1.ReleaseResponse{OrderId: req.GetOrderId(), Released: released}, nil
+}
+
 // WatchStock implements InventoryServiceServer.
 func (s *Service) WatchStock(req *inventoryv1.WatchStockRequest, stream grpc.ServerStreamingServer[inventoryv1.WatchStockResponse]) error {
 	want := map[string]bool{}

@@ -174,6 +174,58 @@ func (s *SQLStore) Upsert(ctx context.Context, item *inventoryv1.Item) (*invento
 	return out, err
 }
 
+// Release implements Store.
+func (s *SQLStore) Release(ctx context.Context, orderID string) ([]*inventoryv1.Item, bool, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
+	var changed []*inventoryv1.Item
+	released := false
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		changed, released = nil, false
+		var linesJSON string
+		err := tx.QueryRowContext(ctx, s.db.Q(`SELECT lines FROM reservations WHERE order_id = ?`+s.db.ForUpdate()), orderID).Scan(&linesJSON)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var lines []Line
+		if err := json.Unmarshal([]byte(linesJSON), &lines); err != nil {
+			return err
+		}
+		need, order, err := needs(lines)
+		if err != nil {
+			return err
+		}
+		if s.db.Postgres() {
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM items WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`, slices.Sorted(slices.Values(order))); err != nil {
+				return err
+			}
+		}
+		for _, sku := range order {
+			it, err := s.getItem(ctx, tx, sku)
+			if err != nil {
+				return err
+			}
+			it.QuantityReserved = max(it.GetQuantityReserved()-need[sku], 0)
+			if _, err := tx.ExecContext(ctx, s.db.Q(`UPDATE items SET reserved = ? WHERE sku = ?`), it.GetQuantityReserved(), sku); err != nil {
+				return err
+			}
+			changed = append(changed, it)
+		}
+		if _, err := tx.ExecContext(ctx, s.db.Q(`DELETE FROM reservations WHERE order_id = ?`), orderID); err != nil {
+			return err
+		}
+		released = true
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return changed, released, nil
+}
+
 // Reserve implements Store.
 func (s *SQLStore) Reserve(ctx context.Context, orderID string, lines []Line) ([]*inventoryv1.Item, bool, error) {
 	ctx, cancel := s.db.Bound(ctx)

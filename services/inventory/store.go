@@ -97,6 +97,9 @@ type Store interface {
 	// Reserve reserves every line or none. A second call with the same
 	// order ID and lines changes nothing and reports replayed.
 	Reserve(ctx context.Context, orderID string, lines []Line) (changed []*inventoryv1.Item, replayed bool, err error)
+	// Release gives the order's reserved stock back and forgets its
+	// reservation; released is false when it held none.
+	Release(ctx context.Context, orderID string) (changed []*inventoryv1.Item, released bool, err error)
 }
 
 // MemoryStore is a Store in memory.
@@ -200,4 +203,26 @@ func (m *MemoryStore) Reserve(_ context.Context, orderID string, lines []Line) (
 	}
 	m.reservations[orderID] = slices.Clone(lines)
 	return changed, false, nil
+}
+
+// Release implements Store.
+func (m *MemoryStore) Release(_ context.Context, orderID string) ([]*inventoryv1.Item, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	lines, ok := m.reservations[orderID]
+	if !ok {
+		return nil, false, nil
+	}
+	need, order, err := needs(lines)
+	if err != nil {
+		return nil, false, err
+	}
+	changed := make([]*inventoryv1.Item, 0, len(need))
+	for _, sku := range order {
+		it := m.items[sku]
+		it.QuantityReserved = max(it.GetQuantityReserved()-need[sku], 0)
+		changed = append(changed, clone(it))
+	}
+	delete(m.reservations, orderID)
+	return changed, true, nil
 }

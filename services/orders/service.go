@@ -27,6 +27,8 @@ type Service struct {
 	store     Store
 	inventory inventoryv1.InventoryServiceClient
 	log       *slog.Logger
+	now       func() time.Time
+	recon     reconcileState
 }
 
 // New returns a Service that records orders in store and reserves stock
@@ -36,7 +38,7 @@ func New(store Store, inventory inventoryv1.InventoryServiceClient, log *slog.Lo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, inventory: inventory, log: log}
+	return &Service{store: store, inventory: inventory, log: log, now: time.Now}
 }
 
 // InventoryServiceConfig is the gRPC service config for orders' connection
@@ -65,13 +67,11 @@ const InventoryServiceConfig = `{
 const reserveTimeout = 10 * time.Second
 
 // reserve calls inventory's Reserve, waiting for the connection within the
-// caller's deadline (or reserveTimeout).
+// caller's deadline or reserveTimeout, whichever comes first: a PENDING
+// order's Reserve never outlives the reconciler's grace for it.
 func (s *Service) reserve(ctx context.Context, req *inventoryv1.ReserveRequest) (*inventoryv1.ReserveResponse, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, reserveTimeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, reserveTimeout)
+	defer cancel()
 	return s.inventory.Reserve(ctx, req, grpc.WaitForReady(true))
 }
 
@@ -92,26 +92,51 @@ func (s *Service) PlaceOrder(ctx context.Context, req *ordersv1.PlaceOrderReques
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	if prev, err := s.store.Get(ctx, req.GetOrderId()); err == nil {
-		return s.replay(prev, req)
-	}
-	// Reserve first: inventory is idempotent per order ID, so if recording
-	// fails below, the caller's retry reserves nothing twice.
-	if _, err := s.reserve(ctx, reserve); err != nil {
-		return nil, s.inventoryError(err)
-	}
-	o := &ordersv1.Order{OrderId: req.GetOrderId(), Lines: req.GetLines(), State: ordersv1.OrderState_ORDER_STATE_RESERVED}
+	// The order is recorded PENDING before any stock is reserved, so that
+	// no reservation ever exists without an order: when the orders
+	// database cannot be written, nothing is reserved and the caller gets
+	// a retriable Unavailable. Inventory is idempotent per order ID, so a
+	// retry with the same ID (PENDING found) reserves nothing twice and
+	// completes the order; one whose caller never comes back is removed
+	// and its stock released by the reconciler.
+	o := &ordersv1.Order{OrderId: req.GetOrderId(), Lines: req.GetLines(), State: ordersv1.OrderState_ORDER_STATE_PENDING}
 	if p, ok := interceptors.PrincipalFrom(ctx); ok {
 		o.PlacedBy, o.PlacedByIssuer = p.ClientID, p.Issuer
 	}
-	stored, created, err := s.store.Create(ctx, o)
+	prev, err := s.store.Get(ctx, req.GetOrderId())
+	if errors.Is(err, ErrNotFound) {
+		prev, _, err = s.store.Create(ctx, o)
+	}
 	if err != nil {
 		return nil, s.storeError(ctx, err)
 	}
-	if !created {
-		return s.replay(stored, req)
+	if resp, err := s.replay(prev, req); err != nil || prev.GetState() != ordersv1.OrderState_ORDER_STATE_PENDING {
+		return resp, err
 	}
-	return &ordersv1.PlaceOrderResponse{Order: stored}, nil
+	if _, err := s.reserve(ctx, reserve); err != nil {
+		if st := status.Convert(err); refusal(st.Code()) {
+			// Refused for good (no such item, not enough stock): the order
+			// is not placed. If this delete fails, the reconciler removes it.
+			if _, derr := s.store.Delete(ctx, req.GetOrderId(), ordersv1.OrderState_ORDER_STATE_PENDING); derr != nil {
+				s.log.Warn("cannot remove a refused pending order; the reconciler will", slog.String("order_id", req.GetOrderId()), slog.Any("error", derr))
+			}
+		}
+		return nil, s.inventoryError(err)
+	}
+	placed, err := s.store.Transition(ctx, req.GetOrderId(), ordersv1.OrderState_ORDER_STATE_PENDING, ordersv1.OrderState_ORDER_STATE_RESERVED)
+	if errors.Is(err, ErrConflict) { // a concurrent retry completed it
+		placed, err = s.store.Get(ctx, req.GetOrderId())
+	}
+	if err != nil {
+		return nil, s.storeError(ctx, err)
+	}
+	return &ordersv1.PlaceOrderResponse{Order: placed}, nil
+}
+
+// refusal reports whether inventory refused a Reserve for good, as opposed
+// to failing it.
+func refusal(c codes.Code) bool {
+	return c == codes.NotFound || c == codes.FailedPrecondition || c == codes.InvalidArgument
 }
 
 // replay answers a retried PlaceOrder with the recorded order, or refuses a
@@ -191,10 +216,10 @@ func (s *Service) storeError(ctx context.Context, err error) error {
 // problems, not about the orders service's own credentials.
 func (s *Service) inventoryError(err error) error {
 	st := status.Convert(err)
-	switch st.Code() {
-	case codes.NotFound, codes.FailedPrecondition, codes.InvalidArgument:
+	switch {
+	case refusal(st.Code()):
 		return rpcerr.Precondition("STOCK", "", "cannot reserve stock: "+st.Message())
-	case codes.DeadlineExceeded, codes.Canceled:
+	case st.Code() == codes.DeadlineExceeded, st.Code() == codes.Canceled:
 		return st.Err()
 	default:
 		s.log.Error("inventory reserve failed", slog.String("code", st.Code().String()), slog.String("message", st.Message()))

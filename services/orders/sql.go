@@ -132,7 +132,8 @@ func (s *SQLStore) Transition(ctx context.Context, id string, from, to ordersv1.
 func (s *SQLStore) Open(ctx context.Context) ([]*ordersv1.Order, error) {
 	ctx, cancel := s.db.Bound(ctx)
 	defer cancel()
-	rows, err := s.db.QueryContext(ctx, s.db.Q(`SELECT body FROM orders WHERE state = ? ORDER BY order_id`), int32(ordersv1.OrderState_ORDER_STATE_RESERVED))
+	rows, err := s.db.QueryContext(ctx, s.db.Q(`SELECT body FROM orders WHERE state IN (?, ?) ORDER BY order_id`),
+		int32(ordersv1.OrderState_ORDER_STATE_RESERVED), int32(ordersv1.OrderState_ORDER_STATE_PENDING))
 	if err != nil {
 		return nil, err
 	}
@@ -150,4 +151,16 @@ func (s *SQLStore) Open(ctx context.Context) ([]*ordersv1.Order, error) {
 		out = append(out, o)
 	}
 	return out, rows.Err()
+}
+
+// Delete implements Store.
+func (s *SQLStore) Delete(ctx context.Context, id string, state ordersv1.OrderState) (bool, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
+	res, err := s.db.ExecContext(ctx, s.db.Q(`DELETE FROM orders WHERE order_id = ? AND state = ?`), id, int32(state))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }

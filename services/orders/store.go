@@ -26,8 +26,16 @@ type Store interface {
 	// Transition moves an order from one state to another, failing with
 	// ErrConflict when it is not in from.
 	Transition(ctx context.Context, id string, from, to ordersv1.OrderState) (*ordersv1.Order, error)
-	// Open returns the orders still RESERVED, by ID.
+	// Open returns the orders still RESERVED or PENDING, by ID.
 	Open(ctx context.Context) ([]*ordersv1.Order, error)
+	// Delete removes the order if it is in state, and reports whether it
+	// did.
+	Delete(ctx context.Context, id string, state ordersv1.OrderState) (bool, error)
+}
+
+// open reports whether the reconciler looks at orders in state s.
+func open(s ordersv1.OrderState) bool {
+	return s == ordersv1.OrderState_ORDER_STATE_RESERVED || s == ordersv1.OrderState_ORDER_STATE_PENDING
 }
 
 // MemoryStore is a Store in memory.
@@ -84,10 +92,21 @@ func (m *MemoryStore) Open(context.Context) ([]*ordersv1.Order, error) {
 	defer m.mu.Unlock()
 	var out []*ordersv1.Order
 	for _, o := range m.orders {
-		if o.GetState() == ordersv1.OrderState_ORDER_STATE_RESERVED {
+		if open(o.GetState()) {
 			out = append(out, clone(o))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetOrderId() < out[j].GetOrderId() })
 	return out, nil
+}
+
+// Delete implements Store.
+func (m *MemoryStore) Delete(_ context.Context, id string, state ordersv1.OrderState) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o, ok := m.orders[id]; !ok || o.GetState() != state {
+		return false, nil
+	}
+	delete(m.orders, id)
+	return true, nil
 }

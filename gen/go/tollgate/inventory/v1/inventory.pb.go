@@ -557,6 +557,108 @@ func (x *ReserveResponse) GetReplayed() bool {
 	return false
 }
 
+// ReleaseRequest releases one order's reservation.
+type ReleaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OrderId whose reservation is released.
+	OrderId       string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseRequest) Reset() {
+	*x = ReleaseRequest{}
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseRequest) ProtoMessage() {}
+
+func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReleaseRequest) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+// ReleaseResponse reports a release.
+type ReleaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OrderId echoes the request.
+	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Released is true when a reservation was given back, false when the
+	// order held none.
+	Released      bool `protobuf:"varint,2,opt,name=released,proto3" json:"released,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseResponse) Reset() {
+	*x = ReleaseResponse{}
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseResponse) ProtoMessage() {}
+
+func (x *ReleaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseResponse.ProtoReflect.Descriptor instead.
+func (*ReleaseResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReleaseResponse) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *ReleaseResponse) GetReleased() bool {
+	if x != nil {
+		return x.Released
+	}
+	return false
+}
+
 // WatchStockRequest names the items to watch.
 type WatchStockRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -568,7 +670,7 @@ type WatchStockRequest struct {
 
 func (x *WatchStockRequest) Reset() {
 	*x = WatchStockRequest{}
-	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[10]
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +682,7 @@ func (x *WatchStockRequest) String() string {
 func (*WatchStockRequest) ProtoMessage() {}
 
 func (x *WatchStockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[10]
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +695,7 @@ func (x *WatchStockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStockRequest.ProtoReflect.Descriptor instead.
 func (*WatchStockRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WatchStockRequest) GetSkus() []string {
@@ -614,7 +716,7 @@ type WatchStockResponse struct {
 
 func (x *WatchStockResponse) Reset() {
 	*x = WatchStockResponse{}
-	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[11]
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +728,7 @@ func (x *WatchStockResponse) String() string {
 func (*WatchStockResponse) ProtoMessage() {}
 
 func (x *WatchStockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[11]
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +741,7 @@ func (x *WatchStockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStockResponse.ProtoReflect.Descriptor instead.
 func (*WatchStockResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchStockResponse) GetItem() *Item {
@@ -660,7 +762,7 @@ type ImportItemsRequest struct {
 
 func (x *ImportItemsRequest) Reset() {
 	*x = ImportItemsRequest{}
-	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[12]
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +774,7 @@ func (x *ImportItemsRequest) String() string {
 func (*ImportItemsRequest) ProtoMessage() {}
 
 func (x *ImportItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[12]
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +787,7 @@ func (x *ImportItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportItemsRequest.ProtoReflect.Descriptor instead.
 func (*ImportItemsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ImportItemsRequest) GetItem() *Item {
@@ -710,7 +812,7 @@ type ImportFailure struct {
 
 func (x *ImportFailure) Reset() {
 	*x = ImportFailure{}
-	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[13]
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -722,7 +824,7 @@ func (x *ImportFailure) String() string {
 func (*ImportFailure) ProtoMessage() {}
 
 func (x *ImportFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[13]
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -735,7 +837,7 @@ func (x *ImportFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportFailure.ProtoReflect.Descriptor instead.
 func (*ImportFailure) Descriptor() ([]byte, []int) {
-	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ImportFailure) GetIndex() int32 {
@@ -772,7 +874,7 @@ type ImportItemsResponse struct {
 
 func (x *ImportItemsResponse) Reset() {
 	*x = ImportItemsResponse{}
-	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[14]
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +886,7 @@ func (x *ImportItemsResponse) String() string {
 func (*ImportItemsResponse) ProtoMessage() {}
 
 func (x *ImportItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[14]
+	mi := &file_tollgate_inventory_v1_inventory_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +899,7 @@ func (x *ImportItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportItemsResponse.ProtoReflect.Descriptor instead.
 func (*ImportItemsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_inventory_v1_inventory_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ImportItemsResponse) GetImported() int32 {
@@ -846,7 +948,12 @@ const file_tollgate_inventory_v1_inventory_proto_rawDesc = "" +
 	"\x05lines\x18\x02 \x03(\v2\".tollgate.inventory.v1.ReserveLineR\x05lines\"H\n" +
 	"\x0fReserveResponse\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1a\n" +
-	"\breplayed\x18\x02 \x01(\bR\breplayed\"'\n" +
+	"\breplayed\x18\x02 \x01(\bR\breplayed\"+\n" +
+	"\x0eReleaseRequest\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\"H\n" +
+	"\x0fReleaseResponse\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1a\n" +
+	"\breleased\x18\x02 \x01(\bR\breleased\"'\n" +
 	"\x11WatchStockRequest\x12\x12\n" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\"E\n" +
 	"\x12WatchStockResponse\x12/\n" +
@@ -859,13 +966,15 @@ const file_tollgate_inventory_v1_inventory_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"s\n" +
 	"\x13ImportItemsResponse\x12\x1a\n" +
 	"\bimported\x18\x01 \x01(\x05R\bimported\x12@\n" +
-	"\bfailures\x18\x02 \x03(\v2$.tollgate.inventory.v1.ImportFailureR\bfailures2\xb8\x05\n" +
+	"\bfailures\x18\x02 \x03(\v2$.tollgate.inventory.v1.ImportFailureR\bfailures2\xab\x06\n" +
 	"\x10InventoryService\x12X\n" +
 	"\aGetItem\x12%.tollgate.inventory.v1.GetItemRequest\x1a&.tollgate.inventory.v1.GetItemResponse\x12`\n" +
 	"\tListItems\x12'.tollgate.inventory.v1.ListItemsRequest\x1a(.tollgate.inventory.v1.ListItemsResponse0\x01\x12{\n" +
 	"\vAdjustStock\x12).tollgate.inventory.v1.AdjustStockRequest\x1a*.tollgate.inventory.v1.AdjustStockResponse\"\x15\x8a\xe7\x18\x11\n" +
 	"\x0finventory.write\x12q\n" +
 	"\aReserve\x12%.tollgate.inventory.v1.ReserveRequest\x1a&.tollgate.inventory.v1.ReserveResponse\"\x17\x8a\xe7\x18\x13\n" +
+	"\x11inventory.reserve\x12q\n" +
+	"\aRelease\x12%.tollgate.inventory.v1.ReleaseRequest\x1a&.tollgate.inventory.v1.ReleaseResponse\"\x17\x8a\xe7\x18\x13\n" +
 	"\x11inventory.reserve\x12c\n" +
 	"\n" +
 	"WatchStock\x12(.tollgate.inventory.v1.WatchStockRequest\x1a).tollgate.inventory.v1.WatchStockResponse0\x01\x12}\n" +
@@ -886,7 +995,7 @@ func file_tollgate_inventory_v1_inventory_proto_rawDescGZIP() []byte {
 	return file_tollgate_inventory_v1_inventory_proto_rawDescData
 }
 
-var file_tollgate_inventory_v1_inventory_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_tollgate_inventory_v1_inventory_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_tollgate_inventory_v1_inventory_proto_goTypes = []any{
 	(*Item)(nil),                // 0: tollgate.inventory.v1.Item
 	(*GetItemRequest)(nil),      // 1: tollgate.inventory.v1.GetItemRequest
@@ -898,11 +1007,13 @@ var file_tollgate_inventory_v1_inventory_proto_goTypes = []any{
 	(*ReserveLine)(nil),         // 7: tollgate.inventory.v1.ReserveLine
 	(*ReserveRequest)(nil),      // 8: tollgate.inventory.v1.ReserveRequest
 	(*ReserveResponse)(nil),     // 9: tollgate.inventory.v1.ReserveResponse
-	(*WatchStockRequest)(nil),   // 10: tollgate.inventory.v1.WatchStockRequest
-	(*WatchStockResponse)(nil),  // 11: tollgate.inventory.v1.WatchStockResponse
-	(*ImportItemsRequest)(nil),  // 12: tollgate.inventory.v1.ImportItemsRequest
-	(*ImportFailure)(nil),       // 13: tollgate.inventory.v1.ImportFailure
-	(*ImportItemsResponse)(nil), // 14: tollgate.inventory.v1.ImportItemsResponse
+	(*ReleaseRequest)(nil),      // 10: tollgate.inventory.v1.ReleaseRequest
+	(*ReleaseResponse)(nil),     // 11: tollgate.inventory.v1.ReleaseResponse
+	(*WatchStockRequest)(nil),   // 12: tollgate.inventory.v1.WatchStockRequest
+	(*WatchStockResponse)(nil),  // 13: tollgate.inventory.v1.WatchStockResponse
+	(*ImportItemsRequest)(nil),  // 14: tollgate.inventory.v1.ImportItemsRequest
+	(*ImportFailure)(nil),       // 15: tollgate.inventory.v1.ImportFailure
+	(*ImportItemsResponse)(nil), // 16: tollgate.inventory.v1.ImportItemsResponse
 }
 var file_tollgate_inventory_v1_inventory_proto_depIdxs = []int32{
 	0,  // 0: tollgate.inventory.v1.GetItemResponse.item:type_name -> tollgate.inventory.v1.Item
@@ -911,21 +1022,23 @@ var file_tollgate_inventory_v1_inventory_proto_depIdxs = []int32{
 	7,  // 3: tollgate.inventory.v1.ReserveRequest.lines:type_name -> tollgate.inventory.v1.ReserveLine
 	0,  // 4: tollgate.inventory.v1.WatchStockResponse.item:type_name -> tollgate.inventory.v1.Item
 	0,  // 5: tollgate.inventory.v1.ImportItemsRequest.item:type_name -> tollgate.inventory.v1.Item
-	13, // 6: tollgate.inventory.v1.ImportItemsResponse.failures:type_name -> tollgate.inventory.v1.ImportFailure
+	15, // 6: tollgate.inventory.v1.ImportItemsResponse.failures:type_name -> tollgate.inventory.v1.ImportFailure
 	1,  // 7: tollgate.inventory.v1.InventoryService.GetItem:input_type -> tollgate.inventory.v1.GetItemRequest
 	3,  // 8: tollgate.inventory.v1.InventoryService.ListItems:input_type -> tollgate.inventory.v1.ListItemsRequest
 	5,  // 9: tollgate.inventory.v1.InventoryService.AdjustStock:input_type -> tollgate.inventory.v1.AdjustStockRequest
 	8,  // 10: tollgate.inventory.v1.InventoryService.Reserve:input_type -> tollgate.inventory.v1.ReserveRequest
-	10, // 11: tollgate.inventory.v1.InventoryService.WatchStock:input_type -> tollgate.inventory.v1.WatchStockRequest
-	12, // 12: tollgate.inventory.v1.InventoryService.ImportItems:input_type -> tollgate.inventory.v1.ImportItemsRequest
-	2,  // 13: tollgate.inventory.v1.InventoryService.GetItem:output_type -> tollgate.inventory.v1.GetItemResponse
-	4,  // 14: tollgate.inventory.v1.InventoryService.ListItems:output_type -> tollgate.inventory.v1.ListItemsResponse
-	6,  // 15: tollgate.inventory.v1.InventoryService.AdjustStock:output_type -> tollgate.inventory.v1.AdjustStockResponse
-	9,  // 16: tollgate.inventory.v1.InventoryService.Reserve:output_type -> tollgate.inventory.v1.ReserveResponse
-	11, // 17: tollgate.inventory.v1.InventoryService.WatchStock:output_type -> tollgate.inventory.v1.WatchStockResponse
-	14, // 18: tollgate.inventory.v1.InventoryService.ImportItems:output_type -> tollgate.inventory.v1.ImportItemsResponse
-	13, // [13:19] is the sub-list for method output_type
-	7,  // [7:13] is the sub-list for method input_type
+	10, // 11: tollgate.inventory.v1.InventoryService.Release:input_type -> tollgate.inventory.v1.ReleaseRequest
+	12, // 12: tollgate.inventory.v1.InventoryService.WatchStock:input_type -> tollgate.inventory.v1.WatchStockRequest
+	14, // 13: tollgate.inventory.v1.InventoryService.ImportItems:input_type -> tollgate.inventory.v1.ImportItemsRequest
+	2,  // 14: tollgate.inventory.v1.InventoryService.GetItem:output_type -> tollgate.inventory.v1.GetItemResponse
+	4,  // 15: tollgate.inventory.v1.InventoryService.ListItems:output_type -> tollgate.inventory.v1.ListItemsResponse
+	6,  // 16: tollgate.inventory.v1.InventoryService.AdjustStock:output_type -> tollgate.inventory.v1.AdjustStockResponse
+	9,  // 17: tollgate.inventory.v1.InventoryService.Reserve:output_type -> tollgate.inventory.v1.ReserveResponse
+	11, // 18: tollgate.inventory.v1.InventoryService.Release:output_type -> tollgate.inventory.v1.ReleaseResponse
+	13, // 19: tollgate.inventory.v1.InventoryService.WatchStock:output_type -> tollgate.inventory.v1.WatchStockResponse
+	16, // 20: tollgate.inventory.v1.InventoryService.ImportItems:output_type -> tollgate.inventory.v1.ImportItemsResponse
+	14, // [14:21] is the sub-list for method output_type
+	7,  // [7:14] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
 	7,  // [7:7] is the sub-list for extension extendee
 	0,  // [0:7] is the sub-list for field type_name
@@ -942,7 +1055,7 @@ func file_tollgate_inventory_v1_inventory_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_inventory_v1_inventory_proto_rawDesc), len(file_tollgate_inventory_v1_inventory_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	InventoryService_ListItems_FullMethodName   = "/tollgate.inventory.v1.InventoryService/ListItems"
 	InventoryService_AdjustStock_FullMethodName = "/tollgate.inventory.v1.InventoryService/AdjustStock"
 	InventoryService_Reserve_FullMethodName     = "/tollgate.inventory.v1.InventoryService/Reserve"
+	InventoryService_Release_FullMethodName     = "/tollgate.inventory.v1.InventoryService/Release"
 	InventoryService_WatchStock_FullMethodName  = "/tollgate.inventory.v1.InventoryService/WatchStock"
 	InventoryService_ImportItems_FullMethodName = "/tollgate.inventory.v1.InventoryService/ImportItems"
 )
@@ -44,6 +45,10 @@ type InventoryServiceClient interface {
 	// Reserve sets stock aside for an order: all lines or none. It is
 	// idempotent per order ID, so a retried call never reserves twice.
 	Reserve(ctx context.Context, in *ReserveRequest, opts ...grpc.CallOption) (*ReserveResponse, error)
+	// Release gives an order's reserved stock back, for an order that was
+	// never recorded as placed (its caller gave up while it was pending). It
+	// is idempotent: releasing an order with no reservation changes nothing.
+	Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*ReleaseResponse, error)
 	// WatchStock streams the current state of the watched items, then every
 	// change to them, until the client goes away or the server stops.
 	WatchStock(ctx context.Context, in *WatchStockRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchStockResponse], error)
@@ -109,6 +114,16 @@ func (c *inventoryServiceClient) Reserve(ctx context.Context, in *ReserveRequest
 	return out, nil
 }
 
+func (c *inventoryServiceClient) Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*ReleaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReleaseResponse)
+	err := c.cc.Invoke(ctx, InventoryService_Release_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *inventoryServiceClient) WatchStock(ctx context.Context, in *WatchStockRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchStockResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &InventoryService_ServiceDesc.Streams[1], InventoryService_WatchStock_FullMethodName, cOpts...)
@@ -158,6 +173,10 @@ type InventoryServiceServer interface {
 	// Reserve sets stock aside for an order: all lines or none. It is
 	// idempotent per order ID, so a retried call never reserves twice.
 	Reserve(context.Context, *ReserveRequest) (*ReserveResponse, error)
+	// Release gives an order's reserved stock back, for an order that was
+	// never recorded as placed (its caller gave up while it was pending). It
+	// is idempotent: releasing an order with no reservation changes nothing.
+	Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error)
 	// WatchStock streams the current state of the watched items, then every
 	// change to them, until the client goes away or the server stops.
 	WatchStock(*WatchStockRequest, grpc.ServerStreamingServer[WatchStockResponse]) error
@@ -185,6 +204,9 @@ func (UnimplementedInventoryServiceServer) AdjustStock(context.Context, *AdjustS
 }
 func (UnimplementedInventoryServiceServer) Reserve(context.Context, *ReserveRequest) (*ReserveResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Reserve not implemented")
+}
+func (UnimplementedInventoryServiceServer) Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Release not implemented")
 }
 func (UnimplementedInventoryServiceServer) WatchStock(*WatchStockRequest, grpc.ServerStreamingServer[WatchStockResponse]) error {
 	return status.Errorf(codes.Unimplemented, "method WatchStock not implemented")
@@ -278,6 +300,24 @@ func _InventoryService_Reserve_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InventoryService_Release_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReleaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InventoryServiceServer).Release(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InventoryService_Release_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InventoryServiceServer).Release(ctx, req.(*ReleaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _InventoryService_WatchStock_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchStockRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -314,6 +354,10 @@ var InventoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Reserve",
 			Handler:    _InventoryService_Reserve_Handler,
+		},
+		{
+			MethodName: "Release",
+			Handler:    _InventoryService_Release_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -34,6 +34,10 @@ const (
 	OrderState_ORDER_STATE_PACKED OrderState = 2
 	// Shipped: the order is complete.
 	OrderState_ORDER_STATE_SHIPPED OrderState = 3
+	// Recorded, its stock being reserved: it becomes RESERVED when its
+	// PlaceOrder (or a retry with the same ID) completes, and is removed, its
+	// stock released, when its caller never completes it.
+	OrderState_ORDER_STATE_PENDING OrderState = 4
 )
 
 // Enum value maps for OrderState.
@@ -43,12 +47,14 @@ var (
 		1: "ORDER_STATE_RESERVED",
 		2: "ORDER_STATE_PACKED",
 		3: "ORDER_STATE_SHIPPED",
+		4: "ORDER_STATE_PENDING",
 	}
 	OrderState_value = map[string]int32{
 		"ORDER_STATE_UNSPECIFIED": 0,
 		"ORDER_STATE_RESERVED":    1,
 		"ORDER_STATE_PACKED":      2,
 		"ORDER_STATE_SHIPPED":     3,
+		"ORDER_STATE_PENDING":     4,
 	}
 )
 
@@ -540,13 +546,14 @@ const file_tollgate_orders_v1_orders_proto_rawDesc = "" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x124\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1e.tollgate.orders.v1.OrderStateR\x05state\"A\n" +
 	"\x0eFulfilResponse\x12/\n" +
-	"\x05order\x18\x01 \x01(\v2\x19.tollgate.orders.v1.OrderR\x05order*t\n" +
+	"\x05order\x18\x01 \x01(\v2\x19.tollgate.orders.v1.OrderR\x05order*\x8d\x01\n" +
 	"\n" +
 	"OrderState\x12\x1b\n" +
 	"\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ORDER_STATE_RESERVED\x10\x01\x12\x16\n" +
 	"\x12ORDER_STATE_PACKED\x10\x02\x12\x17\n" +
-	"\x13ORDER_STATE_SHIPPED\x10\x032\xd4\x02\n" +
+	"\x13ORDER_STATE_SHIPPED\x10\x03\x12\x17\n" +
+	"\x13ORDER_STATE_PENDING\x10\x042\xd4\x02\n" +
 	"\rOrdersService\x12o\n" +
 	"\n" +
 	"PlaceOrder\x12%.tollgate.orders.v1.PlaceOrderRequest\x1a&.tollgate.orders.v1.PlaceOrderResponse\"\x12\x8a\xe7\x18\x0e\n" +

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from tollgate.auth.v1 import options_pb2 as tollgate_dot_auth_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%tollgate/inventory/v1/inventory.proto\x12\x15tollgate.inventory.v1\x1a\x1etollgate/auth/v1/options.proto\"\x83\x01\n\x04Item\x12\x10\n\x03sku\x18\x01 \x01(\tR\x03sku\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12(\n\x10quantity_on_hand\x18\x03 \x01(\x03R\x0equantityOnHand\x12+\n\x11quantity_reserved\x18\x04 \x01(\x03R\x10quantityReserved\"\"\n\x0eGetItemRequest\x12\x10\n\x03sku\x18\x01 \x01(\tR\x03sku\"B\n\x0fGetItemResponse\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.tollgate.inventory.v1.ItemR\x04item\"/\n\x10ListItemsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\"F\n\x11ListItemsResponse\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\x1b.tollgate.inventory.v1.ItemR\x05items\"P\n\x12\x41\x64justStockRequest\x12\x10\n\x03sku\x18\x01 \x01(\tR\x03sku\x12\x14\n\x05\x64\x65lta\x18\x02 \x01(\x03R\x05\x64\x65lta\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\"F\n\x13\x41\x64justStockResponse\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.tollgate.inventory.v1.ItemR\x04item\";\n\x0bReserveLine\x12\x10\n\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n\x08quantity\x18\x02 \x01(\x03R\x08quantity\"e\n\x0eReserveRequest\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x38\n\x05lines\x18\x02 \x03(\x0b\x32\".tollgate.inventory.v1.ReserveLineR\x05lines\"H\n\x0fReserveResponse\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x1a\n\x08replayed\x18\x02 \x01(\x08R\x08replayed\"\'\n\x11WatchStockRequest\x12\x12\n\x04skus\x18\x01 \x03(\tR\x04skus\"E\n\x12WatchStockResponse\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.tollgate.inventory.v1.ItemR\x04item\"E\n\x12ImportItemsRequest\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.tollgate.inventory.v1.ItemR\x04item\"O\n\rImportFailure\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12\x10\n\x03sku\x18\x02 \x01(\tR\x03sku\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\"s\n\x13ImportItemsResponse\x12\x1a\n\x08imported\x18\x01 \x01(\x05R\x08imported\x12@\n\x08\x66\x61ilures\x18\x02 \x03(\x0b\x32$.tollgate.inventory.v1.ImportFailureR\x08\x66\x61ilures2\xb8\x05\n\x10InventoryService\x12X\n\x07GetItem\x12%.tollgate.inventory.v1.GetItemRequest\x1a&.tollgate.inventory.v1.GetItemResponse\x12`\n\tListItems\x12\'.tollgate.inventory.v1.ListItemsRequest\x1a(.tollgate.inventory.v1.ListItemsResponse0\x01\x12{\n\x0b\x41\x64justStock\x12).tollgate.inventory.v1.AdjustStockRequest\x1a*.tollgate.inventory.v1.AdjustStockResponse\"\x15\x8a\xe7\x18\x11\n\x0finventory.write\x12q\n\x07Reserve\x12%.tollgate.inventory.v1.ReserveRequest\x1a&.tollgate.inventory.v1.ReserveResponse\"\x17\x8a\xe7\x18\x13\n\x11inventory.reserve\x12\x63\n\nWatchStock\x12(.tollgate.inventory.v1.WatchStockRequest\x1a).tollgate.inventory.v1.WatchStockResponse0\x01\x12}\n\x0bImportItems\x12).tollgate.inventory.v1.ImportItemsRequest\x1a*.tollgate.inventory.v1.ImportItemsResponse\"\x15\x8a\xe7\x18\x11\n\x0finventory.write(\x01\x1a\x14\x8a\xe7\x18\x10\n\x0einventory.readB\xa1\x01\n\x19\x64\x65v.tollgate.inventory.v1B\x0eInventoryProtoP\x01\xa2\x02\x03TIX\xaa\x02\x15Tollgate.Inventory.V1\xca\x02\x15Tollgate\\Inventory\\V1\xe2\x02!Tollgate\\Inventory\\V1\\GPBMetadata\xea\x02\x17Tollgate::Inventory::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%tollgate/inventory/v1/inventory.proto\x12\x15tollgate.inventory.v1\x1a\x1etollgate/auth/v1/options.proto\"\x83\x01\n\x04Item\x12\x10\n\x03sku\x18\x01 \x01(\tR\x03sku\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12(\n\x10quantity_on_hand\x18\x03 \x01(\x03R\x0equantityOnHand\x12+\n\x11quantity_reserved\x18\x04 \x01(\x03R\x10quantityReserved\"\"\n\x0eGetItemRequest\x12\x10\n\x03sku\x18\x01 \x01(\tR\x03sku\"B\n\x0fGetItemResponse\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.tollgate.inventory.v1.ItemR\x04item\"/\n\x10ListItemsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\"F\n\x11ListItemsResponse\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\x1b.tollgate.inventory.v1.ItemR\x05items\"P\n\x12\x41\x64justStockRequest\x12\x10\n\x03sku\x18\x01 \x01(\tR\x03sku\x12\x14\n\x05\x64\x65lta\x18\x02 \x01(\x03R\x05\x64\x65lta\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\"F\n\x13\x41\x64justStockResponse\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.tollgate.inventory.v1.ItemR\x04item\";\n\x0bReserveLine\x12\x10\n\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n\x08quantity\x18\x02 \x01(\x03R\x08quantity\"e\n\x0eReserveRequest\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x38\n\x05lines\x18\x02 \x03(\x0b\x32\".tollgate.inventory.v1.ReserveLineR\x05lines\"H\n\x0fReserveResponse\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x1a\n\x08replayed\x18\x02 \x01(\x08R\x08replayed\"+\n\x0eReleaseRequest\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\"H\n\x0fReleaseResponse\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x1a\n\x08released\x18\x02 \x01(\x08R\x08released\"\'\n\x11WatchStockRequest\x12\x12\n\x04skus\x18\x01 \x03(\tR\x04skus\"E\n\x12WatchStockResponse\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.tollgate.inventory.v1.ItemR\x04item\"E\n\x12ImportItemsRequest\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.tollgate.inventory.v1.ItemR\x04item\"O\n\rImportFailure\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12\x10\n\x03sku\x18\x02 \x01(\tR\x03sku\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\"s\n\x13ImportItemsResponse\x12\x1a\n\x08imported\x18\x01 \x01(\x05R\x08imported\x12@\n\x08\x66\x61ilures\x18\x02 \x03(\x0b\x32$.tollgate.inventory.v1.ImportFailureR\x08\x66\x61ilures2\xab\x06\n\x10InventoryService\x12X\n\x07GetItem\x12%.tollgate.inventory.v1.GetItemRequest\x1a&.tollgate.inventory.v1.GetItemResponse\x12`\n\tListItems\x12\'.tollgate.inventory.v1.ListItemsRequest\x1a(.tollgate.inventory.v1.ListItemsResponse0\x01\x12{\n\x0b\x41\x64justStock\x12).tollgate.inventory.v1.AdjustStockRequest\x1a*.tollgate.inventory.v1.AdjustStockResponse\"\x15\x8a\xe7\x18\x11\n\x0finventory.write\x12q\n\x07Reserve\x12%.tollgate.inventory.v1.ReserveRequest\x1a&.tollgate.inventory.v1.ReserveResponse\"\x17\x8a\xe7\x18\x13\n\x11inventory.reserve\x12q\n\x07Release\x12%.tollgate.inventory.v1.ReleaseRequest\x1a&.tollgate.inventory.v1.ReleaseResponse\"\x17\x8a\xe7\x18\x13\n\x11inventory.reserve\x12\x63\n\nWatchStock\x12(.tollgate.inventory.v1.WatchStockRequest\x1a).tollgate.inventory.v1.WatchStockResponse0\x01\x12}\n\x0bImportItems\x12).tollgate.inventory.v1.ImportItemsRequest\x1a*.tollgate.inventory.v1.ImportItemsResponse\"\x15\x8a\xe7\x18\x11\n\x0finventory.write(\x01\x1a\x14\x8a\xe7\x18\x10\n\x0einventory.readB\xa1\x01\n\x19\x64\x65v.tollgate.inventory.v1B\x0eInventoryProtoP\x01\xa2\x02\x03TIX\xaa\x02\x15Tollgate.Inventory.V1\xca\x02\x15Tollgate\\Inventory\\V1\xe2\x02!Tollgate\\Inventory\\V1\\GPBMetadata\xea\x02\x17Tollgate::Inventory::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.inventory.v1.inventory_pb2', globals())
@@ -28,6 +28,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _INVENTORYSERVICE.methods_by_name['AdjustStock']._serialized_options = b'\212\347\030\021\n\017inventory.write'
   _INVENTORYSERVICE.methods_by_name['Reserve']._options = None
   _INVENTORYSERVICE.methods_by_name['Reserve']._serialized_options = b'\212\347\030\023\n\021inventory.reserve'
+  _INVENTORYSERVICE.methods_by_name['Release']._options = None
+  _INVENTORYSERVICE.methods_by_name['Release']._serialized_options = b'\212\347\030\023\n\021inventory.reserve'
   _INVENTORYSERVICE.methods_by_name['ImportItems']._options = None
   _INVENTORYSERVICE.methods_by_name['ImportItems']._serialized_options = b'\212\347\030\021\n\017inventory.write'
   _ITEM._serialized_start=97
@@ -50,16 +52,20 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _RESERVEREQUEST._serialized_end=771
   _RESERVERESPONSE._serialized_start=773
   _RESERVERESPONSE._serialized_end=845
-  _WATCHSTOCKREQUEST._serialized_start=847
-  _WATCHSTOCKREQUEST._serialized_end=886
-  _WATCHSTOCKRESPONSE._serialized_start=888
-  _WATCHSTOCKRESPONSE._serialized_end=957
-  _IMPORTITEMSREQUEST._serialized_start=959
-  _IMPORTITEMSREQUEST._serialized_end=1028
-  _IMPORTFAILURE._serialized_start=1030
-  _IMPORTFAILURE._serialized_end=1109
-  _IMPORTITEMSRESPONSE._serialized_start=1111
-  _IMPORTITEMSRESPONSE._serialized_end=1226
-  _INVENTORYSERVICE._serialized_start=1229
-  _INVENTORYSERVICE._serialized_end=1925
+  _RELEASEREQUEST._serialized_start=847
+  _RELEASEREQUEST._serialized_end=890
+  _RELEASERESPONSE._serialized_start=892
+  _RELEASERESPONSE._serialized_end=964
+  _WATCHSTOCKREQUEST._serialized_start=966
+  _WATCHSTOCKREQUEST._serialized_end=1005
+  _WATCHSTOCKRESPONSE._serialized_start=1007
+  _WATCHSTOCKRESPONSE._serialized_end=1076
+  _IMPORTITEMSREQUEST._serialized_start=1078
+  _IMPORTITEMSREQUEST._serialized_end=1147
+  _IMPORTFAILURE._serialized_start=1149
+  _IMPORTFAILURE._serialized_end=1228
+  _IMPORTITEMSRESPONSE._serialized_start=1230
+  _IMPORTITEMSRESPONSE._serialized_end=1345
+  _INVENTORYSERVICE._serialized_start=1348
+  _INVENTORYSERVICE._serialized_end=2159
 # @@protoc_insertion_point(module_scope)

@@ -82,6 +82,20 @@ class ListItemsResponse(_message.Message):
     items: _containers.RepeatedCompositeFieldContainer[Item]
     def __init__(self, items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ...) -> None: ...
 
+class ReleaseRequest(_message.Message):
+    __slots__ = ["order_id"]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    def __init__(self, order_id: _Optional[str] = ...) -> None: ...
+
+class ReleaseResponse(_message.Message):
+    __slots__ = ["order_id", "released"]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    released: bool
+    def __init__(self, order_id: _Optional[str] = ..., released: bool = ...) -> None: ...
+
 class ReserveLine(_message.Message):
     __slots__ = ["quantity", "sku"]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]

@@ -36,6 +36,11 @@ class InventoryServiceStub(object):
                 request_serializer=tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReserveRequest.SerializeToString,
                 response_deserializer=tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReserveResponse.FromString,
                 )
+        self.Release = channel.unary_unary(
+                '/tollgate.inventory.v1.InventoryService/Release',
+                request_serializer=tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseRequest.SerializeToString,
+                response_deserializer=tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseResponse.FromString,
+                )
         self.WatchStock = channel.unary_stream(
                 '/tollgate.inventory.v1.InventoryService/WatchStock',
                 request_serializer=tollgate_dot_inventory_dot_v1_dot_inventory__pb2.WatchStockRequest.SerializeToString,
@@ -83,6 +88,15 @@ class InventoryServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Release(self, request, context):
+        """Release gives an order's reserved stock back, for an order that was
+        never recorded as placed (its caller gave up while it was pending). It
+        is idempotent: releasing an order with no reservation changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchStock(self, request, context):
         """WatchStock streams the current state of the watched items, then every
         change to them, until the client goes away or the server stops.
@@ -121,6 +135,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.Reserve,
                     request_deserializer=tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReserveRequest.FromString,
                     response_serializer=tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReserveResponse.SerializeToString,
+            ),
+            'Release': grpc.unary_unary_rpc_method_handler(
+                    servicer.Release,
+                    request_deserializer=tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseRequest.FromString,
+                    response_serializer=tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseResponse.SerializeToString,
             ),
             'WatchStock': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchStock,
@@ -209,6 +228,23 @@ class InventoryService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.inventory.v1.InventoryService/Reserve',
             tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReserveRequest.SerializeToString,
             tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReserveResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Release(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.inventory.v1.InventoryService/Release',
+            tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseRequest.SerializeToString,
+            tollgate_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

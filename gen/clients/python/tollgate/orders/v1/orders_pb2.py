@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from tollgate.auth.v1 import options_pb2 as tollgate_dot_auth_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftollgate/orders/v1/orders.proto\x12\x12tollgate.orders.v1\x1a\x1etollgate/auth/v1/options.proto\"9\n\tOrderLine\x12\x10\n\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n\x08quantity\x18\x02 \x01(\x03R\x08quantity\"\xd4\x01\n\x05Order\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x33\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.tollgate.orders.v1.OrderLineR\x05lines\x12\x34\n\x05state\x18\x03 \x01(\x0e\x32\x1e.tollgate.orders.v1.OrderStateR\x05state\x12\x1b\n\tplaced_by\x18\x04 \x01(\tR\x08placedBy\x12(\n\x10placed_by_issuer\x18\x05 \x01(\tR\x0eplacedByIssuer\"c\n\x11PlaceOrderRequest\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x33\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.tollgate.orders.v1.OrderLineR\x05lines\"E\n\x12PlaceOrderResponse\x12/\n\x05order\x18\x01 \x01(\x0b\x32\x19.tollgate.orders.v1.OrderR\x05order\",\n\x0fGetOrderRequest\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\"C\n\x10GetOrderResponse\x12/\n\x05order\x18\x01 \x01(\x0b\x32\x19.tollgate.orders.v1.OrderR\x05order\"`\n\rFulfilRequest\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x34\n\x05state\x18\x02 \x01(\x0e\x32\x1e.tollgate.orders.v1.OrderStateR\x05state\"A\n\x0e\x46ulfilResponse\x12/\n\x05order\x18\x01 \x01(\x0b\x32\x19.tollgate.orders.v1.OrderR\x05order*t\n\nOrderState\x12\x1b\n\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATE_RESERVED\x10\x01\x12\x16\n\x12ORDER_STATE_PACKED\x10\x02\x12\x17\n\x13ORDER_STATE_SHIPPED\x10\x03\x32\xd4\x02\n\rOrdersService\x12o\n\nPlaceOrder\x12%.tollgate.orders.v1.PlaceOrderRequest\x1a&.tollgate.orders.v1.PlaceOrderResponse\"\x12\x8a\xe7\x18\x0e\n\x0corders.write\x12U\n\x08GetOrder\x12#.tollgate.orders.v1.GetOrderRequest\x1a$.tollgate.orders.v1.GetOrderResponse\x12h\n\x06\x46ulfil\x12!.tollgate.orders.v1.FulfilRequest\x1a\".tollgate.orders.v1.FulfilResponse\"\x13\x8a\xe7\x18\x0f\n\rorders.fulfil(\x01\x30\x01\x1a\x11\x8a\xe7\x18\r\n\x0borders.readB\x8f\x01\n\x16\x64\x65v.tollgate.orders.v1B\x0bOrdersProtoP\x01\xa2\x02\x03TOX\xaa\x02\x12Tollgate.Orders.V1\xca\x02\x12Tollgate\\Orders\\V1\xe2\x02\x1eTollgate\\Orders\\V1\\GPBMetadata\xea\x02\x14Tollgate::Orders::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftollgate/orders/v1/orders.proto\x12\x12tollgate.orders.v1\x1a\x1etollgate/auth/v1/options.proto\"9\n\tOrderLine\x12\x10\n\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n\x08quantity\x18\x02 \x01(\x03R\x08quantity\"\xd4\x01\n\x05Order\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x33\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.tollgate.orders.v1.OrderLineR\x05lines\x12\x34\n\x05state\x18\x03 \x01(\x0e\x32\x1e.tollgate.orders.v1.OrderStateR\x05state\x12\x1b\n\tplaced_by\x18\x04 \x01(\tR\x08placedBy\x12(\n\x10placed_by_issuer\x18\x05 \x01(\tR\x0eplacedByIssuer\"c\n\x11PlaceOrderRequest\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x33\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.tollgate.orders.v1.OrderLineR\x05lines\"E\n\x12PlaceOrderResponse\x12/\n\x05order\x18\x01 \x01(\x0b\x32\x19.tollgate.orders.v1.OrderR\x05order\",\n\x0fGetOrderRequest\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\"C\n\x10GetOrderResponse\x12/\n\x05order\x18\x01 \x01(\x0b\x32\x19.tollgate.orders.v1.OrderR\x05order\"`\n\rFulfilRequest\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12\x34\n\x05state\x18\x02 \x01(\x0e\x32\x1e.tollgate.orders.v1.OrderStateR\x05state\"A\n\x0e\x46ulfilResponse\x12/\n\x05order\x18\x01 \x01(\x0b\x32\x19.tollgate.orders.v1.OrderR\x05order*\x8d\x01\n\nOrderState\x12\x1b\n\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATE_RESERVED\x10\x01\x12\x16\n\x12ORDER_STATE_PACKED\x10\x02\x12\x17\n\x13ORDER_STATE_SHIPPED\x10\x03\x12\x17\n\x13ORDER_STATE_PENDING\x10\x04\x32\xd4\x02\n\rOrdersService\x12o\n\nPlaceOrder\x12%.tollgate.orders.v1.PlaceOrderRequest\x1a&.tollgate.orders.v1.PlaceOrderResponse\"\x12\x8a\xe7\x18\x0e\n\x0corders.write\x12U\n\x08GetOrder\x12#.tollgate.orders.v1.GetOrderRequest\x1a$.tollgate.orders.v1.GetOrderResponse\x12h\n\x06\x46ulfil\x12!.tollgate.orders.v1.FulfilRequest\x1a\".tollgate.orders.v1.FulfilResponse\"\x13\x8a\xe7\x18\x0f\n\rorders.fulfil(\x01\x30\x01\x1a\x11\x8a\xe7\x18\r\n\x0borders.readB\x8f\x01\n\x16\x64\x65v.tollgate.orders.v1B\x0bOrdersProtoP\x01\xa2\x02\x03TOX\xaa\x02\x12Tollgate.Orders.V1\xca\x02\x12Tollgate\\Orders\\V1\xe2\x02\x1eTollgate\\Orders\\V1\\GPBMetadata\xea\x02\x14Tollgate::Orders::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.orders.v1.orders_pb2', globals())
@@ -28,8 +28,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _ORDERSSERVICE.methods_by_name['PlaceOrder']._serialized_options = b'\212\347\030\016\n\014orders.write'
   _ORDERSSERVICE.methods_by_name['Fulfil']._options = None
   _ORDERSSERVICE.methods_by_name['Fulfil']._serialized_options = b'\212\347\030\017\n\rorders.fulfil'
-  _ORDERSTATE._serialized_start=813
-  _ORDERSTATE._serialized_end=929
+  _ORDERSTATE._serialized_start=814
+  _ORDERSTATE._serialized_end=955
   _ORDERLINE._serialized_start=87
   _ORDERLINE._serialized_end=144
   _ORDER._serialized_start=147
@@ -46,6 +46,6 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _FULFILREQUEST._serialized_end=744
   _FULFILRESPONSE._serialized_start=746
   _FULFILRESPONSE._serialized_end=811
-  _ORDERSSERVICE._serialized_start=932
-  _ORDERSSERVICE._serialized_end=1272
+  _ORDERSSERVICE._serialized_start=958
+  _ORDERSSERVICE._serialized_end=1298
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 
 DESCRIPTOR: _descriptor.FileDescriptor
 ORDER_STATE_PACKED: OrderState
+ORDER_STATE_PENDING: OrderState
 ORDER_STATE_RESERVED: OrderState
 ORDER_STATE_SHIPPED: OrderState
 ORDER_STATE_UNSPECIFIED: OrderState

@@ -112,6 +112,23 @@ export interface ReserveResponse {
   replayed: boolean;
 }
 
+/** ReleaseRequest releases one order's reservation. */
+export interface ReleaseRequest {
+  /** OrderId whose reservation is released. */
+  orderId: string;
+}
+
+/** ReleaseResponse reports a release. */
+export interface ReleaseResponse {
+  /** OrderId echoes the request. */
+  orderId: string;
+  /**
+   * Released is true when a reservation was given back, false when the
+   * order held none.
+   */
+  released: boolean;
+}
+
 /** WatchStockRequest names the items to watch. */
 export interface WatchStockRequest {
   /** Skus to watch; empty watches every item. */
@@ -978,6 +995,168 @@ export const ReserveResponse: MessageFns<ReserveResponse> = {
   },
 };
 
+function createBaseReleaseRequest(): ReleaseRequest {
+  return { orderId: "" };
+}
+
+export const ReleaseRequest: MessageFns<ReleaseRequest> = {
+  encode(message: ReleaseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.orderId !== "") {
+      writer.uint32(10).string(message.orderId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.orderId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseRequest {
+    return {
+      orderId: isSet(object.orderId)
+        ? globalThis.String(object.orderId)
+        : isSet(object.order_id)
+        ? globalThis.String(object.order_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ReleaseRequest): unknown {
+    const obj: any = {};
+    if (message.orderId !== "") {
+      obj.orderId = message.orderId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReleaseRequest>, I>>(base?: I): ReleaseRequest {
+    return ReleaseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReleaseRequest>, I>>(object: I): ReleaseRequest {
+    const message = createBaseReleaseRequest();
+    message.orderId = object.orderId ?? "";
+    return message;
+  },
+};
+
+function createBaseReleaseResponse(): ReleaseResponse {
+  return { orderId: "", released: false };
+}
+
+export const ReleaseResponse: MessageFns<ReleaseResponse> = {
+  encode(message: ReleaseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.orderId !== "") {
+      writer.uint32(10).string(message.orderId);
+    }
+    if (message.released !== false) {
+      writer.uint32(16).bool(message.released);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.orderId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.released = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseResponse {
+    return {
+      orderId: isSet(object.orderId)
+        ? globalThis.String(object.orderId)
+        : isSet(object.order_id)
+        ? globalThis.String(object.order_id)
+        : "",
+      released: isSet(object.released) ? globalThis.Boolean(object.released) : false,
+    };
+  },
+
+  toJSON(message: ReleaseResponse): unknown {
+    const obj: any = {};
+    if (message.orderId !== "") {
+      obj.orderId = message.orderId;
+    }
+    if (message.released !== false) {
+      obj.released = message.released;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReleaseResponse>, I>>(base?: I): ReleaseResponse {
+    return ReleaseResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReleaseResponse>, I>>(object: I): ReleaseResponse {
+    const message = createBaseReleaseResponse();
+    message.orderId = object.orderId ?? "";
+    message.released = object.released ?? false;
+    return message;
+  },
+};
+
 function createBaseWatchStockRequest(): WatchStockRequest {
   return { skus: [] };
 }
@@ -1420,6 +1599,20 @@ export const InventoryServiceService = {
     responseDeserialize: (value: Buffer): ReserveResponse => ReserveResponse.decode(value),
   },
   /**
+   * Release gives an order's reserved stock back, for an order that was
+   * never recorded as placed (its caller gave up while it was pending). It
+   * is idempotent: releasing an order with no reservation changes nothing.
+   */
+  release: {
+    path: "/tollgate.inventory.v1.InventoryService/Release" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseRequest): Buffer => Buffer.from(ReleaseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseRequest => ReleaseRequest.decode(value),
+    responseSerialize: (value: ReleaseResponse): Buffer => Buffer.from(ReleaseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleaseResponse => ReleaseResponse.decode(value),
+  },
+  /**
    * WatchStock streams the current state of the watched items, then every
    * change to them, until the client goes away or the server stops.
    */
@@ -1462,6 +1655,12 @@ export interface InventoryServiceServer extends UntypedServiceImplementation {
    * idempotent per order ID, so a retried call never reserves twice.
    */
   reserve: handleUnaryCall<ReserveRequest, ReserveResponse>;
+  /**
+   * Release gives an order's reserved stock back, for an order that was
+   * never recorded as placed (its caller gave up while it was pending). It
+   * is idempotent: releasing an order with no reservation changes nothing.
+   */
+  release: handleUnaryCall<ReleaseRequest, ReleaseResponse>;
   /**
    * WatchStock streams the current state of the watched items, then every
    * change to them, until the client goes away or the server stops.
@@ -1535,6 +1734,26 @@ export interface InventoryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReserveResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Release gives an order's reserved stock back, for an order that was
+   * never recorded as placed (its caller gave up while it was pending). It
+   * is idempotent: releasing an order with no reservation changes nothing.
+   */
+  release(
+    request: ReleaseRequest,
+    callback: (error: ServiceError | null, response: ReleaseResponse) => void,
+  ): ClientUnaryCall;
+  release(
+    request: ReleaseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleaseResponse) => void,
+  ): ClientUnaryCall;
+  release(
+    request: ReleaseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseResponse) => void,
   ): ClientUnaryCall;
   /**
    * WatchStock streams the current state of the watched items, then every

@@ -35,6 +35,12 @@ export enum OrderState {
   ORDER_STATE_PACKED = 2,
   /** ORDER_STATE_SHIPPED - Shipped: the order is complete. */
   ORDER_STATE_SHIPPED = 3,
+  /**
+   * ORDER_STATE_PENDING - Recorded, its stock being reserved: it becomes RESERVED when its
+   * PlaceOrder (or a retry with the same ID) completes, and is removed, its
+   * stock released, when its caller never completes it.
+   */
+  ORDER_STATE_PENDING = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -52,6 +58,9 @@ export function orderStateFromJSON(object: any): OrderState {
     case 3:
     case "ORDER_STATE_SHIPPED":
       return OrderState.ORDER_STATE_SHIPPED;
+    case 4:
+    case "ORDER_STATE_PENDING":
+      return OrderState.ORDER_STATE_PENDING;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -69,6 +78,8 @@ export function orderStateToJSON(object: OrderState): string {
       return "ORDER_STATE_PACKED";
     case OrderState.ORDER_STATE_SHIPPED:
       return "ORDER_STATE_SHIPPED";
+    case OrderState.ORDER_STATE_PENDING:
+      return "ORDER_STATE_PENDING";
     case OrderState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -65,6 +65,16 @@ public final class InventoryProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_tollgate_inventory_v1_ReserveResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tollgate_inventory_v1_ReleaseRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tollgate_inventory_v1_ReleaseRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tollgate_inventory_v1_ReleaseResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_tollgate_inventory_v1_ReleaseResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_tollgate_inventory_v1_WatchStockRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -119,38 +129,44 @@ public final class InventoryProto {
       "es\030\002 \003(\0132\".tollgate.inventory.v1.Reserve" +
       "LineR\005lines\"H\n\017ReserveResponse\022\031\n\010order_" +
       "id\030\001 \001(\tR\007orderId\022\032\n\010replayed\030\002 \001(\010R\010rep" +
-      "layed\"\'\n\021WatchStockRequest\022\022\n\004skus\030\001 \003(\t" +
-      "R\004skus\"E\n\022WatchStockResponse\022/\n\004item\030\001 \001" +
-      "(\0132\033.tollgate.inventory.v1.ItemR\004item\"E\n" +
-      "\022ImportItemsRequest\022/\n\004item\030\001 \001(\0132\033.toll" +
-      "gate.inventory.v1.ItemR\004item\"O\n\rImportFa" +
-      "ilure\022\024\n\005index\030\001 \001(\005R\005index\022\020\n\003sku\030\002 \001(\t" +
-      "R\003sku\022\026\n\006reason\030\003 \001(\tR\006reason\"s\n\023ImportI" +
-      "temsResponse\022\032\n\010imported\030\001 \001(\005R\010imported" +
-      "\022@\n\010failures\030\002 \003(\0132$.tollgate.inventory." +
-      "v1.ImportFailureR\010failures2\270\005\n\020Inventory" +
-      "Service\022X\n\007GetItem\022%.tollgate.inventory." +
-      "v1.GetItemRequest\032&.tollgate.inventory.v" +
-      "1.GetItemResponse\022`\n\tListItems\022\'.tollgat" +
-      "e.inventory.v1.ListItemsRequest\032(.tollga" +
-      "te.inventory.v1.ListItemsResponse0\001\022{\n\013A" +
-      "djustStock\022).tollgate.inventory.v1.Adjus" +
-      "tStockRequest\032*.tollgate.inventory.v1.Ad" +
-      "justStockResponse\"\025\212\347\030\021\n\017inventory.write" +
-      "\022q\n\007Reserve\022%.tollgate.inventory.v1.Rese" +
-      "rveRequest\032&.tollgate.inventory.v1.Reser" +
-      "veResponse\"\027\212\347\030\023\n\021inventory.reserve\022c\n\nW" +
-      "atchStock\022(.tollgate.inventory.v1.WatchS" +
-      "tockRequest\032).tollgate.inventory.v1.Watc" +
-      "hStockResponse0\001\022}\n\013ImportItems\022).tollga" +
-      "te.inventory.v1.ImportItemsRequest\032*.tol" +
-      "lgate.inventory.v1.ImportItemsResponse\"\025" +
-      "\212\347\030\021\n\017inventory.write(\001\032\024\212\347\030\020\n\016inventory" +
-      ".readB\241\001\n\031dev.tollgate.inventory.v1B\016Inv" +
-      "entoryProtoP\001\242\002\003TIX\252\002\025Tollgate.Inventory" +
-      ".V1\312\002\025Tollgate\\Inventory\\V1\342\002!Tollgate\\I" +
-      "nventory\\V1\\GPBMetadata\352\002\027Tollgate::Inve" +
-      "ntory::V1b\006proto3"
+      "layed\"+\n\016ReleaseRequest\022\031\n\010order_id\030\001 \001(" +
+      "\tR\007orderId\"H\n\017ReleaseResponse\022\031\n\010order_i" +
+      "d\030\001 \001(\tR\007orderId\022\032\n\010released\030\002 \001(\010R\010rele" +
+      "ased\"\'\n\021WatchStockRequest\022\022\n\004skus\030\001 \003(\tR" +
+      "\004skus\"E\n\022WatchStockResponse\022/\n\004item\030\001 \001(" +
+      "\0132\033.tollgate.inventory.v1.ItemR\004item\"E\n\022" +
+      "ImportItemsRequest\022/\n\004item\030\001 \001(\0132\033.tollg" +
+      "ate.inventory.v1.ItemR\004item\"O\n\rImportFai" +
+      "lure\022\024\n\005index\030\001 \001(\005R\005index\022\020\n\003sku\030\002 \001(\tR" +
+      "\003sku\022\026\n\006reason\030\003 \001(\tR\006reason\"s\n\023ImportIt" +
+      "emsResponse\022\032\n\010imported\030\001 \001(\005R\010imported\022" +
+      "@\n\010failures\030\002 \003(\0132$.tollgate.inventory.v" +
+      "1.ImportFailureR\010failures2\253\006\n\020InventoryS" +
+      "ervice\022X\n\007GetItem\022%.tollgate.inventory.v" +
+      "1.GetItemRequest\032&.tollgate.inventory.v1" +
+      ".GetItemResponse\022`\n\tListItems\022\'.tollgate" +
+      ".inventory.v1.ListItemsRequest\032(.tollgat" +
+      "e.inventory.v1.ListItemsResponse0\001\022{\n\013Ad" +
+      "justStock\022).tollgate.inventory.v1.Adjust" +
+      "StockRequest\032*.tollgate.inventory.v1.Adj" +
+      "ustStockResponse\"\025\212\347\030\021\n\017inventory.write\022" +
+      "q\n\007Reserve\022%.tollgate.inventory.v1.Reser" +
+      "veRequest\032&.tollgate.inventory.v1.Reserv" +
+      "eResponse\"\027\212\347\030\023\n\021inventory.reserve\022q\n\007Re" +
+      "lease\022%.tollgate.inventory.v1.ReleaseReq" +
+      "uest\032&.tollgate.inventory.v1.ReleaseResp" +
+      "onse\"\027\212\347\030\023\n\021inventory.reserve\022c\n\nWatchSt" +
+      "ock\022(.tollgate.inventory.v1.WatchStockRe" +
+      "quest\032).tollgate.inventory.v1.WatchStock" +
+      "Response0\001\022}\n\013ImportItems\022).tollgate.inv" +
+      "entory.v1.ImportItemsRequest\032*.tollgate." +
+      "inventory.v1.ImportItemsResponse\"\025\212\347\030\021\n\017" +
+      "inventory.write(\001\032\024\212\347\030\020\n\016inventory.readB" +
+      "\241\001\n\031dev.tollgate.inventory.v1B\016Inventory" +
+      "ProtoP\001\242\002\003TIX\252\002\025Tollgate.Inventory.V1\312\002\025" +
+      "Tollgate\\Inventory\\V1\342\002!Tollgate\\Invento" +
+      "ry\\V1\\GPBMetadata\352\002\027Tollgate::Inventory:" +
+      ":V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -217,32 +233,44 @@ public final class InventoryProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tollgate_inventory_v1_ReserveResponse_descriptor,
         new java.lang.String[] { "OrderId", "Replayed", });
-    internal_static_tollgate_inventory_v1_WatchStockRequest_descriptor =
+    internal_static_tollgate_inventory_v1_ReleaseRequest_descriptor =
       getDescriptor().getMessageTypes().get(10);
+    internal_static_tollgate_inventory_v1_ReleaseRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tollgate_inventory_v1_ReleaseRequest_descriptor,
+        new java.lang.String[] { "OrderId", });
+    internal_static_tollgate_inventory_v1_ReleaseResponse_descriptor =
+      getDescriptor().getMessageTypes().get(11);
+    internal_static_tollgate_inventory_v1_ReleaseResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_tollgate_inventory_v1_ReleaseResponse_descriptor,
+        new java.lang.String[] { "OrderId", "Released", });
+    internal_static_tollgate_inventory_v1_WatchStockRequest_descriptor =
+      getDescriptor().getMessageTypes().get(12);
     internal_static_tollgate_inventory_v1_WatchStockRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tollgate_inventory_v1_WatchStockRequest_descriptor,
         new java.lang.String[] { "Skus", });
     internal_static_tollgate_inventory_v1_WatchStockResponse_descriptor =
-      getDescriptor().getMessageTypes().get(11);
+      getDescriptor().getMessageTypes().get(13);
     internal_static_tollgate_inventory_v1_WatchStockResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tollgate_inventory_v1_WatchStockResponse_descriptor,
         new java.lang.String[] { "Item", });
     internal_static_tollgate_inventory_v1_ImportItemsRequest_descriptor =
-      getDescriptor().getMessageTypes().get(12);
+      getDescriptor().getMessageTypes().get(14);
     internal_static_tollgate_inventory_v1_ImportItemsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tollgate_inventory_v1_ImportItemsRequest_descriptor,
         new java.lang.String[] { "Item", });
     internal_static_tollgate_inventory_v1_ImportFailure_descriptor =
-      getDescriptor().getMessageTypes().get(13);
+      getDescriptor().getMessageTypes().get(15);
     internal_static_tollgate_inventory_v1_ImportFailure_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tollgate_inventory_v1_ImportFailure_descriptor,
         new java.lang.String[] { "Index", "Sku", "Reason", });
     internal_static_tollgate_inventory_v1_ImportItemsResponse_descriptor =
-      getDescriptor().getMessageTypes().get(14);
+      getDescriptor().getMessageTypes().get(16);
     internal_static_tollgate_inventory_v1_ImportItemsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_tollgate_inventory_v1_ImportItemsResponse_descriptor,

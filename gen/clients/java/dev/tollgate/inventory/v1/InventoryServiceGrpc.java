@@ -143,6 +143,37 @@ public final class InventoryServiceGrpc {
     return getReserveMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.tollgate.inventory.v1.ReleaseRequest,
+      dev.tollgate.inventory.v1.ReleaseResponse> getReleaseMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "Release",
+      requestType = dev.tollgate.inventory.v1.ReleaseRequest.class,
+      responseType = dev.tollgate.inventory.v1.ReleaseResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.tollgate.inventory.v1.ReleaseRequest,
+      dev.tollgate.inventory.v1.ReleaseResponse> getReleaseMethod() {
+    io.grpc.MethodDescriptor<dev.tollgate.inventory.v1.ReleaseRequest, dev.tollgate.inventory.v1.ReleaseResponse> getReleaseMethod;
+    if ((getReleaseMethod = InventoryServiceGrpc.getReleaseMethod) == null) {
+      synchronized (InventoryServiceGrpc.class) {
+        if ((getReleaseMethod = InventoryServiceGrpc.getReleaseMethod) == null) {
+          InventoryServiceGrpc.getReleaseMethod = getReleaseMethod =
+              io.grpc.MethodDescriptor.<dev.tollgate.inventory.v1.ReleaseRequest, dev.tollgate.inventory.v1.ReleaseResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "Release"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.tollgate.inventory.v1.ReleaseRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.tollgate.inventory.v1.ReleaseResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new InventoryServiceMethodDescriptorSupplier("Release"))
+              .build();
+        }
+      }
+    }
+    return getReleaseMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<dev.tollgate.inventory.v1.WatchStockRequest,
       dev.tollgate.inventory.v1.WatchStockResponse> getWatchStockMethod;
 
@@ -301,6 +332,18 @@ public final class InventoryServiceGrpc {
 
     /**
      * <pre>
+     * Release gives an order's reserved stock back, for an order that was
+     * never recorded as placed (its caller gave up while it was pending). It
+     * is idempotent: releasing an order with no reservation changes nothing.
+     * </pre>
+     */
+    public void release(dev.tollgate.inventory.v1.ReleaseRequest request,
+        io.grpc.stub.StreamObserver<dev.tollgate.inventory.v1.ReleaseResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getReleaseMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
      * WatchStock streams the current state of the watched items, then every
      * change to them, until the client goes away or the server stops.
      * </pre>
@@ -351,6 +394,13 @@ public final class InventoryServiceGrpc {
                 dev.tollgate.inventory.v1.ReserveRequest,
                 dev.tollgate.inventory.v1.ReserveResponse>(
                   this, METHODID_RESERVE)))
+          .addMethod(
+            getReleaseMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.tollgate.inventory.v1.ReleaseRequest,
+                dev.tollgate.inventory.v1.ReleaseResponse>(
+                  this, METHODID_RELEASE)))
           .addMethod(
             getWatchStockMethod(),
             io.grpc.stub.ServerCalls.asyncServerStreamingCall(
@@ -431,6 +481,19 @@ public final class InventoryServiceGrpc {
         io.grpc.stub.StreamObserver<dev.tollgate.inventory.v1.ReserveResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getReserveMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Release gives an order's reserved stock back, for an order that was
+     * never recorded as placed (its caller gave up while it was pending). It
+     * is idempotent: releasing an order with no reservation changes nothing.
+     * </pre>
+     */
+    public void release(dev.tollgate.inventory.v1.ReleaseRequest request,
+        io.grpc.stub.StreamObserver<dev.tollgate.inventory.v1.ReleaseResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getReleaseMethod(), getCallOptions()), request, responseObserver);
     }
 
     /**
@@ -521,6 +584,18 @@ public final class InventoryServiceGrpc {
 
     /**
      * <pre>
+     * Release gives an order's reserved stock back, for an order that was
+     * never recorded as placed (its caller gave up while it was pending). It
+     * is idempotent: releasing an order with no reservation changes nothing.
+     * </pre>
+     */
+    public dev.tollgate.inventory.v1.ReleaseResponse release(dev.tollgate.inventory.v1.ReleaseRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getReleaseMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
      * WatchStock streams the current state of the watched items, then every
      * change to them, until the client goes away or the server stops.
      * </pre>
@@ -584,14 +659,28 @@ public final class InventoryServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getReserveMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * Release gives an order's reserved stock back, for an order that was
+     * never recorded as placed (its caller gave up while it was pending). It
+     * is idempotent: releasing an order with no reservation changes nothing.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.tollgate.inventory.v1.ReleaseResponse> release(
+        dev.tollgate.inventory.v1.ReleaseRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getReleaseMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_GET_ITEM = 0;
   private static final int METHODID_LIST_ITEMS = 1;
   private static final int METHODID_ADJUST_STOCK = 2;
   private static final int METHODID_RESERVE = 3;
-  private static final int METHODID_WATCH_STOCK = 4;
-  private static final int METHODID_IMPORT_ITEMS = 5;
+  private static final int METHODID_RELEASE = 4;
+  private static final int METHODID_WATCH_STOCK = 5;
+  private static final int METHODID_IMPORT_ITEMS = 6;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -625,6 +714,10 @@ public final class InventoryServiceGrpc {
         case METHODID_RESERVE:
           serviceImpl.reserve((dev.tollgate.inventory.v1.ReserveRequest) request,
               (io.grpc.stub.StreamObserver<dev.tollgate.inventory.v1.ReserveResponse>) responseObserver);
+          break;
+        case METHODID_RELEASE:
+          serviceImpl.release((dev.tollgate.inventory.v1.ReleaseRequest) request,
+              (io.grpc.stub.StreamObserver<dev.tollgate.inventory.v1.ReleaseResponse>) responseObserver);
           break;
         case METHODID_WATCH_STOCK:
           serviceImpl.watchStock((dev.tollgate.inventory.v1.WatchStockRequest) request,
@@ -698,6 +791,7 @@ public final class InventoryServiceGrpc {
               .addMethod(getListItemsMethod())
               .addMethod(getAdjustStockMethod())
               .addMethod(getReserveMethod())
+              .addMethod(getReleaseMethod())
               .addMethod(getWatchStockMethod())
               .addMethod(getImportItemsMethod())
               .build();

@@ -44,6 +44,16 @@ public enum OrderState
    * <code>ORDER_STATE_SHIPPED = 3;</code>
    */
   ORDER_STATE_SHIPPED(3),
+  /**
+   * <pre>
+   * Recorded, its stock being reserved: it becomes RESERVED when its
+   * PlaceOrder (or a retry with the same ID) completes, and is removed, its
+   * stock released, when its caller never completes it.
+   * </pre>
+   *
+   * <code>ORDER_STATE_PENDING = 4;</code>
+   */
+  ORDER_STATE_PENDING(4),
   UNRECOGNIZED(-1),
   ;
 
@@ -79,6 +89,16 @@ public enum OrderState
    * <code>ORDER_STATE_SHIPPED = 3;</code>
    */
   public static final int ORDER_STATE_SHIPPED_VALUE = 3;
+  /**
+   * <pre>
+   * Recorded, its stock being reserved: it becomes RESERVED when its
+   * PlaceOrder (or a retry with the same ID) completes, and is removed, its
+   * stock released, when its caller never completes it.
+   * </pre>
+   *
+   * <code>ORDER_STATE_PENDING = 4;</code>
+   */
+  public static final int ORDER_STATE_PENDING_VALUE = 4;
 
 
   public final int getNumber() {
@@ -109,6 +129,7 @@ public enum OrderState
       case 1: return ORDER_STATE_RESERVED;
       case 2: return ORDER_STATE_PACKED;
       case 3: return ORDER_STATE_SHIPPED;
+      case 4: return ORDER_STATE_PENDING;
       default: return null;
     }
   }

@@ -83,22 +83,23 @@ public final class OrdersProto {
       "\tR\007orderId\0224\n\005state\030\002 \001(\0162\036.tollgate.ord" +
       "ers.v1.OrderStateR\005state\"A\n\016FulfilRespon" +
       "se\022/\n\005order\030\001 \001(\0132\031.tollgate.orders.v1.O" +
-      "rderR\005order*t\n\nOrderState\022\033\n\027ORDER_STATE" +
-      "_UNSPECIFIED\020\000\022\030\n\024ORDER_STATE_RESERVED\020\001" +
-      "\022\026\n\022ORDER_STATE_PACKED\020\002\022\027\n\023ORDER_STATE_" +
-      "SHIPPED\020\0032\324\002\n\rOrdersService\022o\n\nPlaceOrde" +
-      "r\022%.tollgate.orders.v1.PlaceOrderRequest" +
-      "\032&.tollgate.orders.v1.PlaceOrderResponse" +
-      "\"\022\212\347\030\016\n\014orders.write\022U\n\010GetOrder\022#.tollg" +
-      "ate.orders.v1.GetOrderRequest\032$.tollgate" +
-      ".orders.v1.GetOrderResponse\022h\n\006Fulfil\022!." +
-      "tollgate.orders.v1.FulfilRequest\032\".tollg" +
-      "ate.orders.v1.FulfilResponse\"\023\212\347\030\017\n\rorde" +
-      "rs.fulfil(\0010\001\032\021\212\347\030\r\n\013orders.readB\217\001\n\026dev" +
-      ".tollgate.orders.v1B\013OrdersProtoP\001\242\002\003TOX" +
-      "\252\002\022Tollgate.Orders.V1\312\002\022Tollgate\\Orders\\" +
-      "V1\342\002\036Tollgate\\Orders\\V1\\GPBMetadata\352\002\024To" +
-      "llgate::Orders::V1b\006proto3"
+      "rderR\005order*\215\001\n\nOrderState\022\033\n\027ORDER_STAT" +
+      "E_UNSPECIFIED\020\000\022\030\n\024ORDER_STATE_RESERVED\020" +
+      "\001\022\026\n\022ORDER_STATE_PACKED\020\002\022\027\n\023ORDER_STATE" +
+      "_SHIPPED\020\003\022\027\n\023ORDER_STATE_PENDING\020\0042\324\002\n\r" +
+      "OrdersService\022o\n\nPlaceOrder\022%.tollgate.o" +
+      "rders.v1.PlaceOrderRequest\032&.tollgate.or" +
+      "ders.v1.PlaceOrderResponse\"\022\212\347\030\016\n\014orders" +
+      ".write\022U\n\010GetOrder\022#.tollgate.orders.v1." +
+      "GetOrderRequest\032$.tollgate.orders.v1.Get" +
+      "OrderResponse\022h\n\006Fulfil\022!.tollgate.order" +
+      "s.v1.FulfilRequest\032\".tollgate.orders.v1." +
+      "FulfilResponse\"\023\212\347\030\017\n\rorders.fulfil(\0010\001\032" +
+      "\021\212\347\030\r\n\013orders.readB\217\001\n\026dev.tollgate.orde" +
+      "rs.v1B\013OrdersProtoP\001\242\002\003TOX\252\002\022Tollgate.Or" +
+      "ders.V1\312\002\022Tollgate\\Orders\\V1\342\002\036Tollgate\\" +
+      "Orders\\V1\\GPBMetadata\352\002\024Tollgate::Orders" +
+      "::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
