@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"github.com/tollgate-rpc/tollgate/internal/pgtest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// orderLoad places one-unit orders of widget-1 from workers goroutines,
+// each with a fresh order ID, until stop is closed, and keeps each order's
+// outcome.
+type orderLoad struct {
+	mu      sync.Mutex
+	outcome map[string]codes.Code
+	wg      sync.WaitGroup
+}
+
+func placeOrders(ord ordersv1.OrdersServiceClient, workers int, stop <-chan struct{}) *orderLoad {
+	l := &orderLoad{outcome: map[string]codes.Code{}}
+	for w := range workers {
+		l.wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("db-%d-%d", w, i)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_, err := ord.PlaceOrder(ctx, &ordersv1.PlaceOrderRequest{OrderId: id, Lines: []*ordersv1.OrderLine{{Sku: "widget-1", Quantity: 1}}})
+				cancel()
+				l.mu.Lock()
+				l.outcome[id] = status.Code(err)
+				l.mu.Unlock()
+				time.Sleep(2 * time.Millisecond) // bounded traffic
+			}
+		})
+	}
+	return l
+}
+
+// count returns how many orders ended with code, and how many failed.
+func (l *orderLoad) count(code codes.Code) (n, failed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.outcome {
+		if c == code {
+			n++
+		}
+		if c != codes.OK {
+			failed++
+		}
+	}
+	return n, failed
+}
+
+// The orders database (a PostgreSQL of the test's own) is stopped while
+// orders are placed through real processes, then started again. During
+// the outage orders answer Unavailable (retriable), never Internal; and
+// afterwards the books agree: every order answered OK is RESERVED and holds
+// its reservation, every reservation belongs to a recorded order, and the
+// reserved stock is exactly the sum of the reservations. Before, the
+// outage answered Internal and left stock reserved by no order.
+func TestFaultOrdersDatabaseOutage(t *testing.T) {
+	own := startOwnPostgres(t)
+	shared := pgtest.URL(t)
+	invSchema := pgtest.Schema(t, shared)
+	dir := t.TempDir()
+	issuerDir := filepath.Join(dir, "issuer")
+	secretOf := func(id string) string { return filepath.Join(dir, id+".secret") }
+	runTo(t, nil, "client", "add", "--data-dir", issuerDir, "--id", "orders-service", "--scopes", "inventory.read inventory.reserve",
+		"--audiences", "inventory", "--default-audience", "inventory", "--secret-file", secretOf("orders-service"))
+	runTo(t, nil, "client", "add", "--data-dir", issuerDir, "--id", "buyer", "--scopes", "orders.write inventory.read inventory.write",
+		"--audiences", "orders inventory", "--secret-file", secretOf("buyer"))
+	issuerURL := "http://" + start(t, "issuer", nil, "issuer", "--addr", "127.0.0.1:0", "--data-dir", issuerDir).listening(t, "issuer")
+	invAddr := start(t, "inventory", []string{"TOLLGATE_DATABASE_URL=" + shared, "TOLLGATE_DATABASE_SCHEMA=" + invSchema}, "inventory",
+		"--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--data-dir", filepath.Join(dir, "inventory"), "--access-log", "refused").listening(t, "inventory")
+	ordAddr := start(t, "orders", []string{"TOLLGATE_DATABASE_URL=" + own.URL, "TOLLGATE_CLIENT_SECRET_FILE=" + secretOf("orders-service")}, "orders",
+		"--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--token-url", issuerURL+"/oauth/token", "--inventory-addr", invAddr,
+		"--data-dir", filepath.Join(dir, "orders"), "--access-log", "refused", "--database-timeout", "2s").listening(t, "orders")
+
+	secret, err := os.ReadFile(secretOf("buyer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := func(audience, addr string) *grpc.ClientConn {
+		src, err := callcreds.NewSource(callcreds.Config{TokenURL: issuerURL + "/oauth/token", ClientID: "buyer",
+			ClientSecret: strings.TrimSpace(string(secret)), Audience: audience})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := callcreds.New(src, callcreds.AllowPlaintext()).NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	inv := inventoryv1.NewInventoryServiceClient(dial("inventory", invAddr))
+	ord := ordersv1.NewOrdersServiceClient(dial("orders", ordAddr))
+	jwtest.Eventually(t, "inventory to serve", func() bool {
+		_, err := inv.AdjustStock(context.Background(), &inventoryv1.AdjustStockRequest{Sku: "widget-1", Delta: 100_000})
+		return err == nil
+	})
+
+	stop := make(chan struct{})
+	load := placeOrders(ord, 4, stop)
+	waitOK := func(n int) {
+		t.Helper()
+		ok, _ := load.count(codes.OK)
+		jwtest.Eventually(t, fmt.Sprintf("%d more orders placed", n), func() bool { now, _ := load.count(codes.OK); return now >= ok+n })
+	}
+	waitOK(50)
+	own.stop(t)
+	jwtest.Eventually(t, "orders to fail during the outage", func() bool { _, failed := load.count(codes.OK); return failed >= 20 })
+	own.start(t)
+	waitOK(50)
+	close(stop)
+	load.wg.Wait()
+
+	byCode := map[codes.Code]int{}
+	for _, c := range load.outcome {
+		byCode[c]++
+	}
+	t.Logf("orders during a database outage: %v", byCode)
+	for c, n := range byCode {
+		if c != codes.OK && c != codes.Unavailable {
+			t.Errorf("%d orders answered %s; a database outage is Unavailable", n, c)
+		}
+	}
+	checkOrderBooks(t, shared, invSchema, own.URL, load.outcome)
+}
+
+// checkOrderBooks checks the invariants between orders and inventory, read
+// from their databases: every order answered OK is RESERVED and holds a
+// reservation; every reservation has an order; widget-1's reserved stock is
+// the sum of its reservations.
+func checkOrderBooks(t *testing.T, invURL, invSchema, ordURL string, outcome map[string]codes.Code) {
+	t.Helper()
+	ctx := context.Background()
+	query := func(url, sql string, scan func(pgx.Rows) error) {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		rows, err := conn.Query(ctx, sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reservations := map[string]int64{} // order ID → widget-1 units
+	query(invURL, "SELECT order_id, lines FROM "+pgx.Identifier{invSchema, "reservations"}.Sanitize(), func(r pgx.Rows) error {
+		var id, linesJSON string
+		if err := r.Scan(&id, &linesJSON); err != nil {
+			return err
+		}
+		var lines []struct {
+			SKU      string
+			Quantity int64
+		}
+		if err := json.Unmarshal([]byte(linesJSON), &lines); err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if l.SKU == "widget-1" {
+				reservations[id] += l.Quantity
+			}
+		}
+		return nil
+	})
+	var reserved int64
+	query(invURL, "SELECT reserved FROM "+pgx.Identifier{invSchema, "items"}.Sanitize()+" WHERE sku = 'widget-1'", func(r pgx.Rows) error { return r.Scan(&reserved) })
+	states := map[string]ordersv1.OrderState{}
+	query(ordURL, "SELECT order_id, state FROM tollgate.orders", func(r pgx.Rows) error {
+		var id string
+		var state int32
+		err := r.Scan(&id, &state)
+		states[id] = ordersv1.OrderState(state)
+		return err
+	})
+
+	var sum int64
+	for id, units := range reservations {
+		sum += units
+		if _, ok := states[id]; !ok {
+			t.Errorf("stock reserved for order %s, which is not recorded", id)
+		}
+	}
+	if sum != reserved {
+		t.Errorf("widget-1: %d units reserved, but the reservations add up to %d", reserved, sum)
+	}
+	pending := 0
+	for id, c := range outcome {
+		if c != codes.OK {
+			continue
+		}
+		if states[id] != ordersv1.OrderState_ORDER_STATE_RESERVED || reservations[id] != 1 {
+			t.Errorf("order %s answered OK but is %s with %d units reserved", id, states[id], reservations[id])
+		}
+	}
+	for _, s := range states {
+		if s == ordersv1.OrderState_ORDER_STATE_PENDING {
+			pending++
+		}
+	}
+	t.Logf("books: %d orders recorded (%d pending, to be completed by a retry or released by the reconciler), %d reservations, %d units reserved",
+		len(states), pending, len(reservations), reserved)
+}
