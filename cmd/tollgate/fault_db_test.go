@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,12 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
-	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"github.com/tollgate-rpc/tollgate/internal/pgtest"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -96,23 +91,7 @@ func TestFaultOrdersDatabaseOutage(t *testing.T) {
 		"--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--token-url", issuerURL+"/oauth/token", "--inventory-addr", invAddr,
 		"--data-dir", filepath.Join(dir, "orders"), "--access-log", "refused", "--database-timeout", "2s").listening(t, "orders")
 
-	secret, err := os.ReadFile(secretOf("buyer"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dial := func(audience, addr string) *grpc.ClientConn {
-		src, err := callcreds.NewSource(callcreds.Config{TokenURL: issuerURL + "/oauth/token", ClientID: "buyer",
-			ClientSecret: strings.TrimSpace(string(secret)), Audience: audience})
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, err := callcreds.New(src, callcreds.AllowPlaintext()).NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		return conn
-	}
+	dial := plainCaller(t, issuerURL, "buyer", secretOf("buyer"))
 	inv := inventoryv1.NewInventoryServiceClient(dial("inventory", invAddr))
 	ord := ordersv1.NewOrdersServiceClient(dial("orders", ordAddr))
 	jwtest.Eventually(t, "inventory to serve", func() bool {

@@ -117,23 +117,7 @@ func TestReplicasOnPostgreSQL(t *testing.T) {
 		})
 	}
 
-	secret, err := os.ReadFile(secretOf("buyer"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := func(audience, addr string) *grpc.ClientConn {
-		src, err := callcreds.NewSource(callcreds.Config{TokenURL: issuerURL + "/oauth/token", ClientID: "buyer",
-			ClientSecret: strings.TrimSpace(string(secret)), Audience: audience})
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, err := callcreds.New(src, callcreds.AllowPlaintext()).NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		return conn
-	}
+	client := plainCaller(t, issuerURL, "buyer", secretOf("buyer"))
 	ords := []ordersv1.OrdersServiceClient{
 		ordersv1.NewOrdersServiceClient(client("orders", ordAddrs[0])), ordersv1.NewOrdersServiceClient(client("orders", ordAddrs[1]))}
 	inv := inventoryv1.NewInventoryServiceClient(client("inventory", invAddrs[1]))
@@ -376,4 +360,28 @@ func tokenKid(t *testing.T, issuerURL string, secret []byte) string {
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&tok)
 	return kidOf(tok.AccessToken)
+}
+
+// plainCaller returns a dial function for clientID (its secret in
+// secretFile) over plaintext loopback, with a token for each audience from
+// the issuer at issuerURL.
+func plainCaller(t *testing.T, issuerURL, clientID, secretFile string) func(audience, addr string) *grpc.ClientConn {
+	t.Helper()
+	secret, err := os.ReadFile(secretFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(audience, addr string) *grpc.ClientConn {
+		src, err := callcreds.NewSource(callcreds.Config{TokenURL: issuerURL + "/oauth/token", ClientID: clientID,
+			ClientSecret: strings.TrimSpace(string(secret)), Audience: audience})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := callcreds.New(src, callcreds.AllowPlaintext()).NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
 }

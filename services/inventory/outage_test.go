@@ -13,11 +13,10 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// While the database is unreachable (a proxy in front of it cut: open
-// connections closed, new ones refused) GetItem and Reserve answer
-// Unavailable, which gRPC clients retry, not Internal, which they do not;
-// once it is back they answer again.
-func TestDatabaseOutageIsUnavailable(t *testing.T) {
+// proxiedStore opens the demo stock in a schema of the test database
+// reached through a proxy the test controls.
+func proxiedStore(t *testing.T) (*pgtest.Proxy, *SQLStore) {
+	t.Helper()
 	url := pgtest.URL(t)
 	schema := pgtest.Schema(t, url)
 	proxy := pgtest.NewProxy(t, url)
@@ -29,6 +28,15 @@ func TestDatabaseOutageIsUnavailable(t *testing.T) {
 	if err := SeedDemo(t.Context(), store); err != nil {
 		t.Fatal(err)
 	}
+	return proxy, store
+}
+
+// While the database is unreachable (a proxy in front of it cut: open
+// connections closed, new ones refused) GetItem and Reserve answer
+// Unavailable, which gRPC clients retry, not Internal, which they do not;
+// once it is back they answer again.
+func TestDatabaseOutageIsUnavailable(t *testing.T) {
+	proxy, store := proxiedStore(t)
 	svc := New(store, slog.New(slog.DiscardHandler))
 	get := func() error {
 		_, err := svc.GetItem(t.Context(), &inventoryv1.GetItemRequest{Sku: "widget-1"})
@@ -63,24 +71,14 @@ func TestDatabaseOutageIsUnavailable(t *testing.T) {
 // stopped with SIGSTOP) fails a call Unavailable once the store's timeout
 // passes, instead of holding it until the caller's own deadline.
 func TestFrozenDatabaseIsBounded(t *testing.T) {
-	url := pgtest.URL(t)
-	schema := pgtest.Schema(t, url)
-	proxy := pgtest.NewProxy(t, url)
-	store, err := OpenPostgres(t.Context(), proxy.URL, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := SeedDemo(t.Context(), store); err != nil {
-		t.Fatal(err)
-	}
+	proxy, store := proxiedStore(t)
 	store.SetTimeout(200 * time.Millisecond)
 	svc := New(store, slog.New(slog.DiscardHandler))
 	proxy.Freeze()
 	// The caller would wait a minute; the store gives up long before.
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	_, err = svc.GetItem(ctx, &inventoryv1.GetItemRequest{Sku: "widget-1"})
+	_, err := svc.GetItem(ctx, &inventoryv1.GetItemRequest{Sku: "widget-1"})
 	if code := status.Code(err); code != codes.Unavailable {
 		t.Errorf("GetItem on a frozen database: %v, want Unavailable", err)
 	}

@@ -174,6 +174,18 @@ func (s *SQLStore) Upsert(ctx context.Context, item *inventoryv1.Item) (*invento
 	return out, err
 }
 
+// lockLines totals an order's lines by SKU and, on PostgreSQL, locks their
+// items in one sorted pass: two replicas reserving or releasing overlapping
+// orders then queue instead of deadlocking.
+func (s *SQLStore) lockLines(ctx context.Context, tx *sql.Tx, lines []Line) (need map[string]int64, order []string, err error) {
+	need, order, err = needs(lines)
+	if err != nil || !s.db.Postgres() {
+		return need, order, err
+	}
+	_, err = tx.ExecContext(ctx, `SELECT 1 FROM items WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`, slices.Sorted(slices.Values(order)))
+	return need, order, err
+}
+
 // Release implements Store.
 func (s *SQLStore) Release(ctx context.Context, orderID string) ([]*inventoryv1.Item, bool, error) {
 	ctx, cancel := s.db.Bound(ctx)
@@ -194,14 +206,9 @@ func (s *SQLStore) Release(ctx context.Context, orderID string) ([]*inventoryv1.
 		if err := json.Unmarshal([]byte(linesJSON), &lines); err != nil {
 			return err
 		}
-		need, order, err := needs(lines)
+		need, order, err := s.lockLines(ctx, tx, lines)
 		if err != nil {
 			return err
-		}
-		if s.db.Postgres() {
-			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM items WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`, slices.Sorted(slices.Values(order))); err != nil {
-				return err
-			}
 		}
 		for _, sku := range order {
 			it, err := s.getItem(ctx, tx, sku)
@@ -249,16 +256,9 @@ func (s *SQLStore) Reserve(ctx context.Context, orderID string, lines []Line) ([
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		need, order, err := needs(lines)
+		need, order, err := s.lockLines(ctx, tx, lines)
 		if err != nil {
 			return err
-		}
-		if s.db.Postgres() {
-			// Lock the order's items in one sorted pass: two replicas
-			// reserving overlapping orders then queue instead of deadlocking.
-			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM items WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`, slices.Sorted(slices.Values(order))); err != nil {
-				return err
-			}
 		}
 		for _, sku := range order {
 			it, err := s.getItem(ctx, tx, sku)

@@ -44,7 +44,9 @@ func Transient(err error) bool {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.As(err, &netErr), errors.As(err, &connectErr), pgconn.Timeout(err):
+		errors.As(err, &netErr), errors.As(err, &connectErr), pgconn.Timeout(err),
+		errors.Is(err, pgconn.ErrConnClosed), pgconn.SafeToRetry(err): // a connection pgx found closed
+
 		return true
 	}
 	// SQLite: another process holds the lock (SQLITE_BUSY, SQLITE_LOCKED),

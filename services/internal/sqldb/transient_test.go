@@ -23,6 +23,7 @@ func TestTransient(t *testing.T) {
 		{fmt.Errorf("read items: %w", io.ErrUnexpectedEOF), true},
 		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true},
 		{context.DeadlineExceeded, true},
+		{fmt.Errorf("commit: %w", pgconn.ErrConnClosed), true},
 		{errors.New("SQL logic error: database is locked (5) (SQLITE_BUSY)"), true},
 		{&pgconn.PgError{Code: "23505"}, false}, // unique violation: a bug or bad data
 		{&pgconn.PgError{Code: "42P01"}, false}, // undefined table: a bug
