@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -87,9 +88,18 @@ func TestFaultOrdersDatabaseOutage(t *testing.T) {
 	issuerURL := "http://" + start(t, "issuer", nil, "issuer", "--addr", "127.0.0.1:0", "--data-dir", issuerDir).listening(t, "issuer")
 	invAddr := start(t, "inventory", []string{"TOLLGATE_DATABASE_URL=" + shared, "TOLLGATE_DATABASE_SCHEMA=" + invSchema}, "inventory",
 		"--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--data-dir", filepath.Join(dir, "inventory"), "--access-log", "refused").listening(t, "inventory")
-	ordAddr := start(t, "orders", []string{"TOLLGATE_DATABASE_URL=" + own.URL, "TOLLGATE_CLIENT_SECRET_FILE=" + secretOf("orders-service")}, "orders",
-		"--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--token-url", issuerURL+"/oauth/token", "--inventory-addr", invAddr,
-		"--data-dir", filepath.Join(dir, "orders"), "--access-log", "refused", "--database-timeout", "2s").listening(t, "orders")
+	ordProc := start(t, "orders", []string{"TOLLGATE_DATABASE_URL=" + own.URL, "TOLLGATE_CLIENT_SECRET_FILE=" + secretOf("orders-service")}, "orders",
+		"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--token-url", issuerURL+"/oauth/token",
+		"--inventory-addr", invAddr, "--data-dir", filepath.Join(dir, "orders"), "--access-log", "refused", "--database-timeout", "2s")
+	ordAddr, ordAdmin := ordProc.listening(t, "orders"), ordProc.listening(t, "admin")
+	ready := func() int {
+		resp, err := http.Get("http://" + ordAdmin + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
 
 	dial := plainCaller(t, issuerURL, "buyer", secretOf("buyer"))
 	inv := inventoryv1.NewInventoryServiceClient(dial("inventory", invAddr))
@@ -109,8 +119,10 @@ func TestFaultOrdersDatabaseOutage(t *testing.T) {
 	waitOK(50)
 	own.stop(t)
 	jwtest.Eventually(t, "orders to fail during the outage", func() bool { _, failed := load.count(codes.OK); return failed >= 20 })
+	jwtest.Eventually(t, "orders to fail /readyz during the outage", func() bool { return ready() == http.StatusServiceUnavailable })
 	own.start(t)
 	waitOK(50)
+	jwtest.Eventually(t, "orders ready again", func() bool { return ready() == http.StatusOK })
 	close(stop)
 	load.wg.Wait()
 

@@ -9,17 +9,18 @@ import (
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"github.com/tollgate-rpc/tollgate/internal/pgtest"
+	"github.com/tollgate-rpc/tollgate/internal/tcpproxy"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
 // proxiedStore opens the demo stock in a schema of the test database
 // reached through a proxy the test controls.
-func proxiedStore(t *testing.T) (*pgtest.Proxy, *SQLStore) {
+func proxiedStore(t *testing.T) (*tcpproxy.Proxy, *SQLStore) {
 	t.Helper()
 	url := pgtest.URL(t)
 	schema := pgtest.Schema(t, url)
-	proxy := pgtest.NewProxy(t, url)
+	proxy := tcpproxy.New(t, url)
 	store, err := OpenPostgres(t.Context(), proxy.URL, schema)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"github.com/tollgate-rpc/tollgate/internal/pgtest"
+	"github.com/tollgate-rpc/tollgate/internal/tcpproxy"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -52,7 +53,7 @@ func reserved(t *testing.T, store inventory.Store, sku string) int64 {
 // stock stayed held by no order.
 func TestOrdersDatabaseDownReservesNothing(t *testing.T) {
 	url := pgtest.URL(t)
-	proxy := pgtest.NewProxy(t, url)
+	proxy := tcpproxy.New(t, url)
 	store, err := OpenPostgres(t.Context(), proxy.URL, pgtest.Schema(t, url))
 	if err != nil {
 		t.Fatal(err)

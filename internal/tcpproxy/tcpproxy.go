@@ -1,4 +1,7 @@
-package pgtest
+// Package tcpproxy is a TCP proxy on loopback for fault tests: it stands
+// between a process and a dependency (a database, an issuer) and cuts,
+// freezes or restores the path on the test's command.
+package tcpproxy
 
 import (
 	"io"
@@ -8,13 +11,13 @@ import (
 	"testing"
 )
 
-// Proxy is a TCP proxy on loopback in front of a database, for fault
-// tests: Cut makes the database unreachable (connections open are closed,
+// Proxy is a TCP proxy on loopback in front of a server (a database, an
+// issuer), for fault tests: Cut makes the server unreachable (connections open are closed,
 // new ones are closed as they arrive), Freeze makes it hang (connections
-// stay open, nothing passes, as a database stopped with SIGSTOP), Restore
+// stay open, nothing passes, as a server stopped with SIGSTOP), Restore
 // brings it back. The shared database itself is never stopped.
 type Proxy struct {
-	// URL is the database URL through the proxy.
+	// URL is u with the proxy's address as its host.
 	URL string
 
 	lis    net.Listener
@@ -26,8 +29,9 @@ type Proxy struct {
 	conns map[net.Conn]bool
 }
 
-// NewProxy starts a proxy to the database at u, closed when the test ends.
-func NewProxy(tb testing.TB, u string) *Proxy {
+// New starts a proxy to the server of URL u (any scheme: the host and
+// port are what count), closed when the test ends.
+func New(tb testing.TB, u string) *Proxy {
 	tb.Helper()
 	parsed, err := url.Parse(u)
 	if err != nil {
@@ -127,7 +131,7 @@ func (p *Proxy) Cut() {
 	clear(p.conns)
 }
 
-// Freeze holds every byte in both directions until Restore: the database
+// Freeze holds every byte in both directions until Restore: the server
 // neither answers nor closes anything.
 func (p *Proxy) Freeze() {
 	p.mu.Lock()
