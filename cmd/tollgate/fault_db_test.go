@@ -78,14 +78,7 @@ func TestFaultOrdersDatabaseOutage(t *testing.T) {
 	own := startOwnPostgres(t)
 	shared := pgtest.URL(t)
 	invSchema := pgtest.Schema(t, shared)
-	dir := t.TempDir()
-	issuerDir := filepath.Join(dir, "issuer")
-	secretOf := func(id string) string { return filepath.Join(dir, id+".secret") }
-	runTo(t, nil, "client", "add", "--data-dir", issuerDir, "--id", "orders-service", "--scopes", "inventory.read inventory.reserve",
-		"--audiences", "inventory", "--default-audience", "inventory", "--secret-file", secretOf("orders-service"))
-	runTo(t, nil, "client", "add", "--data-dir", issuerDir, "--id", "buyer", "--scopes", "orders.write inventory.read inventory.write",
-		"--audiences", "orders inventory", "--secret-file", secretOf("buyer"))
-	issuerURL := "http://" + start(t, "issuer", nil, "issuer", "--addr", "127.0.0.1:0", "--data-dir", issuerDir).listening(t, "issuer")
+	dir, issuerURL, secretOf := orderIssuer(t)
 	invAddr := start(t, "inventory", []string{"TOLLGATE_DATABASE_URL=" + shared, "TOLLGATE_DATABASE_SCHEMA=" + invSchema}, "inventory",
 		"--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--data-dir", filepath.Join(dir, "inventory"), "--access-log", "refused").listening(t, "inventory")
 	ordProc := start(t, "orders", []string{"TOLLGATE_DATABASE_URL=" + own.URL, "TOLLGATE_CLIENT_SECRET_FILE=" + secretOf("orders-service")}, "orders",
@@ -101,49 +94,125 @@ func TestFaultOrdersDatabaseOutage(t *testing.T) {
 		return resp.StatusCode
 	}
 
-	dial := plainCaller(t, issuerURL, "buyer", secretOf("buyer"))
-	inv := inventoryv1.NewInventoryServiceClient(dial("inventory", invAddr))
-	ord := ordersv1.NewOrdersServiceClient(dial("orders", ordAddr))
-	jwtest.Eventually(t, "inventory to serve", func() bool {
-		_, err := inv.AdjustStock(context.Background(), &inventoryv1.AdjustStockRequest{Sku: "widget-1", Delta: 100_000})
-		return err == nil
-	})
+	ord := buyerClients(t, issuerURL, secretOf, invAddr, ordAddr)
 
 	stop := make(chan struct{})
 	load := placeOrders(ord, 4, stop)
-	waitOK := func(n int) {
-		t.Helper()
-		ok, _ := load.count(codes.OK)
-		jwtest.Eventually(t, fmt.Sprintf("%d more orders placed", n), func() bool { now, _ := load.count(codes.OK); return now >= ok+n })
-	}
-	waitOK(50)
+	load.waitOK(t, 50)
 	own.stop(t)
 	jwtest.Eventually(t, "orders to fail during the outage", func() bool { _, failed := load.count(codes.OK); return failed >= 20 })
 	jwtest.Eventually(t, "orders to fail /readyz during the outage", func() bool { return ready() == http.StatusServiceUnavailable })
 	own.start(t)
-	waitOK(50)
+	load.waitOK(t, 50)
 	jwtest.Eventually(t, "orders ready again", func() bool { return ready() == http.StatusOK })
 	close(stop)
 	load.wg.Wait()
+	load.onlyUnavailable(t, "a database outage")
+	checkOrderBooks(t, shared, invSchema, own.URL, "tollgate", load.outcome)
+}
 
+// orderIssuer runs an issuer (embedded store) with the orders-service
+// client and a buyer, and says where their secrets are.
+func orderIssuer(t *testing.T) (dir, issuerURL string, secretOf func(id string) string) {
+	t.Helper()
+	dir = t.TempDir()
+	issuerDir := filepath.Join(dir, "issuer")
+	secretOf = func(id string) string { return filepath.Join(dir, id+".secret") }
+	runTo(t, nil, "client", "add", "--data-dir", issuerDir, "--id", "orders-service", "--scopes", "inventory.read inventory.reserve",
+		"--audiences", "inventory", "--default-audience", "inventory", "--secret-file", secretOf("orders-service"))
+	runTo(t, nil, "client", "add", "--data-dir", issuerDir, "--id", "buyer", "--scopes", "orders.write inventory.read inventory.write",
+		"--audiences", "orders inventory", "--secret-file", secretOf("buyer"))
+	issuerURL = "http://" + start(t, "issuer", nil, "issuer", "--addr", "127.0.0.1:0", "--data-dir", issuerDir).listening(t, "issuer")
+	return dir, issuerURL, secretOf
+}
+
+// buyerClients stocks widget-1 through inventory at invAddr and returns an
+// orders client at ordAddr, both as the buyer.
+func buyerClients(t *testing.T, issuerURL string, secretOf func(string) string, invAddr, ordAddr string) ordersv1.OrdersServiceClient {
+	t.Helper()
+	dial := plainCaller(t, issuerURL, "buyer", secretOf("buyer"))
+	inv := inventoryv1.NewInventoryServiceClient(dial("inventory", invAddr))
+	jwtest.Eventually(t, "inventory to serve", func() bool {
+		_, err := inv.AdjustStock(context.Background(), &inventoryv1.AdjustStockRequest{Sku: "widget-1", Delta: 100_000})
+		return err == nil
+	})
+	return ordersv1.NewOrdersServiceClient(dial("orders", ordAddr))
+}
+
+// waitOK waits until n more orders have been placed.
+func (l *orderLoad) waitOK(t *testing.T, n int) {
+	t.Helper()
+	ok, _ := l.count(codes.OK)
+	jwtest.Eventually(t, fmt.Sprintf("%d more orders placed", n), func() bool { now, _ := l.count(codes.OK); return now >= ok+n })
+}
+
+// onlyUnavailable logs the outcomes and fails on any failure that is not
+// Unavailable, the retriable answer to a fault.
+func (l *orderLoad) onlyUnavailable(t *testing.T, fault string) {
+	t.Helper()
 	byCode := map[codes.Code]int{}
-	for _, c := range load.outcome {
+	for _, c := range l.outcome {
 		byCode[c]++
 	}
-	t.Logf("orders during a database outage: %v", byCode)
+	t.Logf("orders during %s: %v", fault, byCode)
 	for c, n := range byCode {
 		if c != codes.OK && c != codes.Unavailable {
-			t.Errorf("%d orders answered %s; a database outage is Unavailable", n, c)
+			t.Errorf("%d orders answered %s during %s, want Unavailable", n, c, fault)
 		}
 	}
-	checkOrderBooks(t, shared, invSchema, own.URL, load.outcome)
+}
+
+// Two inventory and two orders replicas on one PostgreSQL database, each
+// pair behind a loopback load balancer; while orders are placed, one
+// inventory replica and then one orders replica are killed (SIGKILL) and
+// taken out of their balancer. Afterwards the books agree as after a
+// database outage.
+func TestFaultReplicasKilledUnderLoad(t *testing.T) {
+	url := pgtest.URL(t)
+	invSchema, ordSchema := pgtest.Schema(t, url), pgtest.Schema(t, url)
+	dir, issuerURL, secretOf := orderIssuer(t)
+	invLB, setInv := balancer(t)
+	ordLB, setOrd := balancer(t)
+	var invs, ords []*proc
+	var invAddrs, ordAddrs []string
+	for i := range 2 {
+		p := start(t, fmt.Sprint("inventory ", i), []string{"TOLLGATE_DATABASE_URL=" + url, "TOLLGATE_DATABASE_SCHEMA=" + invSchema}, "inventory",
+			"--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--data-dir", filepath.Join(dir, fmt.Sprint("inventory-", i)), "--access-log", "refused")
+		invs, invAddrs = append(invs, p), append(invAddrs, p.listening(t, "inventory"))
+	}
+	setInv(invAddrs)
+	for i := range 2 {
+		p := start(t, fmt.Sprint("orders ", i), []string{"TOLLGATE_DATABASE_URL=" + url, "TOLLGATE_DATABASE_SCHEMA=" + ordSchema,
+			"TOLLGATE_CLIENT_SECRET_FILE=" + secretOf("orders-service")}, "orders",
+			"--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--token-url", issuerURL+"/oauth/token", "--inventory-addr", invLB,
+			"--data-dir", filepath.Join(dir, fmt.Sprint("orders-", i)), "--access-log", "refused")
+		ords, ordAddrs = append(ords, p), append(ordAddrs, p.listening(t, "orders"))
+	}
+	setOrd(ordAddrs)
+	ord := buyerClients(t, issuerURL, secretOf, invLB, ordLB)
+
+	stop := make(chan struct{})
+	load := placeOrders(ord, 4, stop)
+	load.waitOK(t, 50)
+	_ = invs[0].cmd.Process.Kill()
+	<-invs[0].exited
+	setInv(invAddrs[1:])
+	load.waitOK(t, 50)
+	_ = ords[0].cmd.Process.Kill()
+	<-ords[0].exited
+	setOrd(ordAddrs[1:])
+	load.waitOK(t, 50)
+	close(stop)
+	load.wg.Wait()
+	load.onlyUnavailable(t, "replica kills")
+	checkOrderBooks(t, url, invSchema, url, ordSchema, load.outcome)
 }
 
 // checkOrderBooks checks the invariants between orders and inventory, read
 // from their databases: every order answered OK is RESERVED and holds a
 // reservation; every reservation has an order; widget-1's reserved stock is
 // the sum of its reservations.
-func checkOrderBooks(t *testing.T, invURL, invSchema, ordURL string, outcome map[string]codes.Code) {
+func checkOrderBooks(t *testing.T, invURL, invSchema, ordURL, ordSchema string, outcome map[string]codes.Code) {
 	t.Helper()
 	ctx := context.Background()
 	query := func(url, sql string, scan func(pgx.Rows) error) {
@@ -190,7 +259,7 @@ func checkOrderBooks(t *testing.T, invURL, invSchema, ordURL string, outcome map
 	var reserved int64
 	query(invURL, "SELECT reserved FROM "+pgx.Identifier{invSchema, "items"}.Sanitize()+" WHERE sku = 'widget-1'", func(r pgx.Rows) error { return r.Scan(&reserved) })
 	states := map[string]ordersv1.OrderState{}
-	query(ordURL, "SELECT order_id, state FROM tollgate.orders", func(r pgx.Rows) error {
+	query(ordURL, "SELECT order_id, state FROM "+pgx.Identifier{ordSchema, "orders"}.Sanitize(), func(r pgx.Rows) error {
 		var id string
 		var state int32
 		err := r.Scan(&id, &state)
