@@ -3,7 +3,6 @@ package issuer
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"slices"
 	"time"
 
@@ -25,31 +24,31 @@ const assertionSkew = 30 * time.Second
 // short exp, and a jti never seen before.
 func (s *Server) authenticateAssertion(ctx context.Context, req *tokenRequest) (*Client, *oauthError) {
 	if req.assertionType != assertionTypeJWT {
-		return nil, errInvalidRequest("client_assertion_type must be " + assertionTypeJWT)
+		return nil, errInvalidRequest.withDesc("client_assertion_type must be " + assertionTypeJWT)
 	}
 	if req.assertion == "" {
-		return nil, errInvalidRequest("missing client_assertion")
+		return nil, errInvalidRequest.withDesc("missing client_assertion")
 	}
 	unverified, err := jwt.ParseInsecure([]byte(req.assertion))
 	if err != nil {
-		return nil, errInvalidClient(false)
+		return nil, errInvalidClient
 	}
 	id := unverified.Issuer()
 	if req.clientID != "" && req.clientID != id {
-		return nil, errInvalidClient(false)
+		return nil, errInvalidClient
 	}
 	c, ok := s.clients.Lookup(id)
 	if !ok {
-		return nil, errInvalidClient(false)
+		return nil, errInvalidClient
 	}
 	msg, err := jws.Parse([]byte(req.assertion))
 	if err != nil || len(msg.Signatures()) != 1 {
-		return nil, errInvalidClient(false)
+		return nil, errInvalidClient
 	}
 	set, err := s.clientKeys(c, msg.Signatures()[0].ProtectedHeaders().KeyID())
 	if err != nil {
 		s.log.Warn("client keys unavailable", slog.String("client_id", c.ID), slog.Any("error", err))
-		return nil, errInvalidClient(false)
+		return nil, errInvalidClient
 	}
 	now := s.now()
 	tok, err := jwt.Parse([]byte(req.assertion),
@@ -62,16 +61,16 @@ func (s *Server) authenticateAssertion(ctx context.Context, req *tokenRequest) (
 		jwt.WithRequiredClaim(jwt.JwtIDKey),
 	)
 	if err != nil {
-		return nil, errInvalidClient(false)
+		return nil, errInvalidClient
 	}
 	if !slices.ContainsFunc(tok.Audience(), func(a string) bool { return a == s.cfg.Issuer || a == s.TokenEndpoint() }) {
-		return nil, errInvalidClient(false)
+		return nil, errInvalidClient
 	}
 	if tok.JwtID() == "" {
-		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client assertion has an empty jti"}
+		return nil, errInvalidClient.withDesc("client assertion has an empty jti")
 	}
 	if tok.Expiration().After(now.Add(maxAssertionLifetime)) {
-		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client assertion lives longer than 10 minutes"}
+		return nil, errInvalidClient.withDesc("client assertion lives longer than 10 minutes")
 	}
 	// Remembered in the store until the last moment it validates, so that
 	// neither a restart nor another replica accepts it again; refused when
@@ -79,13 +78,13 @@ func (s *Server) authenticateAssertion(ctx context.Context, req *tokenRequest) (
 	first, err := s.store.UseAssertion(ctx, id, tok.JwtID(), tok.Expiration().Add(assertionSkew), now)
 	if err != nil {
 		s.log.Error("cannot record a client assertion; refusing it", slog.String("client_id", id), slog.Any("error", err))
-		return nil, &oauthError{status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Desc: "cannot record the client assertion; try again later"}
+		return nil, errTemporarilyUnavailable.withDesc("cannot record the client assertion; try again later")
 	}
 	if !first {
-		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "client assertion already used"}
+		return nil, errInvalidClient.withDesc("client assertion already used")
 	}
 	if c.Disabled {
-		return nil, &oauthError{status: http.StatusBadRequest, Code: "unauthorized_client", Desc: "client is disabled"}
+		return nil, errUnauthorizedClient.withDesc("client is disabled")
 	}
 	return c, nil
 }

@@ -140,8 +140,7 @@ func (a *attempt) failed(oerr *oauthError) *oauthError {
 	if a.retry <= 0 {
 		return oerr
 	}
-	return &oauthError{status: http.StatusTooManyRequests, Code: "slow_down",
-		Desc: "too many failed client authentications; retry later", retryAfter: a.retry}
+	return errSlowDown.withDesc("too many failed client authentications; retry later").withRetryAfter(a.retry)
 }
 
 // sourceAddr is the request's peer IP, without the port.

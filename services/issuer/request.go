@@ -45,19 +45,19 @@ type jsonTokenRequest struct {
 
 func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *oauthError) {
 	if r.Method != http.MethodPost {
-		return nil, &oauthError{status: http.StatusMethodNotAllowed, Code: "invalid_request", Desc: "use POST"}
+		return nil, errInvalidRequest.withStatus(http.StatusMethodNotAllowed).withDesc("use POST")
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
-		return nil, errInvalidRequest("missing or invalid Content-Type")
+		return nil, errInvalidRequest.withDesc("missing or invalid Content-Type")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, &oauthError{status: http.StatusRequestEntityTooLarge, Code: "invalid_request", Desc: "request body too large"}
+			return nil, errInvalidRequest.withStatus(http.StatusRequestEntityTooLarge).withDesc("request body too large")
 		}
-		return nil, errInvalidRequest("could not read request body")
+		return nil, errInvalidRequest.withDesc("could not read request body")
 	}
 	var req *tokenRequest
 	var oerr *oauthError
@@ -67,7 +67,7 @@ func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *
 	case "application/json":
 		req, oerr = parseJSON(body)
 	default:
-		return nil, errInvalidRequest("Content-Type must be application/x-www-form-urlencoded or application/json")
+		return nil, errInvalidRequest.withDesc("Content-Type must be application/x-www-form-urlencoded or application/json")
 	}
 	if oerr != nil {
 		return nil, oerr
@@ -78,10 +78,10 @@ func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *
 			return nil, oerr
 		}
 		if req.clientSecret != "" || req.assertion != "" {
-			return nil, errInvalidRequest("more than one client authentication method")
+			return nil, errInvalidRequest.withDesc("more than one client authentication method")
 		}
 		if req.clientID != "" && req.clientID != id {
-			return nil, errInvalidRequest("client_id does not match the Basic credentials")
+			return nil, errInvalidRequest.withDesc("client_id does not match the Basic credentials")
 		}
 		req.clientID, req.clientSecret, req.basic = id, secret, true
 	}
@@ -91,12 +91,12 @@ func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *
 func parseForm(body []byte) (*tokenRequest, *oauthError) {
 	v, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, errInvalidRequest("malformed form body")
+		return nil, errInvalidRequest.withDesc("malformed form body")
 	}
 	// RFC 6749 §3.2: parameters must not repeat (RFC 8707 resource may).
 	for k, vs := range v {
 		if len(vs) > 1 && k != "resource" {
-			return nil, errInvalidRequest("parameter " + k + " repeated")
+			return nil, errInvalidRequest.withDesc("parameter " + k + " repeated")
 		}
 	}
 	req := &tokenRequest{
@@ -127,32 +127,32 @@ var jsonNames = []string{"grant_type", "client_id", "client_secret", "audience",
 func checkJSONObject(body []byte) *oauthError {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return errInvalidRequest("malformed JSON body: not an object")
+		return errInvalidRequest.withDesc("malformed JSON body: not an object")
 	}
 	seen := map[string]bool{}
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return errInvalidRequest("malformed JSON body")
+			return errInvalidRequest.withDesc("malformed JSON body")
 		}
 		name, _ := t.(string)
 		if seen[name] {
-			return errInvalidRequest("parameter " + name + " repeated")
+			return errInvalidRequest.withDesc("parameter " + name + " repeated")
 		}
 		seen[name] = true
 		if i := slices.IndexFunc(jsonNames, func(n string) bool { return strings.EqualFold(n, name) }); i >= 0 && jsonNames[i] != name {
-			return errInvalidRequest("parameter names are case-sensitive: use " + jsonNames[i])
+			return errInvalidRequest.withDesc("parameter names are case-sensitive: use " + jsonNames[i])
 		}
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return errInvalidRequest("malformed JSON body")
+			return errInvalidRequest.withDesc("malformed JSON body")
 		}
 	}
 	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return errInvalidRequest("malformed JSON body")
+		return errInvalidRequest.withDesc("malformed JSON body")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return errInvalidRequest("malformed JSON body: data after the object")
+		return errInvalidRequest.withDesc("malformed JSON body: data after the object")
 	}
 	return nil
 }
@@ -163,7 +163,7 @@ func parseJSON(body []byte) (*tokenRequest, *oauthError) {
 	}
 	var j jsonTokenRequest
 	if err := json.Unmarshal(body, &j); err != nil {
-		return nil, errInvalidRequest("malformed JSON body: a parameter has the wrong type")
+		return nil, errInvalidRequest.withDesc("malformed JSON body: a parameter has the wrong type")
 	}
 	req := &tokenRequest{
 		grantType:     j.GrantType,
@@ -187,7 +187,7 @@ func parseJSON(body []byte) (*tokenRequest, *oauthError) {
 		case json.Unmarshal(j.Resource, &many) == nil:
 			req.audiences = append(req.audiences, many...)
 		default:
-			return nil, errInvalidRequest("resource must be a string or an array of strings")
+			return nil, errInvalidRequest.withDesc("resource must be a string or an array of strings")
 		}
 	}
 	return req, nil
@@ -198,18 +198,18 @@ func parseJSON(body []byte) (*tokenRequest, *oauthError) {
 func parseBasic(h string) (id, secret string, oerr *oauthError) {
 	scheme, b64, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "basic") {
-		return "", "", &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "unsupported Authorization scheme", basic: true}
+		return "", "", errInvalidClient.withDesc("unsupported Authorization scheme").withBasic(true)
 	}
 	r := &http.Request{Header: http.Header{"Authorization": {"Basic " + strings.TrimSpace(b64)}}}
 	rawID, rawSecret, ok := r.BasicAuth()
 	if !ok {
-		return "", "", &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "malformed Basic credentials", basic: true}
+		return "", "", errInvalidClient.withDesc("malformed Basic credentials").withBasic(true)
 	}
 	var err1, err2 error
 	id, err1 = url.QueryUnescape(rawID)
 	secret, err2 = url.QueryUnescape(rawSecret)
 	if err1 != nil || err2 != nil || id == "" {
-		return "", "", &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "malformed Basic credentials", basic: true}
+		return "", "", errInvalidClient.withDesc("malformed Basic credentials").withBasic(true)
 	}
 	return id, secret, nil
 }

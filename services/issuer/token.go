@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,12 +28,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	req, oerr := parseTokenRequest(w, r)
 	var client *Client
 	if oerr == nil && s.stale(start) > 0 {
-		oerr = errStale()
+		oerr = errStale
 	}
 	if oerr == nil {
 		budget := s.limiter.begin(addr, req.clientID, start)
 		client, oerr = s.authenticate(r.Context(), req)
-		if oerr != nil && oerr.Code == "invalid_client" {
+		if oerr != nil && errors.Is(oerr, errInvalidClient) { // oerr is a *oauthError: never a nil error in an interface
 			oerr = budget.failed(oerr)
 		} else {
 			budget.succeeded(s.now())
@@ -72,26 +73,26 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 // authenticate checks the grant type and the client's credentials.
 func (s *Server) authenticate(ctx context.Context, req *tokenRequest) (*Client, *oauthError) {
 	if req.grantType == "" {
-		return nil, errInvalidRequest("missing grant_type")
+		return nil, errInvalidRequest.withDesc("missing grant_type")
 	}
 	if req.grantType != "client_credentials" {
-		return nil, &oauthError{status: http.StatusBadRequest, Code: "unsupported_grant_type", Desc: "only client_credentials is supported"}
+		return nil, errUnsupportedGrantType.withDesc("only client_credentials is supported")
 	}
 	if req.assertion != "" || req.assertionType != "" {
 		if req.clientSecret != "" {
-			return nil, errInvalidRequest("more than one client authentication method")
+			return nil, errInvalidRequest.withDesc("more than one client authentication method")
 		}
 		return s.authenticateAssertion(ctx, req)
 	}
 	if req.clientID == "" {
-		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Desc: "no client authentication", basic: true}
+		return nil, errInvalidClient.withDesc("no client authentication").withBasic(true)
 	}
 	c, ok := s.clients.Lookup(req.clientID)
 	if !ok || req.clientSecret == "" || !c.checkSecret(req.clientSecret, s.now()) {
-		return nil, errInvalidClient(req.basic)
+		return nil, errInvalidClient.withBasic(req.basic)
 	}
 	if c.Disabled {
-		return nil, &oauthError{status: http.StatusBadRequest, Code: "unauthorized_client", Desc: "client is disabled"}
+		return nil, errUnauthorizedClient.withDesc("client is disabled")
 	}
 	return c, nil
 }
@@ -102,11 +103,10 @@ func (s *Server) issue(c *Client, req *tokenRequest, now time.Time) (*tokenRespo
 	if req.scopeGiven {
 		scopes = strings.Fields(req.scope)
 		if len(scopes) == 0 && req.scope != "" {
-			return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_scope", Desc: "malformed scope"}
+			return nil, errInvalidScope.withDesc("malformed scope")
 		}
 		if denied := subtract(scopes, c.AllowedScopes); len(denied) > 0 {
-			return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_scope",
-				Desc: "scope not allowed for this client: " + strings.Join(denied, " ")}
+			return nil, errInvalidScope.withDesc("scope not allowed for this client: " + strings.Join(denied, " "))
 		}
 	}
 	scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
@@ -120,19 +120,17 @@ func (s *Server) issue(c *Client, req *tokenRequest, now time.Time) (*tokenRespo
 	if len(req.audiences) > 0 {
 		aud = slices.Compact(slices.Sorted(slices.Values(req.audiences)))
 		if denied := subtract(aud, c.AllowedAudiences); len(denied) > 0 {
-			return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_target",
-				Desc: "audience not allowed for this client; it may ask for: " + strings.Join(c.AllowedAudiences, " ")}
+			return nil, errInvalidTarget.withDesc("audience not allowed for this client; it may ask for: " + strings.Join(c.AllowedAudiences, " "))
 		}
 	}
 	if len(aud) == 0 {
-		return nil, &oauthError{status: http.StatusBadRequest, Code: "invalid_target",
-			Desc: "no audience requested and the client has no default; ask for one of: " + strings.Join(c.AllowedAudiences, " ")}
+		return nil, errInvalidTarget.withDesc("no audience requested and the client has no default; ask for one of: " + strings.Join(c.AllowedAudiences, " "))
 	}
 	lifetime := c.lifetime()
 	token, err := s.sign(c, scopes, aud, now, lifetime)
 	if err != nil {
 		s.log.Error("sign token", slog.String("client_id", c.ID), slog.Any("error", err))
-		return nil, &oauthError{status: http.StatusInternalServerError, Code: "server_error", Desc: "could not sign the token"}
+		return nil, errServerError.withDesc("could not sign the token")
 	}
 	return &tokenResponse{
 		AccessToken: token,
