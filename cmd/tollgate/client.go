@@ -38,7 +38,8 @@ var clientCommands = map[string]func(f flags, id *string) clientRun{
 	"remove":          clientChange(func(c *issuer.Client, m map[string]*issuer.Client) { delete(m, c.ID) }),
 }
 
-func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error {
+// runClient runs one of clientCommands on the issuer's store.
+func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, clientUsage)
 		return fmt.Errorf("%w: no client command", errUsage)
@@ -63,7 +64,6 @@ func runClient(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if sub != "list" && *id == "" {
 		return fmt.Errorf("%w: --id is required", errUsage)
 	}
-	ctx := context.Background()
 	store, err := openStore(ctx)
 	if err != nil {
 		return err

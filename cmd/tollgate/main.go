@@ -32,6 +32,9 @@ commands:
 Run 'tollgate <command> -h' for a command's flags. Every flag can also be set
 through the environment as TOLLGATE_<FLAG> (for example TOLLGATE_DATA_DIR).`
 
+// command runs one command (or subcommand) with its arguments.
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
 // errUsage marks a command-line mistake; main exits 2 for it.
 var errUsage = errors.New("usage")
 
@@ -56,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, usage)
 		return fmt.Errorf("%w: no command", errUsage)
 	}
-	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+	cmds := map[string]command{
 		"dev":       runDev,
 		"issuer":    runIssuer,
 		"inventory": runInventory,

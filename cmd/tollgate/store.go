@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -90,32 +89,4 @@ func keyEncryptionKeys(file string) (issuer.KeyEncryptionKeys, error) {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return kek, nil
-}
-
-// runIssuerMigrate copies an embedded store (a data directory) into
-// PostgreSQL: every client and signing key. Replay records are not copied:
-// they expire within minutes, so stop the old issuer, migrate, start the new.
-func runIssuerMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("issuer migrate", stdout, stderr)
-	from := f.String("from-data-dir", "", "data directory to copy from (required)")
-	open := f.storeFlags("unused: the destination is --database-url")
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	if *from == "" || !(f.given("database-url") || f.given("database-url-file")) {
-		return fmt.Errorf("%w: tollgate issuer migrate --from-data-dir DIR --database-url postgres://… [--key-encryption-key-file F]", errUsage)
-	}
-	src := issuer.OpenDir(*from)
-	defer src.Close()
-	dst, err := open(ctx)
-	if err != nil {
-		return err
-	}
-	defer dst.Close()
-	clients, keys, err := issuer.Copy(ctx, src, dst)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "copied %d clients and %d signing keys\n", clients, keys)
-	return err
 }

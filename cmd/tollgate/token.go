@@ -20,8 +20,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dataDir := f.String("data-dir", defaultDataDir, "data directory of a running `tollgate dev`")
 	tokenURL := f.String("token-url", "", "token endpoint (instead of --client; default: found by discovery from --issuer-url)")
 	issuerURL := f.String("issuer-url", "", "issuer whose token endpoint discovery finds (instead of --token-url)")
-	audParam := f.String("audience-param", "audience", "how the audience is sent: audience, resource, both or none")
-	clientAuth := f.String("client-auth", "basic", "client authentication: basic (client_secret_basic) or post (client_secret_post)")
+	asCaller := f.callerFlags()
 	clientID := f.String("client-id", "", "client ID (instead of --client)")
 	secretFile := f.String("client-secret-file", "", "file holding the client secret (instead of --client)")
 	scope := f.String("scope", "", "space-separated scopes to request (default: the client's default scopes)")
@@ -32,11 +31,8 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg := callcreds.Config{TokenURL: *tokenURL, ClientID: *clientID, Scopes: strings.Fields(*scope), Audience: *audience}
-	var err error
-	if cfg.AudienceParam, err = callcreds.ParseAudienceParam(*audParam); err != nil {
-		return fmt.Errorf("%w: --audience-param: %v", errUsage, err)
-	}
-	if cfg.AuthStyle, err = parseClientAuth(*clientAuth); err != nil {
+	err := asCaller(&cfg)
+	if err != nil {
 		return err
 	}
 	switch {
