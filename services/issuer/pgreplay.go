@@ -3,6 +3,7 @@ package issuer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -119,4 +120,68 @@ func dedupe(batch []*assertionUse) []*assertionUse {
 		out = append(out, u)
 	}
 	return out
+}
+
+// UseAssertion implements [Store]: the record is one upsert, so that two
+// replicas presented the same assertion at once cannot both accept it,
+// written in a batch with the concurrent requests' records.
+func (s *PGStore) UseAssertion(ctx context.Context, client, jti string, until, now time.Time) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
+	return s.assertions.use(ctx, &assertionUse{client: client, jti: jti, until: until, now: now})
+}
+
+// writeAssertions records a batch of jti in one statement and answers each.
+// A record may be replaced only once it has expired; the batch's earliest
+// "now" decides that, so batching never accepts what one-by-one would refuse.
+func (s *PGStore) writeAssertions(ctx context.Context, batch []*assertionUse) {
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
+	batch = dedupe(batch)
+	clients, jtis, untils := make([]string, len(batch)), make([]string, len(batch)), make([]time.Time, len(batch))
+	now := batch[0].now
+	for i, u := range batch {
+		clients[i], jtis[i], untils[i] = u.client, u.jti, u.until
+		if u.now.Before(now) {
+			now = u.now
+		}
+	}
+	fresh, err := s.insertAssertions(ctx, clients, jtis, untils, now)
+	for _, u := range batch {
+		u.done <- assertionResult{fresh: fresh[[2]string{u.client, u.jti}], err: err}
+	}
+}
+
+func (s *PGStore) insertAssertions(ctx context.Context, clients, jtis []string, untils []time.Time, now time.Time) (map[[2]string]bool, error) {
+	s.mu.Lock()
+	prune := now.Sub(s.pruned) >= replayPruneEvery
+	if prune {
+		s.pruned = now
+	}
+	s.mu.Unlock()
+	if prune {
+		if _, err := s.pool.Exec(ctx, "DELETE FROM used_assertions WHERE until < $1", now); err != nil {
+			return nil, fmt.Errorf("prune assertion records: %w", err)
+		}
+	}
+	rows, err := s.pool.Query(ctx, `INSERT INTO used_assertions (client_id, jti, until)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+		ON CONFLICT (client_id, jti) DO UPDATE SET until = excluded.until WHERE used_assertions.until < $4
+		RETURNING client_id, jti`, clients, jtis, untils, now)
+	if err != nil {
+		return nil, fmt.Errorf("record assertion: %w", err)
+	}
+	fresh := make(map[[2]string]bool, len(clients))
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("record assertion: %w", err)
+		}
+		fresh[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("record assertion: %w", err)
+	}
+	return fresh, nil
 }
