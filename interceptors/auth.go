@@ -146,7 +146,7 @@ func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Contex
 	d.Outcome = OutcomeRefused
 	p, ok := a.policy(d.Method)
 	if !ok {
-		d.Reason = verify.ReasonNoPolicy
+		d.Reason = ReasonNoPolicy
 		return ctx, authError(codes.PermissionDenied, "no access policy for "+d.Method, d.Reason, nil)
 	}
 	if p.Public {
@@ -158,7 +158,7 @@ func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Contex
 		err = errReflectionNeedsToken
 	}
 	if err != nil {
-		d.Reason = verify.ReasonMissingToken
+		d.Reason = ReasonMissingToken
 		return ctx, err
 	}
 	var start time.Time
@@ -183,7 +183,7 @@ func (a *Authenticator) decide(ctx context.Context, d *Decision) (context.Contex
 	}
 	d.Issuer, d.ClientID, d.Subject = claims.Issuer, claims.ClientID, claims.Subject
 	if missing := claims.MissingScopes(p.Scopes); len(missing) > 0 {
-		d.Reason = verify.ReasonInsufficientScope
+		d.Reason = ReasonInsufficientScope
 		return ctx, scopeError(d.Method, p.Scopes, missing)
 	}
 	ctx = context.WithValue(ctx, principalKey{}, claims)

@@ -11,11 +11,41 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
+// Reasons the interceptors refuse a call for, before or after verifying,
+// beside the verifier's (verify.Reason*): one vocabulary, from which the
+// ErrorInfo reason (ErrorInfoReason), the access log's auth_reason and the
+// auth metrics' reason label are all derived.
+const (
+	ReasonMissingToken      verify.Reason = "missing_token"      // no usable authorization metadata
+	ReasonInsufficientScope verify.Reason = "insufficient_scope" // a valid token without a required scope
+	ReasonNoPolicy          verify.Reason = "no_policy"          // the method has no access policy
+)
+
+// ErrorInfoReason is the google.rpc.ErrorInfo reason a refusal for r
+// carries: the few a caller acts on (package errorinfo), with every token
+// fault but expiry folded into INVALID_TOKEN. An unknown reason reads as an
+// invalid token.
+func ErrorInfoReason(r verify.Reason) string {
+	switch r {
+	case ReasonMissingToken:
+		return errorinfo.MissingToken
+	case verify.ReasonExpired:
+		return errorinfo.TokenExpired
+	case verify.ReasonKeysUnavailable:
+		return errorinfo.KeysUnavailable
+	case ReasonInsufficientScope:
+		return errorinfo.InsufficientScope
+	case ReasonNoPolicy:
+		return errorinfo.NoPolicy
+	}
+	return errorinfo.InvalidToken
+}
+
 // authError is a refusal for reason r: the status code, the caller's
 // message, and a google.rpc.ErrorInfo in errorinfo.Domain whose reason is
-// r.ErrorInfo(), with meta.
+// ErrorInfoReason(r), with meta.
 func authError(code codes.Code, msg string, r verify.Reason, meta map[string]string) error {
-	return rpcerr.WithDetail(code, msg, &errdetails.ErrorInfo{Reason: r.ErrorInfo(), Domain: errorinfo.Domain, Metadata: meta})
+	return rpcerr.WithDetail(code, msg, &errdetails.ErrorInfo{Reason: ErrorInfoReason(r), Domain: errorinfo.Domain, Metadata: meta})
 }
 
 // causeOf is the ErrorInfo metadata naming the verifier's finer reason.
@@ -23,9 +53,9 @@ func causeOf(r verify.Reason) map[string]string { return map[string]string{"caus
 
 // Fixed refusals, built once.
 var (
-	errMissingToken = authError(codes.Unauthenticated, "missing bearer token in authorization metadata", verify.ReasonMissingToken, nil)
-	errManyTokens   = authError(codes.Unauthenticated, "more than one authorization metadata value", verify.ReasonMissingToken, nil)
-	errNotBearer    = authError(codes.Unauthenticated, "authorization metadata is not a Bearer token", verify.ReasonMissingToken, nil)
+	errMissingToken = authError(codes.Unauthenticated, "missing bearer token in authorization metadata", ReasonMissingToken, nil)
+	errManyTokens   = authError(codes.Unauthenticated, "more than one authorization metadata value", ReasonMissingToken, nil)
+	errNotBearer    = authError(codes.Unauthenticated, "authorization metadata is not a Bearer token", ReasonMissingToken, nil)
 	// errStreamTokenExpired ends a stream whose token expired while it was
 	// open: the caller reopens it with a fresh token.
 	errStreamTokenExpired = authError(codes.Unauthenticated, "access token expired during the stream; reopen it with a fresh token",
@@ -34,7 +64,7 @@ var (
 	// their error otherwise reads as a missing descriptor.
 	errReflectionNeedsToken = authError(codes.Unauthenticated,
 		"server reflection requires a bearer token (send authorization metadata, or start the server with --public-reflection)",
-		verify.ReasonMissingToken, nil)
+		ReasonMissingToken, nil)
 	errMalformedBearer = authError(codes.Unauthenticated, "bearer token has invalid characters", verify.ReasonMalformed, causeOf(verify.ReasonMalformed))
 )
 
@@ -58,6 +88,6 @@ func verifyError(err error, r verify.Reason) error {
 func scopeError(method string, required, missing []string) error {
 	return authError(codes.PermissionDenied,
 		"access token lacks scope "+strings.Join(missing, " ")+" required by "+method,
-		verify.ReasonInsufficientScope,
+		ReasonInsufficientScope,
 		map[string]string{"required_scopes": strings.Join(required, " "), "missing_scopes": strings.Join(missing, " ")})
 }

@@ -125,7 +125,7 @@ type Decision struct {
 	// for a token that did not verify (bad_signature, expired,
 	// wrong_audience …; rejected for a custom TokenVerifier's own error or
 	// a WithCheck hook), else missing_token, insufficient_scope or
-	// no_policy. The refusal's ErrorInfo reason is Reason.ErrorInfo(), and
+	// no_policy. The refusal's ErrorInfo reason is ErrorInfoReason(Reason), and
 	// the access log's auth_reason is Reason.
 	Reason verify.Reason
 	// Issuer, ClientID and Subject are the verified token's, "" when no

@@ -30,7 +30,7 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 func RequireScopes(ctx context.Context, scopes ...string) error {
 	p, ok := PrincipalFrom(ctx)
 	if !ok {
-		return authError(codes.Unauthenticated, "no authenticated caller", verify.ReasonMissingToken, nil)
+		return authError(codes.Unauthenticated, "no authenticated caller", ReasonMissingToken, nil)
 	}
 	if missing := p.MissingScopes(scopes); len(missing) > 0 {
 		method, _ := grpc.Method(ctx)

@@ -1,6 +1,6 @@
 // Package errorinfo names the google.rpc.ErrorInfo that Tollgate's
 // interceptors attach to every auth refusal: its domain and its reasons.
-// Servers derive them from verify.Reason (Reason.ErrorInfo); callers, such
+// Servers derive them from the refusal's reason (interceptors.ErrorInfoReason); callers, such
 // as package callcreds, read them to tell a token the server refused (fetch
 // another) from a caller that lacks a permission (do not). It has no
 // dependencies, so a caller-only program builds nothing of the server side.

@@ -3,14 +3,12 @@ package verify
 import (
 	"errors"
 	"fmt"
-
-	"github.com/tollgate-rpc/tollgate/interceptors/errorinfo"
 )
 
-// Reason classifies why a call was refused: the one vocabulary from which
-// the ErrorInfo reason (Reason.ErrorInfo), the access log's auth_reason and
-// the auth metrics' reason label are all derived. It never contains token
-// material. A custom TokenVerifier names its own refusals with [NewError].
+// Reason classifies why a token was refused. It never contains token
+// material. A custom token verifier names its own refusals with
+// [NewError]. Whoever serves the verifier's answers (package interceptors,
+// for gRPC) adds the reasons of its own and maps them all to its protocol.
 type Reason string
 
 // Reasons a token can be refused.
@@ -30,33 +28,6 @@ const (
 	ReasonClaims          Reason = "bad_claims"       // a required claim is missing or mistyped
 	ReasonRejected        Reason = "rejected"         // a custom check refused the token
 )
-
-// Reasons the interceptors refuse a call for, before or after verifying.
-const (
-	ReasonMissingToken      Reason = "missing_token"      // no usable authorization metadata
-	ReasonInsufficientScope Reason = "insufficient_scope" // a valid token without a required scope
-	ReasonNoPolicy          Reason = "no_policy"          // the method has no access policy
-)
-
-// ErrorInfo is the google.rpc.ErrorInfo reason a refusal for r carries: the
-// few a caller acts on (package errorinfo), with every token fault but
-// expiry folded into INVALID_TOKEN. An unknown reason reads as an invalid
-// token.
-func (r Reason) ErrorInfo() string {
-	switch r {
-	case ReasonMissingToken:
-		return errorinfo.MissingToken
-	case ReasonExpired:
-		return errorinfo.TokenExpired
-	case ReasonKeysUnavailable:
-		return errorinfo.KeysUnavailable
-	case ReasonInsufficientScope:
-		return errorinfo.InsufficientScope
-	case ReasonNoPolicy:
-		return errorinfo.NoPolicy
-	}
-	return errorinfo.InvalidToken
-}
 
 // Error is returned for every refused token. Its message says what was wrong
 // without quoting the token.
