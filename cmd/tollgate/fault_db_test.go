@@ -105,9 +105,20 @@ func TestFaultOrdersDatabaseOutage(t *testing.T) {
 	own.start(t)
 	load.waitOK(t, 50)
 	jwtest.Eventually(t, "orders ready again", func() bool { return ready() == http.StatusOK })
+	// Frozen (SIGSTOP): calls fail Unavailable after --database-timeout
+	// (2 s), well inside the callers' 5 s deadline, instead of hanging
+	// until it (DeadlineExceeded).
+	_, failedBefore := load.count(codes.OK)
+	own.freeze(t)
+	jwtest.Eventually(t, "orders to fail while the database is frozen", func() bool {
+		_, failed := load.count(codes.OK)
+		return failed >= failedBefore+8
+	})
+	own.thaw(t)
+	load.waitOK(t, 50)
 	close(stop)
 	load.wg.Wait()
-	load.onlyUnavailable(t, "a database outage")
+	load.onlyUnavailable(t, "a database outage and a freeze")
 	checkOrderBooks(t, shared, invSchema, own.URL, "tollgate", load.outcome)
 }
 

@@ -8,6 +8,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -85,3 +87,39 @@ func (p *ownPG) stop(t *testing.T) {
 	t.Helper()
 	p.run(t, "pg_ctl", "stop", "-w", "-D", p.data, "-m", "immediate")
 }
+
+// signal sends sig to the server and every backend it started.
+func (p *ownPG) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	pidFile, err := os.ReadFile(filepath.Join(p.data, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(pidFile), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := []int{pid}
+	if out, err := exec.Command("pgrep", "-P", strconv.Itoa(pid)).Output(); err == nil {
+		for _, f := range strings.Fields(string(out)) {
+			if child, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, child)
+			}
+		}
+	}
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, sig)
+	}
+}
+
+// freeze stops the server and its backends (SIGSTOP): connections stay
+// open and nothing answers, until thaw. The test's cleanup thaws it.
+func (p *ownPG) freeze(t *testing.T) {
+	t.Helper()
+	p.signal(t, syscall.SIGSTOP)
+	t.Cleanup(func() { p.signal(t, syscall.SIGCONT) })
+}
+
+// thaw lets a frozen server run again.
+func (p *ownPG) thaw(t *testing.T) { t.Helper(); p.signal(t, syscall.SIGCONT) }
