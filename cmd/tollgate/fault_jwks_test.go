@@ -37,8 +37,9 @@ func TestFaultKeyRotatedDuringJWKSOutage(t *testing.T) {
 	issuerURL := "http://" + start(t, "issuer", nil, "issuer", "--addr", "127.0.0.1:0", "--data-dir", issuerDir,
 		"--jwks-max-age", "1s").listening(t, "issuer")
 	keys := tcpproxy.New(t, issuerURL+"/.well-known/jwks.json")
-	invAddr := start(t, "inventory", nil, "inventory", "--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--jwks-url", keys.URL,
-		"--data-dir", filepath.Join(dir, "inventory"), "--access-log", "refused").listening(t, "inventory")
+	invProc := start(t, "inventory", nil, "inventory", "--addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--jwks-url", keys.URL,
+		"--data-dir", filepath.Join(dir, "inventory"), "--access-log", "refused")
+	invAddr := invProc.listening(t, "inventory")
 
 	dial := plainCaller(t, issuerURL, "buyer", secretFile)
 	oldInv := inventoryv1.NewInventoryServiceClient(dial("inventory", invAddr))
@@ -99,6 +100,9 @@ func TestFaultKeyRotatedDuringJWKSOutage(t *testing.T) {
 	}
 	if err := getItem(oldInv); err != nil {
 		t.Errorf("a call with an old-key token during the outage: %v", err)
+	}
+	if !strings.Contains(invProc.out.String(), "jwks refetch for an unknown kid failed") {
+		t.Error("inventory did not log its failed refetch for the new kid (#25.11)")
 	}
 	keys.Restore()
 	restored := time.Now()
