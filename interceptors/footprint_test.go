@@ -54,3 +54,24 @@ func TestLibraryFootprint(t *testing.T) {
 		t.Fatalf("go list named only %d packages:\n%s", seen, out)
 	}
 }
+
+// verify knows nothing of gRPC or of the interceptors that serve its
+// answers (#31.3): it builds no grpc package and nothing under interceptors/
+// but discovery, which it uses to find an issuer's keys (and which is to
+// leave interceptors/ with the library's package names, #31.6).
+func TestVerifyKnowsNothingOfGRPC(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./verify").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const tollgate = "github.com/tollgate-rpc/tollgate/"
+	for pkg := range strings.Lines(string(out)) {
+		pkg = strings.TrimSpace(pkg)
+		switch rel, _ := strings.CutPrefix(pkg, tollgate); {
+		case strings.HasPrefix(pkg, "google.golang.org/grpc"):
+			t.Errorf("verify builds %s", pkg)
+		case strings.HasPrefix(pkg, tollgate+"interceptors") && rel != "interceptors/verify" && rel != "interceptors/discovery":
+			t.Errorf("verify builds %s", pkg)
+		}
+	}
+}
