@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -63,12 +62,13 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if cfg.TokenURL, err = callcreds.Discover(ctx, s.tr.HTTPClient(), s.issuers[0].Issuer); err != nil {
 			return fmt.Errorf("find the token endpoint (or give --token-url): %w", err)
 		}
+		if err := s.tr.CheckURL("the discovered token endpoint", cfg.TokenURL); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 	}
 	dialOpts := append(s.tracing.DialOptions(), grpc.WithDefaultServiceConfig(orders.InventoryServiceConfig))
 	conn, err := serving.Dial(cfg, *inventoryAddr, s.tr, s.metrics, dialOpts...)
-	if errors.Is(err, transport.ErrRemotePlaintext) { // a discovered token endpoint
-		return fmt.Errorf("%w: %v", errUsage, err)
-	} else if err != nil {
+	if err != nil {
 		return err
 	}
 	defer conn.Close()

@@ -121,11 +121,10 @@ func (c Config) fetcher() (fetcher, error) {
 	if c.Audience != "" && (ap == AudienceParamResource || ap == AudienceParamBoth) {
 		params.Set("resource", c.Audience)
 	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+	hc := &http.Client{Timeout: 30 * time.Second, CheckRedirect: egress.NoRedirect}
+	if c.HTTPClient != nil {
+		hc = egress.NoRedirects(c.HTTPClient)
 	}
-	hc = egress.NoRedirects(hc)
 	if c.PrivateKey != nil {
 		if c.PrivateKey.KeyID() == "" {
 			return nil, errors.New("callcreds: private key has no key ID")

@@ -4,8 +4,6 @@
 package discovery
 
 import (
-	"github.com/tollgate-rpc/tollgate/internal/egress"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/tollgate-rpc/tollgate/internal/egress"
 )
 
 // Metadata is the part of an authorization server's metadata Tollgate uses.

@@ -3,6 +3,7 @@ package verify
 import (
 	"crypto/rsa"
 	"fmt"
+	"math/big"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
@@ -20,15 +21,15 @@ func CheckKeyStrength(k jwk.Key) error {
 	if err := k.Raw(&raw); err != nil {
 		return fmt.Errorf("key %q: %w", k.KeyID(), err)
 	}
-	switch pub := raw.(type) {
+	var modulus *big.Int
+	switch key := raw.(type) {
 	case *rsa.PublicKey:
-		if bits := pub.N.BitLen(); bits < MinRSABits {
-			return fmt.Errorf("key %q: RSA key of %d bits; at least %d are required", k.KeyID(), bits, MinRSABits)
-		}
+		modulus = key.N
 	case *rsa.PrivateKey:
-		if bits := pub.N.BitLen(); bits < MinRSABits {
-			return fmt.Errorf("key %q: RSA key of %d bits; at least %d are required", k.KeyID(), bits, MinRSABits)
-		}
+		modulus = key.N
+	}
+	if modulus != nil && modulus.BitLen() < MinRSABits {
+		return fmt.Errorf("key %q: RSA key of %d bits; at least %d are required", k.KeyID(), modulus.BitLen(), MinRSABits)
 	}
 	return nil
 }

@@ -267,7 +267,18 @@ func (s *keySet) fetchAndInstall(ctx context.Context) (time.Duration, error) {
 
 func (s *keySet) buildKeys(set jwk.Set) (map[string]*publicKey, error) {
 	next := make(map[string]*publicKey, set.Len())
-	dup := map[string]bool{}
+	// Two keys under one kid: which one a token means would be the
+	// attacker's choice. Neither is used, whatever else is wrong with them.
+	listed := make(map[string]int, set.Len())
+	for i := range set.Len() {
+		k, _ := set.Key(i)
+		listed[k.KeyID()]++
+	}
+	for kid, n := range listed {
+		if n > 1 && kid != "" {
+			s.refused(kid, "the JWKS lists this kid more than once")
+		}
+	}
 	for i := range set.Len() {
 		k, _ := set.Key(i)
 		if k.KeyID() == "" || (k.KeyUsage() != "" && k.KeyUsage() != string(jwk.ForSignature)) {
@@ -276,11 +287,7 @@ func (s *keySet) buildKeys(set jwk.Set) (map[string]*publicKey, error) {
 		if k.KeyType() == "oct" {
 			continue // symmetric keys have no business in a public JWKS
 		}
-		if _, seen := next[k.KeyID()]; seen || dup[k.KeyID()] {
-			// Two keys under one kid: which one a token means is the
-			// attacker's choice. Neither is used.
-			dup[k.KeyID()] = true
-			delete(next, k.KeyID())
+		if listed[k.KeyID()] > 1 {
 			continue
 		}
 		if err := CheckKeyStrength(k); err != nil {
@@ -304,9 +311,6 @@ func (s *keySet) buildKeys(set jwk.Set) (map[string]*publicKey, error) {
 			alg = jwa.SignatureAlgorithm(a.String())
 		}
 		next[k.KeyID()] = &publicKey{kid: k.KeyID(), alg: alg, raw: raw, thumb: string(thumb)}
-	}
-	for kid := range dup {
-		s.refused(kid, "the JWKS lists this kid more than once")
 	}
 	if len(next) == 0 {
 		return nil, errors.New("no usable signing keys")

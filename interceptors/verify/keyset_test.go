@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 )
 
@@ -470,5 +471,38 @@ func TestNextBackoff(t *testing.T) {
 	}
 	if b := nextBackoff(0, time.Minute, 10*time.Second); b != 10*time.Second {
 		t.Errorf("retry interval above the cap: %s, want the cap", b)
+	}
+}
+
+// A kid listed twice is refused even when one of its keys is refused for
+// another reason: the other must not win by elimination.
+func TestDuplicateKidNeverWinsByElimination(t *testing.T) {
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, good := jwtest.NewKey(t, jwa.ES256)
+	set := jwk.NewSet()
+	for _, raw := range []any{&weak.PublicKey, good.Public()} {
+		k, err := jwk.PublicKeyOf(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = k.Set(jwk.KeyIDKey, "mixed")
+		_ = set.AddKey(k)
+	}
+	ok, _ := jwk.PublicKeyOf(good.Public())
+	_ = ok.Set(jwk.KeyIDKey, "other")
+	_ = set.AddKey(ok)
+	ks := newKeySet(t.Context(), Issuer{Issuer: "https://issuer.example"}, &options{logger: slog.New(slog.DiscardHandler)})
+	keys, err := ks.buildKeys(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, used := keys["mixed"]; used {
+		t.Error("a kid listed twice was used (its weak twin was dropped first)")
+	}
+	if _, used := keys["other"]; !used {
+		t.Error("the set's one good key was not used")
 	}
 }

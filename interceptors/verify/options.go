@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/tollgate-rpc/tollgate/internal/egress"
 )
 
 // Option customises a Verifier.
@@ -47,7 +48,7 @@ func defaultOptions() options {
 		algorithms:         DefaultAlgorithms(),
 		cacheSize:          10_000,
 		maxTokenBytes:      8 << 10,
-		httpClient:         &http.Client{Timeout: 10 * time.Second},
+		httpClient:         &http.Client{Timeout: 10 * time.Second, CheckRedirect: egress.HTTPSOnly},
 		fetchTimeout:       10 * time.Second,
 		maxJWKSBytes:       1 << 20,
 		refreshDefault:     5 * time.Minute,
@@ -90,7 +91,9 @@ func WithCacheSize(n int) Option { return func(o *options) { o.cacheSize = n } }
 // WithMaxTokenBytes refuses longer tokens before any parsing (default 8 KiB).
 func WithMaxTokenBytes(n int) Option { return func(o *options) { o.maxTokenBytes = n } }
 
-// WithHTTPClient sets the client for discovery and JWKS fetches.
+// WithHTTPClient sets the client for discovery and JWKS fetches. Whatever
+// its own redirect policy, a redirect that leaves https is refused
+// (egress.HTTPSOnly runs first).
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
 
 // WithFetchTimeout bounds each discovery or JWKS fetch (default 10s).

@@ -13,7 +13,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
-	"github.com/tollgate-rpc/tollgate/interceptors/discovery"
 	"github.com/tollgate-rpc/tollgate/internal/egress"
 )
 
@@ -112,8 +111,8 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 		if len(is.Audiences) == 0 {
 			return nil, fmt.Errorf("verify: issuer %s: no accepted audiences", is.Issuer)
 		}
-		if is.JWKSURL != "" && discovery.Downgrades(is.Issuer, is.JWKSURL) && egress.CheckURL("JWKS URL", is.JWKSURL, false) != nil {
-			return nil, fmt.Errorf("verify: issuer %s: JWKS URL %s is plain http off loopback although the issuer is https", is.Issuer, is.JWKSURL)
+		if err := egress.CheckKeysURL(is.Issuer, is.JWKSURL); is.JWKSURL != "" && err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
 		}
 		if _, dup := v.issuers[is.Issuer]; dup {
 			return nil, fmt.Errorf("verify: issuer %s configured twice", is.Issuer)

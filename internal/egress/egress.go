@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"syscall"
 )
 
@@ -50,48 +51,68 @@ func CheckURL(what, raw string, allowPlaintext bool) error {
 	return nil
 }
 
-// Secure returns a copy of c (nil: a new client) that follows a redirect
-// only to https, or to http on a loopback host from an http request (a
-// local issuer), at most ten times, and then only if c's own policy agrees.
-// Use it for fetches of keys and metadata.
-func Secure(c *http.Client) *http.Client {
-	out := clone(c)
-	own := out.CheckRedirect
-	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		prev := via[len(via)-1].URL
-		to := req.URL
-		switch {
-		case len(via) >= maxRedirects:
-			return fmt.Errorf("stopped after %d redirects", maxRedirects)
-		case to.Scheme == "https":
-		case to.Scheme == "http" && prev.Scheme == "http" && LoopbackHost(to.Hostname()):
-		default:
-			return fmt.Errorf("refusing the redirect from %s to %s: it leaves https", prev.Redacted(), to.Redacted())
-		}
-		if own != nil {
-			return own(req, via)
-		}
+// CheckKeysURL refuses a JWKS URL configured for an https issuer that is
+// plain http off loopback: the keys that decide which of its tokens are
+// genuine would travel where anyone on the path could replace them.
+func CheckKeysURL(issuer, jwksURL string) error {
+	if !strings.HasPrefix(strings.ToLower(issuer), "https://") || strings.HasPrefix(strings.ToLower(jwksURL), "https://") {
 		return nil
 	}
-	return out
-}
-
-// NoRedirects returns a copy of c (nil: a new client) that follows no
-// redirect: the 3xx answer is an error naming where it pointed. Use it for
-// token requests, which carry the client's credentials.
-func NoRedirects(c *http.Client) *http.Client {
-	out := clone(c)
-	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		return fmt.Errorf("refusing the redirect from %s to %s: a token request is never redirected", via[len(via)-1].URL.Redacted(), req.URL.Redacted())
+	if CheckURL("JWKS URL", jwksURL, false) == nil {
+		return nil
 	}
-	return out
+	return fmt.Errorf("JWKS URL %s is plain http off loopback although the issuer %s is https", jwksURL, issuer)
 }
 
-func clone(c *http.Client) *http.Client {
+// HTTPSOnly is a CheckRedirect policy for fetches of keys and metadata:
+// it follows a redirect only to https, or to http on a loopback host from
+// an http request (a local issuer), at most ten times.
+func HTTPSOnly(req *http.Request, via []*http.Request) error {
+	prev, to := via[len(via)-1].URL, req.URL
+	switch {
+	case len(via) >= maxRedirects:
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	case to.Scheme == "https":
+		return nil
+	case to.Scheme == "http" && prev.Scheme == "http" && LoopbackHost(to.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("refusing the redirect from %s to %s: it leaves https", prev.Redacted(), to.Redacted())
+}
+
+// NoRedirect is the CheckRedirect policy of token requests, which carry the
+// client's credentials: no redirect is followed, and the 3xx answer is an
+// error naming where it pointed.
+func NoRedirect(req *http.Request, via []*http.Request) error {
+	return fmt.Errorf("refusing the redirect from %s to %s: a token request is never redirected", via[len(via)-1].URL.Redacted(), req.URL.Redacted())
+}
+
+// Secure returns a copy of c (nil: a new client) whose redirects obey
+// HTTPSOnly, and then c's own policy: for a client the caller supplied.
+func Secure(c *http.Client) *http.Client {
 	if c == nil {
-		return &http.Client{}
+		return &http.Client{CheckRedirect: HTTPSOnly}
 	}
 	out := *c
+	own := out.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := HTTPSOnly(req, via); err != nil || own == nil {
+			return err
+		}
+		return own(req, via)
+	}
+	return &out
+}
+
+// NoRedirects returns a copy of c (nil: a new client) whose redirects obey
+// NoRedirect, whatever its own policy: for a caller-supplied client making
+// token requests.
+func NoRedirects(c *http.Client) *http.Client {
+	if c == nil {
+		return &http.Client{CheckRedirect: NoRedirect}
+	}
+	out := *c
+	out.CheckRedirect = NoRedirect
 	return &out
 }
 

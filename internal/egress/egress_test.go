@@ -129,3 +129,20 @@ func TestPublicOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckKeysURL(t *testing.T) {
+	for _, tc := range []struct {
+		issuer, jwks string
+		ok           bool
+	}{
+		{"https://issuer.example", "https://keys.example/jwks", true},
+		{"https://issuer.example", "http://127.0.0.1:8400/jwks", true},
+		{"https://issuer.example", "http://keys.example/jwks", false},
+		{"HTTPS://issuer.example", "http://10.0.0.1/jwks", false},
+		{"http://127.0.0.1:8400", "http://127.0.0.1:8400/jwks", true},
+	} {
+		if err := CheckKeysURL(tc.issuer, tc.jwks); (err == nil) != tc.ok {
+			t.Errorf("CheckKeysURL(%q, %q) = %v, want ok=%v", tc.issuer, tc.jwks, err, tc.ok)
+		}
+	}
+}

@@ -1,24 +1,22 @@
 package serving
 
 import (
+	"time"
+
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
 	"github.com/tollgate-rpc/tollgate/internal/metrics"
 	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"time"
 )
 
 // Dial returns a connection to a Tollgate service that authenticates with
 // cfg's client-credentials tokens (fetched over tr's HTTP client), with the
 // fetches in m when it is set. Tokens go over plaintext only when tr says so
-// explicitly, and off loopback (to addr, or the token endpoint) only when it
-// also allows remote plaintext.
+// explicitly, and off loopback (to addr, or the token endpoint, which
+// callcreds checks) only when it also allows remote plaintext.
 func Dial(cfg callcreds.Config, addr string, tr transport.Transport, m *metrics.Metrics, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	if err := tr.CheckDial("address", addr); err != nil {
-		return nil, err
-	}
-	if err := tr.CheckURL("token URL", cfg.TokenURL); err != nil {
 		return nil, err
 	}
 	cfg.AllowPlaintext = tr.RemotePlaintext

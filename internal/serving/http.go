@@ -1,10 +1,6 @@
 package serving
 
 import (
-	"github.com/tollgate-rpc/tollgate/internal/transport"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/connectivity"
-
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +8,10 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/tollgate-rpc/tollgate/internal/transport"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 )
 
 // NewHTTPServer returns an http.Server with deliberate limits: slow clients

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"github.com/tollgate-rpc/tollgate/internal/tcpproxy"
 	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -119,8 +120,12 @@ func TestConnReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := lis.Addr().String()
-	lis.Close() // nothing answers there yet
+	srv := grpc.NewServer()
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+	proxy := tcpproxy.New(t, "tcp://"+lis.Addr().String())
+	proxy.Cut() // the other service does not answer yet
+	addr := proxy.Addr()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -134,12 +139,6 @@ func TestConnReady(t *testing.T) {
 	if err := ready(t.Context()); !strings.Contains(err.Error(), addr) {
 		t.Errorf("the error does not name the target: %v", err)
 	}
-	lis, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("the port was taken meanwhile: %v", err)
-	}
-	srv := grpc.NewServer()
-	go func() { _ = srv.Serve(lis) }()
-	defer srv.Stop()
+	proxy.Restore()
 	jwtest.Eventually(t, "ready once the other service answers", func() bool { conn.Connect(); return ready(t.Context()) == nil })
 }

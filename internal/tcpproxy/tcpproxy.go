@@ -89,6 +89,9 @@ func (p *Proxy) pipe(c net.Conn) {
 	p.mu.Unlock()
 }
 
+// Addr is the proxy's address, host:port.
+func (p *Proxy) Addr() string { return p.lis.Addr().String() }
+
 // copy forwards from src to dst, holding each chunk while frozen.
 func (p *Proxy) copy(dst io.Writer, src io.Reader) {
 	buf := make([]byte, 32<<10)

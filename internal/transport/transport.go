@@ -37,7 +37,7 @@ type Transport struct {
 func (t Transport) HTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: t.RootCAs, MinVersion: tls.VersionTLS12}
-	return egress.Secure(&http.Client{Transport: tr, Timeout: 30 * time.Second})
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second, CheckRedirect: egress.HTTPSOnly}
 }
 
 // ErrRemotePlaintext is wrapped by the refusals of CheckURL and CheckDial.

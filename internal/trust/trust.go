@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tollgate-rpc/tollgate/interceptors/discovery"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"github.com/tollgate-rpc/tollgate/internal/egress"
 	"gopkg.in/yaml.v3"
@@ -65,8 +64,8 @@ func (s Spec) Resolve() (verify.Issuer, error) {
 	if len(s.Audiences) == 0 {
 		return verify.Issuer{}, fmt.Errorf("issuer %s: audiences: at least one", s.Issuer)
 	}
-	if s.JWKSURL != "" && discovery.Downgrades(s.Issuer, s.JWKSURL) && egress.CheckURL("jwks_url", s.JWKSURL, false) != nil {
-		return verify.Issuer{}, fmt.Errorf("issuer %s: jwks_url %s is plain http off loopback although the issuer is https: anyone on the path could replace the keys", s.Issuer, s.JWKSURL)
+	if err := egress.CheckKeysURL(s.Issuer, s.JWKSURL); s.JWKSURL != "" && err != nil {
+		return verify.Issuer{}, fmt.Errorf("jwks_url: %w", err)
 	}
 	is := p.Apply(verify.Issuer{Issuer: s.Issuer, JWKSURL: s.JWKSURL, Audiences: slices.Clone(s.Audiences),
 		ScopeClaims: slices.Clone(s.ScopeClaims), ClientIDClaims: slices.Clone(s.ClientIDClaims), RequiredClaims: slices.Clone(s.RequiredClaims)})

@@ -73,7 +73,7 @@ func TestBadTrustFiles(t *testing.T) {
 		{"no issuers", "issuers: []\n", "no issuers"},
 		{"not YAML", "issuers: [\n", "trust file"},
 		{"two documents", "issuers:\n  - issuer: https://a.example\n    audiences: [x]\n---\nissuers:\n  - issuer: https://evil.example\n    audiences: [x]\n", "more than one YAML document"},
-		{"http keys under https", "issuers:\n  - issuer: https://a.example\n    audiences: [x]\n    jwks_url: http://keys.example/jwks\n", "line 2: issuers[0]: issuer https://a.example: jwks_url http://keys.example/jwks is plain http off loopback"},
+		{"http keys under https", "issuers:\n  - issuer: https://a.example\n    audiences: [x]\n    jwks_url: http://keys.example/jwks\n", "line 2: issuers[0]: jwks_url: JWKS URL http://keys.example/jwks is plain http off loopback"},
 		{"over 1 MiB", "issuers:\n  - issuer: https://a.example\n    audiences: [x]\n" + strings.Repeat("# padding\n", MaxFileBytes/10+1), "larger than 1048576 bytes"},
 	} {
 		_, err := Load(write(t, tc.body))

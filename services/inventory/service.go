@@ -1,8 +1,6 @@
 package inventory
 
 import (
-	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
-
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/internal/rpcerr"
+	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
 	"github.com/tollgate-rpc/tollgate/services/internal/validate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"

@@ -64,7 +64,7 @@ func newClientKeyCache(now func() time.Time, allowPrivate bool) *clientKeyCache 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = dialer.DialContext
 	tr.Proxy = nil // the address checked is the one dialled
-	client := egress.Secure(&http.Client{Timeout: clientJWKSTimeout, Transport: tr})
+	client := &http.Client{Timeout: clientJWKSTimeout, Transport: tr, CheckRedirect: egress.HTTPSOnly}
 	return &clientKeyCache{client: client, now: now, entries: map[string]clientKeyEntry{}}
 }
 

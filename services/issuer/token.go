@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -33,7 +32,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if oerr == nil {
 		budget := s.limiter.begin(addr, req.clientID, start)
 		client, oerr = s.authenticate(r.Context(), req)
-		if oerr != nil && errors.Is(oerr, errInvalidClient) { // oerr is a *oauthError: never a nil error in an interface
+		if oerr != nil && oerr.Is(errInvalidClient) {
 			oerr = budget.failed(oerr)
 		} else {
 			budget.succeeded(s.now())

@@ -11,6 +11,7 @@ import (
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
+	"github.com/tollgate-rpc/tollgate/internal/tcpproxy"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
@@ -90,9 +91,10 @@ func TestReserveWaitsForInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := lis.Addr().String()
-	lis.Close()
-	conn := dialConn(t, addr)
+	serveInventory(t, lis, &flakyInventory{})
+	proxy := tcpproxy.New(t, "tcp://"+lis.Addr().String())
+	proxy.Cut() // inventory does not answer yet
+	conn := dialConn(t, proxy.Addr())
 	svc := New(NewMemoryStore(), inventoryv1.NewInventoryServiceClient(conn), slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -101,11 +103,7 @@ func TestReserveWaitsForInventory(t *testing.T) {
 	// The call has found nothing there (a fail-fast call would have ended
 	// Unavailable now); inventory comes up while it waits.
 	jwtest.Eventually(t, "the connection to fail", func() bool { return conn.GetState() == connectivity.TransientFailure })
-	lis, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("the port was taken meanwhile: %v", err)
-	}
-	serveInventory(t, lis, &flakyInventory{})
+	proxy.Restore()
 	if err := <-done; err != nil {
 		t.Errorf("PlaceOrder while inventory started: %v", err)
 	}

@@ -1,18 +1,17 @@
 package orders
 
 import (
-	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
-	"time"
-
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"time"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/internal/rpcerr"
+	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
 	"github.com/tollgate-rpc/tollgate/services/internal/validate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
