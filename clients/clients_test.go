@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tollgate-rpc/tollgate/internal/devsuite"
+	"github.com/tollgate-rpc/tollgate/internal/app/devsuite"
 )
 
 // need skips a test whose runtime is missing, naming what to install; with

@@ -17,7 +17,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
-	"github.com/tollgate-rpc/tollgate/internal/devsuite"
+	"github.com/tollgate-rpc/tollgate/internal/app/devsuite"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"github.com/tollgate-rpc/tollgate/services/inventory"

@@ -27,13 +27,15 @@ var libraryModules = []string{
 }
 
 // The suite's packages the library may build on: its generated policy
-// options and the status builder it shares with the services.
-var libraryInternal = []string{"interceptors", "gen/go/tollgate/auth/v1", "internal/rpcerr", "internal/egress"}
+// options, the status builder it shares with the services, the outbound
+// URL rules and the metadata discovery it shares with the issuer's
+// commands.
+var libraryInternal = []string{"interceptors", "gen/go/tollgate/auth/v1", "internal/rpcerr", "internal/egress", "internal/discovery"}
 
 func TestLibraryFootprint(t *testing.T) {
 	// go test puts its own Go's bin directory first on the test's PATH.
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{.Module.Path}} {{.ImportPath}}{{end}}",
-		".", "./verify", "./callcreds", "./discovery").CombinedOutput()
+		".", "./verify", "./callcreds", "./errorinfo").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
@@ -56,9 +58,8 @@ func TestLibraryFootprint(t *testing.T) {
 }
 
 // verify knows nothing of gRPC or of the interceptors that serve its
-// answers (#31.3): it builds no grpc package and nothing under interceptors/
-// but discovery, which it uses to find an issuer's keys (and which is to
-// leave interceptors/ with the library's package names, #31.6).
+// answers (#31.3): it builds no grpc package and nothing else under
+// interceptors/.
 func TestVerifyKnowsNothingOfGRPC(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "./verify").CombinedOutput()
 	if err != nil {
@@ -70,7 +71,7 @@ func TestVerifyKnowsNothingOfGRPC(t *testing.T) {
 		switch rel, _ := strings.CutPrefix(pkg, tollgate); {
 		case strings.HasPrefix(pkg, "google.golang.org/grpc"):
 			t.Errorf("verify builds %s", pkg)
-		case strings.HasPrefix(pkg, tollgate+"interceptors") && rel != "interceptors/verify" && rel != "interceptors/discovery":
+		case strings.HasPrefix(pkg, tollgate+"interceptors") && rel != "interceptors/verify":
 			t.Errorf("verify builds %s", pkg)
 		}
 	}

@@ -32,12 +32,12 @@ type fnCost struct {
 // interceptors and verifier, and the JOSE library they call.
 func authAttributable(name string) bool {
 	return strings.Contains(name, "tollgate-rpc/tollgate/interceptors") || strings.Contains(name, "lestrrat-go/jwx") ||
-		strings.Contains(name, "tollgate-rpc/tollgate/internal/metrics")
+		strings.Contains(name, "tollgate-rpc/tollgate/internal/app/metrics")
 }
 
 // inChain reports whether a frame is one of Tollgate's server interceptors.
 func inChain(name string) bool {
-	return strings.Contains(name, "tollgate/internal/metrics.(*rpcMetrics)") || strings.Contains(name, "tollgate/interceptors.(*Authenticator)")
+	return strings.Contains(name, "tollgate/internal/app/metrics.(*rpcMetrics)") || strings.Contains(name, "tollgate/interceptors.(*Authenticator)")
 }
 
 // authWork reports whether a frame is the interceptors' own work (not the

@@ -16,7 +16,7 @@ import (
 	"github.com/bojand/ghz/printer"
 	"github.com/bojand/ghz/runner"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
-	"github.com/tollgate-rpc/tollgate/internal/devsuite"
+	"github.com/tollgate-rpc/tollgate/internal/app/devsuite"
 	"google.golang.org/grpc/metadata"
 )
 

@@ -25,10 +25,10 @@ import (
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
-	"github.com/tollgate-rpc/tollgate/internal/devsuite"
+	"github.com/tollgate-rpc/tollgate/internal/app/devsuite"
+	"github.com/tollgate-rpc/tollgate/internal/app/metrics"
+	"github.com/tollgate-rpc/tollgate/internal/app/serving"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
-	"github.com/tollgate-rpc/tollgate/internal/metrics"
-	"github.com/tollgate-rpc/tollgate/internal/serving"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"github.com/tollgate-rpc/tollgate/services/orders"

@@ -11,8 +11,8 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/tollgate-rpc/tollgate/internal/devsuite"
-	"github.com/tollgate-rpc/tollgate/internal/serving"
+	"github.com/tollgate-rpc/tollgate/internal/app/devsuite"
+	"github.com/tollgate-rpc/tollgate/internal/app/serving"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 )
 

@@ -14,9 +14,9 @@ import (
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
-	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
 )
 

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
+	"github.com/tollgate-rpc/tollgate/internal/app/trust"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
-	"github.com/tollgate-rpc/tollgate/internal/transport"
-	"github.com/tollgate-rpc/tollgate/internal/trust"
 )
 
 // trustFlags adds the flags that say which issuers a service trusts: one by

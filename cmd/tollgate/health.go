@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
-	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"

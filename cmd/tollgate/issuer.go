@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/tollgate-rpc/tollgate/internal/metrics"
-	"github.com/tollgate-rpc/tollgate/internal/serving"
+	"github.com/tollgate-rpc/tollgate/internal/app/metrics"
+	"github.com/tollgate-rpc/tollgate/internal/app/serving"
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 )
 

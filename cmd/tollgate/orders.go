@@ -10,9 +10,9 @@ import (
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"github.com/tollgate-rpc/tollgate/internal/app/serving"
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
 	"github.com/tollgate-rpc/tollgate/internal/securefile"
-	"github.com/tollgate-rpc/tollgate/internal/serving"
-	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/orders"
 	"google.golang.org/grpc"

@@ -12,10 +12,10 @@ import (
 
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
-	"github.com/tollgate-rpc/tollgate/internal/metrics"
-	"github.com/tollgate-rpc/tollgate/internal/serving"
-	"github.com/tollgate-rpc/tollgate/internal/tracing"
-	"github.com/tollgate-rpc/tollgate/internal/transport"
+	"github.com/tollgate-rpc/tollgate/internal/app/metrics"
+	"github.com/tollgate-rpc/tollgate/internal/app/serving"
+	"github.com/tollgate-rpc/tollgate/internal/app/tracing"
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 )

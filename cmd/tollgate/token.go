@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
-	"github.com/tollgate-rpc/tollgate/internal/devsuite"
+	"github.com/tollgate-rpc/tollgate/internal/app/devsuite"
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
-	"github.com/tollgate-rpc/tollgate/internal/transport"
 )
 
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {

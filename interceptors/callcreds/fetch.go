@@ -13,7 +13,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
-	"github.com/tollgate-rpc/tollgate/interceptors/discovery"
+	"github.com/tollgate-rpc/tollgate/internal/discovery"
 	"github.com/tollgate-rpc/tollgate/internal/egress"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"

@@ -16,7 +16,7 @@ import (
 	"github.com/lestrrat-go/httpcc"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/tollgate-rpc/tollgate/interceptors/discovery"
+	"github.com/tollgate-rpc/tollgate/internal/discovery"
 )
 
 // publicKey is one verification key of an issuer. The same *publicKey stays

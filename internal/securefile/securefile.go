@@ -2,7 +2,7 @@
 // registries and dev credentials. Writes are atomic (a temporary file renamed
 // over the target) with mode 0600; reads refuse files that group or others
 // may read, as ssh does with private keys, and files or directories that
-// another user owns or can write (see trust.go).
+// another user owns or can write (see ownership.go).
 package securefile
 
 import (

@@ -36,7 +36,7 @@ func TestStoreHonoursCancellation(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
 	go func() {
-		_ = other.db.InTx(t.Context(), func(*sql.Tx) error {
+		_ = other.DB.InTx(t.Context(), func(*sql.Tx) error {
 			close(held)
 			<-release
 			return nil

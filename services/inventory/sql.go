@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
@@ -31,7 +30,7 @@ CREATE TABLE IF NOT EXISTS reservations (
 // that locks the rows it reads (FOR UPDATE on PostgreSQL; SQLite's write
 // transactions exclude each other), so no reservation is lost or doubled.
 type SQLStore struct {
-	db *sqldb.DB
+	sqldb.Tables // Close, SetTimeout, Ready
 }
 
 // OpenSQLite opens (creating) the inventory database at path.
@@ -40,7 +39,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SQLStore{db: db}, nil
+	return &SQLStore{sqldb.Tables{DB: db}}, nil
 }
 
 // OpenPostgres opens the inventory tables in schema of the PostgreSQL
@@ -50,17 +49,8 @@ func OpenPostgres(ctx context.Context, url, schema string) (*SQLStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SQLStore{db: db}, nil
+	return &SQLStore{sqldb.Tables{DB: db}}, nil
 }
-
-// Close closes the database.
-func (s *SQLStore) Close() error { return s.db.Close() }
-
-// SetTimeout bounds every store call ([sqldb.DB.SetTimeout]).
-func (s *SQLStore) SetTimeout(d time.Duration) { s.db.SetTimeout(d) }
-
-// Ready reports whether the database answers (readiness probes).
-func (s *SQLStore) Ready(ctx context.Context) error { return s.db.Ready(ctx) }
 
 const itemColumns = `sku, name, on_hand, reserved`
 
@@ -82,9 +72,9 @@ type rowQuerier interface {
 func (s *SQLStore) getItem(ctx context.Context, q rowQuerier, sku string) (*inventoryv1.Item, error) {
 	query := `SELECT ` + itemColumns + ` FROM items WHERE sku = ?`
 	if _, inTx := q.(*sql.Tx); inTx {
-		query += s.db.ForUpdate()
+		query += s.DB.ForUpdate()
 	}
-	it, err := scanItem(q.QueryRowContext(ctx, s.db.Q(query), sku))
+	it, err := scanItem(q.QueryRowContext(ctx, s.DB.Q(query), sku))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -93,16 +83,16 @@ func (s *SQLStore) getItem(ctx context.Context, q rowQuerier, sku string) (*inve
 
 // Get implements Store.
 func (s *SQLStore) Get(ctx context.Context, sku string) (*inventoryv1.Item, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
-	return s.getItem(ctx, s.db, sku)
+	return s.getItem(ctx, s.DB, sku)
 }
 
 // List implements Store.
 func (s *SQLStore) List(ctx context.Context) ([]*inventoryv1.Item, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
-	rows, err := s.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM items ORDER BY sku`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+itemColumns+` FROM items ORDER BY sku`)
 	if err != nil {
 		return nil, err
 	}
@@ -120,10 +110,10 @@ func (s *SQLStore) List(ctx context.Context) ([]*inventoryv1.Item, error) {
 
 // Adjust implements Store.
 func (s *SQLStore) Adjust(ctx context.Context, sku, name string, delta int64) (*inventoryv1.Item, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
 	var out *inventoryv1.Item
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		it, err := s.getItem(ctx, tx, sku)
 		if errors.Is(err, ErrNotFound) {
 			it, err = &inventoryv1.Item{Sku: sku, Name: name}, nil
@@ -136,7 +126,7 @@ func (s *SQLStore) Adjust(ctx context.Context, sku, name string, delta int64) (*
 			return err
 		}
 		it.QuantityOnHand = next
-		if _, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO items (sku, name, on_hand) VALUES (?, ?, ?)
+		if _, err := tx.ExecContext(ctx, s.DB.Q(`INSERT INTO items (sku, name, on_hand) VALUES (?, ?, ?)
 			ON CONFLICT (sku) DO UPDATE SET on_hand = excluded.on_hand`), sku, it.GetName(), next); err != nil {
 			return err
 		}
@@ -148,10 +138,10 @@ func (s *SQLStore) Adjust(ctx context.Context, sku, name string, delta int64) (*
 
 // Upsert implements Store.
 func (s *SQLStore) Upsert(ctx context.Context, item *inventoryv1.Item) (*inventoryv1.Item, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
 	var out *inventoryv1.Item
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		it, err := s.getItem(ctx, tx, item.GetSku())
 		if errors.Is(err, ErrNotFound) {
 			it, err = &inventoryv1.Item{Sku: item.GetSku()}, nil
@@ -163,7 +153,7 @@ func (s *SQLStore) Upsert(ctx context.Context, item *inventoryv1.Item) (*invento
 			return err
 		}
 		it.Name, it.QuantityOnHand = item.GetName(), item.GetQuantityOnHand()
-		if _, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO items (sku, name, on_hand) VALUES (?, ?, ?)
+		if _, err := tx.ExecContext(ctx, s.DB.Q(`INSERT INTO items (sku, name, on_hand) VALUES (?, ?, ?)
 			ON CONFLICT (sku) DO UPDATE SET name = excluded.name, on_hand = excluded.on_hand`),
 			it.GetSku(), it.GetName(), it.GetQuantityOnHand()); err != nil {
 			return err
@@ -179,7 +169,7 @@ func (s *SQLStore) Upsert(ctx context.Context, item *inventoryv1.Item) (*invento
 // orders then queue instead of deadlocking.
 func (s *SQLStore) lockLines(ctx context.Context, tx *sql.Tx, lines []Line) (need map[string]int64, order []string, err error) {
 	need, order, err = needs(lines)
-	if err != nil || !s.db.Postgres() {
+	if err != nil || !s.DB.Postgres() {
 		return need, order, err
 	}
 	_, err = tx.ExecContext(ctx, `SELECT 1 FROM items WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`, slices.Sorted(slices.Values(order)))
@@ -188,14 +178,14 @@ func (s *SQLStore) lockLines(ctx context.Context, tx *sql.Tx, lines []Line) (nee
 
 // Release implements Store.
 func (s *SQLStore) Release(ctx context.Context, orderID string) ([]*inventoryv1.Item, bool, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
 	var changed []*inventoryv1.Item
 	released := false
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		changed, released = nil, false
 		var linesJSON string
-		err := tx.QueryRowContext(ctx, s.db.Q(`SELECT lines FROM reservations WHERE order_id = ?`+s.db.ForUpdate()), orderID).Scan(&linesJSON)
+		err := tx.QueryRowContext(ctx, s.DB.Q(`SELECT lines FROM reservations WHERE order_id = ?`+s.DB.ForUpdate()), orderID).Scan(&linesJSON)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -216,12 +206,12 @@ func (s *SQLStore) Release(ctx context.Context, orderID string) ([]*inventoryv1.
 				return err
 			}
 			it.QuantityReserved = max(it.GetQuantityReserved()-need[sku], 0)
-			if _, err := tx.ExecContext(ctx, s.db.Q(`UPDATE items SET reserved = ? WHERE sku = ?`), it.GetQuantityReserved(), sku); err != nil {
+			if _, err := tx.ExecContext(ctx, s.DB.Q(`UPDATE items SET reserved = ? WHERE sku = ?`), it.GetQuantityReserved(), sku); err != nil {
 				return err
 			}
 			changed = append(changed, it)
 		}
-		if _, err := tx.ExecContext(ctx, s.db.Q(`DELETE FROM reservations WHERE order_id = ?`), orderID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.DB.Q(`DELETE FROM reservations WHERE order_id = ?`), orderID); err != nil {
 			return err
 		}
 		released = true
@@ -235,13 +225,13 @@ func (s *SQLStore) Release(ctx context.Context, orderID string) ([]*inventoryv1.
 
 // Reserve implements Store.
 func (s *SQLStore) Reserve(ctx context.Context, orderID string, lines []Line) ([]*inventoryv1.Item, bool, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
 	var changed []*inventoryv1.Item
 	replayed := false
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var prevJSON string
-		err := tx.QueryRowContext(ctx, s.db.Q(`SELECT lines FROM reservations WHERE order_id = ?`), orderID).Scan(&prevJSON)
+		err := tx.QueryRowContext(ctx, s.DB.Q(`SELECT lines FROM reservations WHERE order_id = ?`), orderID).Scan(&prevJSON)
 		if err == nil {
 			var prev []Line
 			if err := json.Unmarshal([]byte(prevJSON), &prev); err != nil {
@@ -272,7 +262,7 @@ func (s *SQLStore) Reserve(ctx context.Context, orderID string, lines []Line) ([
 				return fmt.Errorf("sku %s: %w", sku, ErrInsufficientStock)
 			}
 			it.QuantityReserved += need[sku]
-			if _, err := tx.ExecContext(ctx, s.db.Q(`UPDATE items SET reserved = ? WHERE sku = ?`), it.GetQuantityReserved(), sku); err != nil {
+			if _, err := tx.ExecContext(ctx, s.DB.Q(`UPDATE items SET reserved = ? WHERE sku = ?`), it.GetQuantityReserved(), sku); err != nil {
 				return err
 			}
 			changed = append(changed, it)
@@ -281,7 +271,7 @@ func (s *SQLStore) Reserve(ctx context.Context, orderID string, lines []Line) ([
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.db.Q(`INSERT INTO reservations (order_id, lines) VALUES (?, ?)`), orderID, string(b))
+		_, err = tx.ExecContext(ctx, s.DB.Q(`INSERT INTO reservations (order_id, lines) VALUES (?, ?)`), orderID, string(b))
 		return err
 	})
 	if err != nil {

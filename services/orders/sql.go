@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
 	"github.com/tollgate-rpc/tollgate/services/internal/sqldb"
@@ -23,7 +22,7 @@ CREATE TABLE IF NOT EXISTS orders (
 // number of orders replicas. A transition locks its order's row (FOR UPDATE
 // on PostgreSQL), so two replicas cannot both move one order.
 type SQLStore struct {
-	db *sqldb.DB
+	sqldb.Tables // Close, SetTimeout, Ready
 }
 
 // OpenSQLite opens (creating) the orders database at path.
@@ -32,7 +31,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SQLStore{db: db}, nil
+	return &SQLStore{sqldb.Tables{DB: db}}, nil
 }
 
 // OpenPostgres opens the orders table in schema of the PostgreSQL database
@@ -42,17 +41,8 @@ func OpenPostgres(ctx context.Context, url, schema string) (*SQLStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SQLStore{db: db}, nil
+	return &SQLStore{sqldb.Tables{DB: db}}, nil
 }
-
-// Close closes the database.
-func (s *SQLStore) Close() error { return s.db.Close() }
-
-// SetTimeout bounds every store call ([sqldb.DB.SetTimeout]).
-func (s *SQLStore) SetTimeout(d time.Duration) { s.db.SetTimeout(d) }
-
-// Ready reports whether the database answers (readiness probes).
-func (s *SQLStore) Ready(ctx context.Context) error { return s.db.Ready(ctx) }
 
 // get reads one order; in a transaction, it also locks it.
 func (s *SQLStore) get(ctx context.Context, q interface {
@@ -60,10 +50,10 @@ func (s *SQLStore) get(ctx context.Context, q interface {
 }, id string) (*ordersv1.Order, error) {
 	query := `SELECT body FROM orders WHERE order_id = ?`
 	if _, inTx := q.(*sql.Tx); inTx {
-		query += s.db.ForUpdate()
+		query += s.DB.ForUpdate()
 	}
 	var body string
-	err := q.QueryRowContext(ctx, s.db.Q(query), id).Scan(&body)
+	err := q.QueryRowContext(ctx, s.DB.Q(query), id).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -76,20 +66,20 @@ func (s *SQLStore) get(ctx context.Context, q interface {
 
 // Get implements Store.
 func (s *SQLStore) Get(ctx context.Context, id string) (*ordersv1.Order, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
-	return s.get(ctx, s.db, id)
+	return s.get(ctx, s.DB, id)
 }
 
 // Create implements Store.
 func (s *SQLStore) Create(ctx context.Context, o *ordersv1.Order) (*ordersv1.Order, bool, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
 	body, err := protojson.Marshal(o)
 	if err != nil {
 		return nil, false, err
 	}
-	res, err := s.db.ExecContext(ctx, s.db.Q(`INSERT INTO orders (order_id, state, body) VALUES (?, ?, ?) ON CONFLICT (order_id) DO NOTHING`),
+	res, err := s.DB.ExecContext(ctx, s.DB.Q(`INSERT INTO orders (order_id, state, body) VALUES (?, ?, ?) ON CONFLICT (order_id) DO NOTHING`),
 		o.GetOrderId(), int32(o.GetState()), string(body))
 	if err != nil {
 		return nil, false, err
@@ -103,10 +93,10 @@ func (s *SQLStore) Create(ctx context.Context, o *ordersv1.Order) (*ordersv1.Ord
 
 // Transition implements Store.
 func (s *SQLStore) Transition(ctx context.Context, id string, from, to ordersv1.OrderState) (*ordersv1.Order, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
 	var out *ordersv1.Order
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		o, err := s.get(ctx, tx, id)
 		if err != nil {
 			return err
@@ -119,7 +109,7 @@ func (s *SQLStore) Transition(ctx context.Context, id string, from, to ordersv1.
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.db.Q(`UPDATE orders SET state = ?, body = ? WHERE order_id = ?`), int32(to), string(body), id); err != nil {
+		if _, err := tx.ExecContext(ctx, s.DB.Q(`UPDATE orders SET state = ?, body = ? WHERE order_id = ?`), int32(to), string(body), id); err != nil {
 			return err
 		}
 		out = o
@@ -130,9 +120,9 @@ func (s *SQLStore) Transition(ctx context.Context, id string, from, to ordersv1.
 
 // Open implements Store.
 func (s *SQLStore) Open(ctx context.Context) ([]*ordersv1.Order, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
-	rows, err := s.db.QueryContext(ctx, s.db.Q(`SELECT body FROM orders WHERE state IN (?, ?) ORDER BY order_id`),
+	rows, err := s.DB.QueryContext(ctx, s.DB.Q(`SELECT body FROM orders WHERE state IN (?, ?) ORDER BY order_id`),
 		int32(ordersv1.OrderState_ORDER_STATE_RESERVED), int32(ordersv1.OrderState_ORDER_STATE_PENDING))
 	if err != nil {
 		return nil, err
@@ -155,9 +145,9 @@ func (s *SQLStore) Open(ctx context.Context) ([]*ordersv1.Order, error) {
 
 // Delete implements Store.
 func (s *SQLStore) Delete(ctx context.Context, id string, state ordersv1.OrderState) (bool, error) {
-	ctx, cancel := s.db.Bound(ctx)
+	ctx, cancel := s.DB.Bound(ctx)
 	defer cancel()
-	res, err := s.db.ExecContext(ctx, s.db.Q(`DELETE FROM orders WHERE order_id = ? AND state = ?`), id, int32(state))
+	res, err := s.DB.ExecContext(ctx, s.DB.Q(`DELETE FROM orders WHERE order_id = ? AND state = ?`), id, int32(state))
 	if err != nil {
 		return false, err
 	}

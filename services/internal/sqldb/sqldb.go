@@ -207,3 +207,17 @@ func retryable(err error) bool {
 	}
 	return false
 }
+
+// Tables is embedded in each service's SQL store: the database its tables
+// are in, for the service's queries, and the methods a command calls on
+// any store.
+type Tables struct{ DB *DB }
+
+// Close closes the database.
+func (t Tables) Close() error { return t.DB.Close() }
+
+// SetTimeout bounds every store call ([DB.SetTimeout]).
+func (t Tables) SetTimeout(d time.Duration) { t.DB.SetTimeout(d) }
+
+// Ready reports whether the database answers (readiness probes).
+func (t Tables) Ready(ctx context.Context) error { return t.DB.Ready(ctx) }

@@ -6,9 +6,9 @@ import (
 
 	"github.com/tollgate-rpc/tollgate/interceptors"
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
-	"github.com/tollgate-rpc/tollgate/internal/metrics"
-	"github.com/tollgate-rpc/tollgate/internal/tracing"
-	"github.com/tollgate-rpc/tollgate/internal/transport"
+	"github.com/tollgate-rpc/tollgate/internal/app/metrics"
+	"github.com/tollgate-rpc/tollgate/internal/app/tracing"
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
 	"google.golang.org/grpc"
 )
 

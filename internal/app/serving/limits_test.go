@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"github.com/tollgate-rpc/tollgate/internal/tcpproxy"
-	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/tollgate-rpc/tollgate/internal/transport"
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 )

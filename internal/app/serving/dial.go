@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
-	"github.com/tollgate-rpc/tollgate/internal/metrics"
-	"github.com/tollgate-rpc/tollgate/internal/transport"
+	"github.com/tollgate-rpc/tollgate/internal/app/metrics"
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 )

@@ -10,8 +10,8 @@ import (
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	ordersv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/orders/v1"
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
 	"github.com/tollgate-rpc/tollgate/internal/devtls"
-	"github.com/tollgate-rpc/tollgate/internal/transport"
 	"github.com/tollgate-rpc/tollgate/services/inventory"
 	"github.com/tollgate-rpc/tollgate/services/orders"
 	"golang.org/x/oauth2"
