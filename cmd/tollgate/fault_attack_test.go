@@ -124,8 +124,10 @@ func issuerSigningKey(t *testing.T, path string) crypto.Signer {
 	return signer
 }
 
-// scrapeValue sums the samples of one metric on a /metrics page.
-func scrapeValue(t *testing.T, addr, name string) float64 {
+// scrapeValue sums the samples of one metric on a /metrics page, those
+// whose line holds every one of labels (`grpc_method="Reserve"`) when
+// given.
+func scrapeValue(t *testing.T, addr, name string, labels ...string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -135,7 +137,8 @@ func scrapeValue(t *testing.T, addr, name string) float64 {
 	body, _ := io.ReadAll(resp.Body)
 	var sum float64
 	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+		if (strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ")) &&
+			!slices.ContainsFunc(labels, func(l string) bool { return !strings.Contains(line, l) }) {
 			var v float64
 			if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
 				sum += v

@@ -35,6 +35,7 @@ type Metrics struct {
 	fetches    *prometheus.CounterVec
 	fetchTime  *prometheus.HistogramVec
 	reconciled *prometheus.CounterVec
+	passes     prometheus.Counter
 	backlog    prometheus.Gauge
 	pending    prometheus.Gauge
 }
@@ -78,6 +79,10 @@ func New() *Metrics {
 			Name: "tollgate_orders_reconciled_total",
 			Help: "Open orders the orders reconciler handled, by result (confirmed, restored, failed, abandoned).",
 		}, []string{"result"}),
+		passes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tollgate_orders_reconcile_passes_total",
+			Help: "Reconciliation passes the orders reconciler completed (a stalled reconciler stops counting).",
+		}),
 		backlog: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tollgate_orders_reconcile_backlog",
 			Help: "Reserved orders due for a check that the last reconciliation pass left for the next.",
@@ -89,7 +94,7 @@ func New() *Metrics {
 	}
 	r.MustRegister(m.rpc.collectors()...)
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.decisions, m.verifyTime, m.tokens, m.tokenTime, m.fetches, m.fetchTime, m.reconciled, m.backlog, m.pending)
+		m.decisions, m.verifyTime, m.tokens, m.tokenTime, m.fetches, m.fetchTime, m.reconciled, m.passes, m.backlog, m.pending)
 	return m
 }
 
@@ -232,4 +237,5 @@ func (m *Metrics) ReconcilePass(confirmed, restored, failed, abandoned, pending,
 	}
 	m.pending.Set(float64(pending))
 	m.backlog.Set(float64(backlog))
+	m.passes.Inc()
 }

@@ -18,6 +18,9 @@ func TestReconcilePass(t *testing.T) {
 	if got := testutil.ToFloat64(m.backlog); got != 2 {
 		t.Errorf("backlog = %v, want the last pass's 2", got)
 	}
+	if got := testutil.ToFloat64(m.passes); got != 2 {
+		t.Errorf("passes = %v, want 2", got)
+	}
 	if got := testutil.ToFloat64(m.pending); got != 0 {
 		t.Errorf("pending = %v, want the last pass's 0", got)
 	}
