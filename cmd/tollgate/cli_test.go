@@ -41,7 +41,7 @@ func TestHelpAndUsageConventions(t *testing.T) {
 		{"--help"}, {"help"}, {"dev", "--help"}, {"issuer", "-h"}, {"issuer", "keys", "--help"},
 		{"issuer", "keys", "rotate", "--help"}, {"inventory", "--help"}, {"orders", "-help"}, {"token", "--help"},
 		{"client", "--help"}, {"client", "add", "--help"}, {"client", "list", "-h"}, {"health", "--help"},
-		{"health", "127.0.0.1:1", "--help"}, {"certs", "--help"}, {"version", "--help"},
+		{"health", "127.0.0.1:1", "--help"}, {"certs", "--help"}, {"version", "--help"}, {"token", "revoke", "--help"},
 	} {
 		stdout, stderr, code := runIn(t, args...)
 		if code != 0 || stdout == "" || !strings.Contains(strings.ToLower(stdout), "usage") || stderr != "" {
@@ -54,6 +54,9 @@ func TestHelpAndUsageConventions(t *testing.T) {
 		{"health", "--timeout", "1s"}, {"issuer", "keys"}, {"issuer", "--max-connections", "0", "--addr", "127.0.0.1:0"},
 		{"token", "--client", "admin", "--client-id", "x"}, {"dev", "--access-log", "some"},
 		{"inventory", "--access-log", "some", "--issuer-url", "http://127.0.0.1:1"},
+		{"token", "revoke"}, {"token", "revoke", "--jti", "j", "--issued-before", "2026-01-01T00:00:00Z"},
+		{"token", "revoke", "--client", "c", "--issued-before", "2999-01-01T00:00:00Z"},
+		{"token", "revoke", "--client", "c", "--issued-before", "yesterday"},
 	} {
 		if _, stderr, code := runIn(t, args...); code != 2 {
 			t.Errorf("tollgate %s: exit %d (%s), want 2 for a usage mistake", strings.Join(args, " "), code, firstLine(stderr))

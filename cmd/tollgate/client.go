@@ -17,7 +17,10 @@ import (
 const clientUsage = `usage: tollgate client <add|list|show|rotate-secret|revoke-previous|disable|enable|remove> [flags]
 
 Manages the client registry (<data-dir>/clients.json). A running issuer picks
-changes up without a restart.`
+changes up without a restart. disable, remove and revoke-previous (and
+rotate-secret --revoke-previous) also revoke every token the client already
+holds: services subscribed to the issuer's revocation feed refuse them
+within about a second.`
 
 // clientRun is one client command after its flags are parsed: it acts on
 // the registry and reports to stdout.
@@ -32,10 +35,34 @@ var clientCommands = map[string]func(f flags, id *string) clientRun{
 	},
 	"add":             clientAdd,
 	"rotate-secret":   clientRotateSecret,
-	"revoke-previous": clientChange(func(c *issuer.Client, _ map[string]*issuer.Client) { c.RevokePreviousSecret() }),
-	"disable":         clientChange(func(c *issuer.Client, _ map[string]*issuer.Client) { c.Disabled = true }),
+	"revoke-previous": revoking(clientChange(func(c *issuer.Client, _ map[string]*issuer.Client) { c.RevokePreviousSecret() })),
+	"disable":         revoking(clientChange(func(c *issuer.Client, _ map[string]*issuer.Client) { c.Disabled = true })),
 	"enable":          clientChange(func(c *issuer.Client, _ map[string]*issuer.Client) { c.Disabled = false }),
-	"remove":          clientChange(func(c *issuer.Client, m map[string]*issuer.Client) { delete(m, c.ID) }),
+	"remove":          revoking(clientChange(func(c *issuer.Client, m map[string]*issuer.Client) { delete(m, c.ID) })),
+}
+
+// revoking is a command that, once its change is stored, revokes every
+// token the client holds: the change stops new tokens, the revocation the
+// ones already issued.
+func revoking(command func(flags, *string) clientRun) func(flags, *string) clientRun {
+	return func(f flags, id *string) clientRun {
+		run := command(f, id)
+		return func(ctx context.Context, reg *issuer.Registry, stdout io.Writer) error {
+			if err := run(ctx, reg, stdout); err != nil {
+				return err
+			}
+			return revokeClientTokens(ctx, reg, *id)
+		}
+	}
+}
+
+// revokeClientTokens revokes client's tokens, saying what to run again if
+// that fails after the client's change was stored.
+func revokeClientTokens(ctx context.Context, reg *issuer.Registry, id string) error {
+	if err := reg.RevokeTokens(ctx, id, time.Now()); err != nil {
+		return fmt.Errorf("client %s changed, but its tokens already issued are not revoked (%w); run `tollgate token revoke --client %s`", id, err, id)
+	}
+	return nil
 }
 
 // runClient runs one of clientCommands on the issuer's store.
@@ -185,7 +212,13 @@ func clientRotateSecret(f flags, id *string) clientRun {
 		}); err != nil {
 			return err
 		}
-		return showSecret(stdout, *secretFile, *id, secret)
+		if err := showSecret(stdout, *secretFile, *id, secret); err != nil {
+			return err
+		}
+		if *revokePrevious {
+			return revokeClientTokens(ctx, reg, *id)
+		}
+		return nil
 	}
 }
 

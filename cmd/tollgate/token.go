@@ -15,6 +15,9 @@ import (
 )
 
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "revoke" {
+		return runTokenRevoke(ctx, args[1:], stdout, stderr)
+	}
 	f := newFlags("token", stdout, stderr)
 	client := f.String("client", "", "dev client name from <data-dir>/dev.json (admin, reader, orders-service)")
 	dataDir := f.String("data-dir", defaultDataDir, "data directory of a running `tollgate dev`")

@@ -295,6 +295,13 @@ func (r *Registry) Update(ctx context.Context, fn func(clients map[string]*Clien
 	return nil
 }
 
+// RevokeTokens revokes every token client was issued until now (after a
+// disable, a removal or a leaked secret): verifiers subscribed to the
+// issuer's revocation feed refuse them within about a second.
+func (r *Registry) RevokeTokens(ctx context.Context, client string, now time.Time) error {
+	return r.store.Revoke(ctx, []Revocation{ClientRevocation(client, now)}, now)
+}
+
 // validateClientJWKS accepts only public asymmetric keys with key IDs.
 func validateClientJWKS(raw []byte) error {
 	set, err := jwk.Parse(raw)

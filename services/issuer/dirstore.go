@@ -20,14 +20,16 @@ import (
 // DirStore is the embedded [Store]: clients.json and keys.json in a data
 // directory, rewritten atomically under the directory's lock
 // ([securefile.Lock]) after rereading them, and the assertion replay record
-// in assertions.db (SQLite, whose transactions serialise processes). The
+// in assertions.db and the revocations in revocations.db (SQLite, whose
+// transactions serialise processes). The
 // JSON files may be edited by hand; a running issuer picks up changes.
 type DirStore struct {
 	dir string
 
-	mu     sync.Mutex // guards replay and pruned
-	replay *sql.DB    // opened on first use
-	pruned time.Time
+	mu      sync.Mutex // guards replay, pruned and revoked
+	replay  *sql.DB    // opened on first use
+	pruned  time.Time
+	revoked *sql.DB // revocations.db, opened on first use
 }
 
 type registryFile struct {
@@ -246,10 +248,12 @@ func (d *DirStore) Ready(context.Context) error {
 func (d *DirStore) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.replay == nil {
-		return nil
+	var errs []error
+	for _, db := range []**sql.DB{&d.replay, &d.revoked} {
+		if *db != nil {
+			errs = append(errs, (*db).Close())
+			*db = nil
+		}
 	}
-	err := d.replay.Close()
-	d.replay = nil
-	return err
+	return errors.Join(errs...)
 }

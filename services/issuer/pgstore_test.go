@@ -145,6 +145,7 @@ func TestStoreContract(t *testing.T) {
 			if shared.Load() != 1 || distinct.Load() != 32 {
 				t.Errorf("concurrent uses: the shared jti accepted %d times (want 1), distinct ones %d of 32", shared.Load(), distinct.Load())
 			}
+			checkRevocationContract(t, a, b)
 			if err := a.Ready(ctx); err != nil {
 				t.Errorf("Ready: %v", err)
 			}
@@ -199,8 +200,8 @@ func TestPGMigrations(t *testing.T) {
 	}
 	old.Close()
 	s := openTestPG(t, url, schema)
-	if v, err := s.Version(t.Context()); err != nil || v != 2 {
-		t.Errorf("after migrating: version %d, %v; want 2", v, err)
+	if v, err := s.Version(t.Context()); err != nil || v != 3 {
+		t.Errorf("after migrating: version %d, %v; want 3", v, err)
 	}
 	if got, err := s.Clients(t.Context()); err != nil || got["kept"] == nil {
 		t.Errorf("a client of the previous version was lost: %v", err)

@@ -23,7 +23,8 @@ var ErrStale = errors.New("clients and keys not confirmed current with the store
 // Watch reloads the clients and the signing keys whenever another process
 // (the `tollgate client` and `tollgate issuer keys` commands, an operator's
 // editor, another replica) changes them in the store, checking every
-// interval until ctx ends.
+// interval until ctx ends, and reads new revocations every
+// RevocationPollInterval for the revocation feed.
 //
 // While it watches, the issuer states how old its state may be: when it
 // has not confirmed its clients and keys as the store's latest for
@@ -34,6 +35,7 @@ var ErrStale = errors.New("clients and keys not confirmed current with the store
 func (s *Server) Watch(ctx context.Context, every time.Duration) {
 	s.loaded.maxAge.Store(int64(StaleAfter * every))
 	defer s.loaded.maxAge.Store(0)
+	go s.watchRevocations(ctx, RevocationPollInterval)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -91,6 +91,7 @@ type Server struct {
 	keys       *KeyStore
 	clients    *Registry
 	loaded     revision // the store's revision as last loaded
+	revoked    revocationSet
 	limiter    *failureLimiter
 	clientJWKS *clientKeyCache
 	log        *slog.Logger
@@ -122,6 +123,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.RotationInterval = DefaultRotationInterval
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, limiter: newFailureLimiter()}
+	s.revoked.changed = make(chan struct{})
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -143,6 +145,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if err == nil {
 		s.clients, err = NewRegistry(ctx, s.store)
+	}
+	if err == nil {
+		err = s.pollRevocations(ctx)
 	}
 	if err != nil {
 		_ = s.Close()
@@ -228,6 +233,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/oauth/token", s.handleToken)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	mux.HandleFunc("GET /oauth/revocations", s.handleRevocations)
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -280,6 +286,8 @@ func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 		"token_endpoint_auth_signing_alg_values_supported": []string{"ES256", "ES384", "RS256", "PS256", "EdDSA"},
 		"id_token_signing_alg_values_supported":            []string{string(s.cfg.Algorithm)},
 		"subject_types_supported":                          []string{"public"},
+		// A Tollgate extension: the feed verifiers subscribe to.
+		"tollgate_revocation_feed_endpoint": s.RevocationsEndpoint(),
 	}
 	if len(s.cfg.AdvertiseScopes) > 0 {
 		doc["scopes_supported"] = s.cfg.AdvertiseScopes

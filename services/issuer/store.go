@@ -38,6 +38,12 @@ type Store interface {
 	// recorded and not forgotten at now. An error means nothing could be
 	// recorded, and the assertion must be refused.
 	UseAssertion(ctx context.Context, client, jti string, until, now time.Time) (first bool, err error)
+	// Revoke stores revocations, each with the next Seq, and drops those
+	// no longer in force at now.
+	Revoke(ctx context.Context, rs []Revocation, now time.Time) error
+	// Revocations returns the revocations in force at now whose Seq is
+	// above after, in Seq order.
+	Revocations(ctx context.Context, after int64, now time.Time) ([]Revocation, error)
 	// Revision returns stamps that change whenever the clients or the keys
 	// change, so that a process can reload what another one wrote.
 	Revision(ctx context.Context) (clients, keys string, err error)

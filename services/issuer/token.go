@@ -162,7 +162,11 @@ func (s *Server) sign(c *Client, scopes, aud []string, now time.Time, lifetime t
 		return "", err
 	}
 	now = now.Truncate(time.Second)
-	claims := accessClaims{Issuer: s.cfg.Issuer, Subject: c.ID, Audience: aud, IssuedAt: now.Unix(), NotBefore: now.Unix(),
+	// A token issued after a revocation of the client must not fall under
+	// it: its iat is at least the revocation's bound, at most a second
+	// ahead (verifiers allow far more skew than that).
+	iat := max(now.Unix(), s.revoked.clientRevokedBefore(c.ID))
+	claims := accessClaims{Issuer: s.cfg.Issuer, Subject: c.ID, Audience: aud, IssuedAt: iat, NotBefore: now.Unix(),
 		Expires: now.Add(lifetime).Unix(), ID: newTokenID(), ClientID: c.ID, Scope: strings.Join(scopes, " ")}
 	payload, err := marshalClaims(&claims, c.ExtraClaims)
 	if err != nil {
