@@ -22,6 +22,14 @@ type validUntil interface {
 	ValidUntil(c *verify.Claims) time.Time
 }
 
+// revocationWatcher is implemented by verifiers that follow their issuers'
+// revocations, as *verify.Verifier does: a stream ends when its token is
+// revoked.
+type revocationWatcher interface {
+	Revoked(c *verify.Claims) bool
+	RevocationsChanged() <-chan struct{}
+}
+
 // Authenticator holds the verifier and the policies of one server.
 type Authenticator struct {
 	verifier TokenVerifier
@@ -73,7 +81,9 @@ func (a *Authenticator) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // stream's Context. A stream lives no longer than its token: when the token
 // expires (plus the verifier's clock skew) the stream's context ends, its
 // sends and receives fail, and the call ends Unauthenticated with ErrorInfo
-// reason TOKEN_EXPIRED, so the caller reopens it with a fresh token.
+// reason TOKEN_EXPIRED, so the caller reopens it with a fresh token; when
+// the issuer revokes the token (a verifier that follows revocations), the
+// same happens with reason TOKEN_REVOKED.
 func (a *Authenticator) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := a.log.start()
@@ -99,35 +109,74 @@ func (a *Authenticator) stream(srv any, ss grpc.ServerStream, d *Decision, handl
 		defer release()
 		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 	}
-	if p.Expiry.IsZero() {
+	watcher, watches := a.verifier.(revocationWatcher)
+	if p.Expiry.IsZero() && !watches {
 		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 	}
-	until := p.Expiry
-	if v, ok := a.verifier.(validUntil); ok {
-		until = v.ValidUntil(p)
+	ctx, end := context.WithCancelCause(ctx)
+	defer end(nil)
+	if !p.Expiry.IsZero() {
+		until := p.Expiry
+		if v, ok := a.verifier.(validUntil); ok {
+			until = v.ValidUntil(p)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadlineCause(ctx, until, errStreamTokenExpired)
+		defer cancel()
 	}
-	ctx, cancel := context.WithDeadlineCause(ctx, until, errStreamTokenExpired)
-	defer cancel()
-	err = handler(srv, &expiringStream{wrappedStream{ServerStream: ss, ctx: ctx}})
-	if err != nil && context.Cause(ctx) == errStreamTokenExpired {
-		return errStreamTokenExpired
+	if watches {
+		go endWhenRevoked(ctx, watcher, p, end)
+	}
+	err = handler(srv, &endingStream{wrappedStream{ServerStream: ss, ctx: ctx}})
+	if err != nil {
+		if cause := streamEnd(ctx); cause != nil {
+			return cause
+		}
 	}
 	return err
 }
 
-// expiringStream fails sends and receives once its token has expired.
-type expiringStream struct{ wrappedStream }
+// endWhenRevoked ends a stream, with errStreamTokenRevoked, when its
+// token's issuer revokes it; it returns when the stream's context ends.
+func endWhenRevoked(ctx context.Context, w revocationWatcher, p *verify.Claims, end context.CancelCauseFunc) {
+	for {
+		changed := w.RevocationsChanged() // before the check, so no change goes unseen
+		if w.Revoked(p) {
+			end(errStreamTokenRevoked)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}
 
-func (s *expiringStream) SendMsg(m any) error {
-	if context.Cause(s.ctx) == errStreamTokenExpired {
-		return errStreamTokenExpired
+// streamEnd is why the interceptor ended a stream (its token expired or
+// was revoked), nil when it did not.
+func streamEnd(ctx context.Context) error {
+	switch cause := context.Cause(ctx); cause {
+	case errStreamTokenExpired, errStreamTokenRevoked:
+		return cause
+	}
+	return nil
+}
+
+// endingStream fails sends and receives once its token has expired or
+// been revoked.
+type endingStream struct{ wrappedStream }
+
+func (s *endingStream) SendMsg(m any) error {
+	if err := streamEnd(s.ctx); err != nil {
+		return err
 	}
 	return s.ServerStream.SendMsg(m)
 }
 
-func (s *expiringStream) RecvMsg(m any) error {
-	if context.Cause(s.ctx) == errStreamTokenExpired {
-		return errStreamTokenExpired
+func (s *endingStream) RecvMsg(m any) error {
+	if err := streamEnd(s.ctx); err != nil {
+		return err
 	}
 	return s.ServerStream.RecvMsg(m)
 }

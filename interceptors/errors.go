@@ -23,7 +23,7 @@ const (
 
 // ErrorInfoReason is the google.rpc.ErrorInfo reason a refusal for r
 // carries: the few a caller acts on (package errorinfo), with every token
-// fault but expiry folded into INVALID_TOKEN. An unknown reason reads as an
+// fault but expiry and revocation folded into INVALID_TOKEN. An unknown reason reads as an
 // invalid token.
 func ErrorInfoReason(r verify.Reason) string {
 	switch r {
@@ -31,6 +31,8 @@ func ErrorInfoReason(r verify.Reason) string {
 		return errorinfo.MissingToken
 	case verify.ReasonExpired:
 		return errorinfo.TokenExpired
+	case verify.ReasonRevoked:
+		return errorinfo.TokenRevoked
 	case verify.ReasonKeysUnavailable:
 		return errorinfo.KeysUnavailable
 	case ReasonInsufficientScope:
@@ -60,6 +62,10 @@ var (
 	// open: the caller reopens it with a fresh token.
 	errStreamTokenExpired = authError(codes.Unauthenticated, "access token expired during the stream; reopen it with a fresh token",
 		verify.ReasonExpired, causeOf(verify.ReasonExpired))
+	// errStreamTokenRevoked ends a stream whose token (or client) the
+	// issuer revoked while it was open.
+	errStreamTokenRevoked = authError(codes.Unauthenticated, "access token revoked during the stream",
+		verify.ReasonRevoked, causeOf(verify.ReasonRevoked))
 	// errReflectionNeedsToken says why grpcurl and friends see no services:
 	// their error otherwise reads as a missing descriptor.
 	errReflectionNeedsToken = authError(codes.Unauthenticated,
@@ -77,6 +83,8 @@ func verifyError(err error, r verify.Reason) error {
 		return authError(codes.Unavailable, "issuer keys unavailable; retry later with the same token", r, causeOf(r))
 	case verify.ReasonExpired:
 		return authError(codes.Unauthenticated, "access token expired", r, causeOf(r))
+	case verify.ReasonRevoked:
+		return authError(codes.Unauthenticated, "access token revoked", r, causeOf(r))
 	}
 	var e *verify.Error
 	if !errors.As(err, &e) {

@@ -14,11 +14,16 @@ import (
 // Unauthenticated with ErrorInfo reason TOKEN_EXPIRED.
 func TokenExpired(err error) bool { return unauthenticatedReason(err) == errorinfo.TokenExpired }
 
+// TokenRevoked reports whether err refused a token, or ended a stream,
+// because the issuer revoked the token (ErrorInfo reason TOKEN_REVOKED).
+func TokenRevoked(err error) bool { return unauthenticatedReason(err) == errorinfo.TokenRevoked }
+
 // Resume keeps a server stream going across token expiry. It opens the
 // stream with open (a call on a connection that uses c) and hands every
 // message to handle; when the server ends the stream because its token
-// expired, Resume drops that token and opens the stream again, with a fresh
-// token, and goes on. onReopen, when not nil, is told before each reopening.
+// expired or was revoked, Resume drops that token and opens the stream
+// again, with a fresh token, and goes on (a disabled client's token request
+// then fails, and so does Resume). onReopen, when not nil, is told before each reopening.
 // It returns nil when the stream ends normally, and otherwise the error that
 // ended it: ctx's, handle's, or the server's. A stream that expires again
 // before delivering a single message is not reopened a second time.
@@ -41,7 +46,7 @@ func Resume[T any](ctx context.Context, c *Credentials, open func(context.Contex
 				return nil
 			}
 			if err != nil {
-				if !TokenExpired(err) || (!got && !delivered) {
+				if !TokenExpired(err) && !TokenRevoked(err) || (!got && !delivered) {
 					return err
 				}
 				break

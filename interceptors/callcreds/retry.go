@@ -18,10 +18,12 @@ import (
 const maxReplayedMessages = 16
 
 // tokenRejected reports whether err says the server refused the token (as
-// opposed to the caller's permissions), so a new token may succeed.
+// opposed to the caller's permissions), so a new token may succeed: after a
+// revoked secret's rotation the caller's next token is good; a disabled
+// client's token request fails, saying so.
 func tokenRejected(err error) bool {
 	r := unauthenticatedReason(err)
-	return r == errorinfo.InvalidToken || r == errorinfo.TokenExpired
+	return r == errorinfo.InvalidToken || r == errorinfo.TokenExpired || r == errorinfo.TokenRevoked
 }
 
 // unauthenticatedReason is the Tollgate ErrorInfo reason of an

@@ -14,6 +14,7 @@ const (
 	MissingToken      = "MISSING_TOKEN"      // no usable authorization metadata
 	InvalidToken      = "INVALID_TOKEN"      // the token did not verify
 	TokenExpired      = "TOKEN_EXPIRED"      // the token verified but has expired
+	TokenRevoked      = "TOKEN_REVOKED"      // the issuer revoked the token (or its client's tokens)
 	InsufficientScope = "INSUFFICIENT_SCOPE" // a valid token without a required scope
 	NoPolicy          = "NO_POLICY"          // the method has no access policy
 	// KeysUnavailable comes with codes.Unavailable: the service could not

@@ -27,6 +27,7 @@ const (
 	ReasonAudience        Reason = "wrong_audience"   // no accepted audience in aud
 	ReasonClaims          Reason = "bad_claims"       // a required claim is missing or mistyped
 	ReasonRejected        Reason = "rejected"         // a custom check refused the token
+	ReasonRevoked         Reason = "revoked"          // the issuer revoked it (its jti, or its client's tokens)
 )
 
 // Error is returned for every refused token. Its message says what was wrong

@@ -44,6 +44,11 @@ type keySet struct {
 
 	jwksURL atomic.Pointer[string] // explicit, or found by discovery
 
+	revocations  *revocations  // as last read from the issuer's feed
+	discovered   chan struct{} // closed once discovery found the JWKS URL (and the feed's, if any)
+	feedURL      atomic.Pointer[string]
+	discoverOnce sync.Once
+
 	mu             sync.Mutex
 	lastUnknownKid time.Time          // last refetch caused by an unknown kid
 	pending        chan struct{}      // closed when that refetch ends; nil when none runs
@@ -58,7 +63,7 @@ type keySet struct {
 }
 
 func newKeySet(life context.Context, cfg Issuer, opts *options) *keySet {
-	s := &keySet{cfg: cfg, opts: opts, ready: make(chan struct{}), attempted: make(chan struct{}), life: life}
+	s := &keySet{cfg: cfg, opts: opts, ready: make(chan struct{}), attempted: make(chan struct{}), life: life, revocations: &revocations{}, discovered: make(chan struct{})}
 	if cfg.JWKSURL != "" {
 		u := cfg.JWKSURL
 		s.jwksURL.Store(&u)
@@ -353,6 +358,10 @@ func (s *keySet) jwksLocation(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("discovery of %s: jwks_uri %s is not on the issuer's origin; configure the JWKS URL explicitly to trust it", s.cfg.Issuer, m.JWKSURI)
 	}
 	s.jwksURL.Store(&m.JWKSURI)
+	if m.RevocationFeed != "" {
+		s.feedURL.Store(&m.RevocationFeed)
+	}
+	s.discoverOnce.Do(func() { close(s.discovered) })
 	return m.JWKSURI, nil
 }
 

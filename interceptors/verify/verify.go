@@ -42,6 +42,12 @@ type Issuer struct {
 	// first present wins. Nil means client_id, azp, cid, appid (RFC 9068,
 	// Auth0 and Keycloak, Okta, Entra ID v1).
 	ClientIDClaims []string
+	// RevocationFeedURL is where the issuer publishes the tokens it revoked
+	// (Tollgate's issuer does, at /oauth/revocations). When empty it is
+	// found through discovery, as tollgate_revocation_feed_endpoint; an
+	// issuer that names none has no feed, and its tokens stay valid until
+	// they expire.
+	RevocationFeedURL string
 	// ClientOptional accepts tokens in which none of ClientIDClaims names
 	// a client (Claims.ClientID is then ""). By default such a token is
 	// refused (ReasonClaims, "missing client id"): logs, metrics and
@@ -65,6 +71,9 @@ type Verifier struct {
 	running   sync.WaitGroup // the key sets' refresh loops
 
 	hits, misses atomic.Int64
+	// revocationsChanged is closed, and replaced, at each change of any
+	// issuer's revocations.
+	revocationsChanged atomic.Pointer[chan struct{}]
 }
 
 // New returns a Verifier for the given issuers and starts fetching their keys
@@ -93,6 +102,8 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 		verifiers: make(map[jwa.SignatureAlgorithm]jws.Verifier, len(o.algorithms)),
 		cache:     newTokenCache(o.cacheSize),
 	}
+	changed := make(chan struct{})
+	v.revocationsChanged.Store(&changed)
 	for _, alg := range o.algorithms {
 		jv, err := jws.NewVerifier(alg)
 		if err != nil {
@@ -114,6 +125,9 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 		if err := egress.CheckKeysURL(is.Issuer, is.JWKSURL); is.JWKSURL != "" && err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
+		if err := egress.CheckKeysURL(is.Issuer, is.RevocationFeedURL); is.RevocationFeedURL != "" && err != nil {
+			return nil, fmt.Errorf("verify: revocation feed: %w", err)
+		}
 		if _, dup := v.issuers[is.Issuer]; dup {
 			return nil, fmt.Errorf("verify: issuer %s configured twice", is.Issuer)
 		}
@@ -131,9 +145,11 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 		is.ClientIDClaims = slices.Clone(is.ClientIDClaims)
 		is.ScopeClaims = slices.Clone(is.ScopeClaims)
 		v.issuers[is.Issuer] = newKeySet(life, is, &v.opts)
+		v.issuers[is.Issuer].revocations.changed = &v.revocationsChanged
 	}
 	for _, ks := range v.issuers {
 		v.running.Go(ks.run)
+		v.running.Go(func() { ks.followRevocations(life) })
 	}
 	return v, nil
 }
@@ -160,11 +176,33 @@ func (v *Verifier) Ready(ctx context.Context) error {
 // Verify checks token and returns its claims. Every refusal is an *Error
 // whose Reason says why.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	if c, ok := v.Cached(token); ok {
-		return c, nil
+	if len(token) <= v.opts.maxTokenBytes {
+		if c, ok := v.cache.get(token, v.opts.now()); ok {
+			// A revoked token stays cached, so that each of its refusals
+			// costs a lookup, not a signature check.
+			if v.Revoked(c) {
+				return nil, errRevoked
+			}
+			v.hits.Add(1)
+			return c, nil
+		}
 	}
 	return v.verifyAndCache(ctx, token)
 }
+
+var errRevoked = NewError(ReasonRevoked, "token revoked", nil)
+
+// Revoked reports whether c's issuer has revoked it, by its jti or its
+// client, as last read from the issuer's revocation feed.
+func (v *Verifier) Revoked(c *Claims) bool {
+	ks := v.issuers[c.Issuer]
+	return ks != nil && ks.revocations.set.Load().covers(c)
+}
+
+// RevocationsChanged returns a channel closed at the next change of any
+// issuer's revocations, for whoever holds claims open (a stream) and must
+// end when they are revoked.
+func (v *Verifier) RevocationsChanged() <-chan struct{} { return *v.revocationsChanged.Load() }
 
 // Cached returns the claims of a token that verified before and is still
 // valid (an exact match, its key still published), doing nothing else; ok
@@ -175,6 +213,9 @@ func (v *Verifier) Cached(token string) (c *Claims, ok bool) {
 		return nil, false
 	}
 	if c, ok = v.cache.get(token, v.opts.now()); ok {
+		if v.Revoked(c) {
+			return nil, false // Verify refuses it
+		}
 		v.hits.Add(1)
 	}
 	return c, ok
@@ -191,6 +232,9 @@ func (v *Verifier) verifyAndCache(ctx context.Context, token string) (*Claims, e
 		return nil, err
 	}
 	v.cache.put(token, c, key, v.ValidUntil(c), now)
+	if v.Revoked(c) {
+		return nil, errRevoked
+	}
 	return c, nil
 }
 

@@ -21,6 +21,9 @@ type Metadata struct {
 	Issuer        string `json:"issuer"`
 	JWKSURI       string `json:"jwks_uri"`
 	TokenEndpoint string `json:"token_endpoint"`
+	// RevocationFeed is Tollgate's extension: the feed of revoked tokens
+	// verifiers follow. Other issuers have none.
+	RevocationFeed string `json:"tollgate_revocation_feed_endpoint"`
 }
 
 // maxBytes bounds a metadata document.
