@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// `tollgate client disable` against a running `tollgate dev`: the reader's
+// token, valid for minutes more, is refused TOKEN_REVOKED by inventory soon
+// after the command returns, on GetItem in a loop and on the WatchStock
+// stream it holds open; every call after the first refusal is refused. The
+// time from the command's return to the first refusal is logged (the
+// README's figure comes from this test).
+func TestDisabledClientIsRefusedEverywhere(t *testing.T) {
+	d := startDevProcess(t)
+	reader := mustClient(t, d.info, "reader")
+	src, _ := callerConn(t, d.info.TokenEndpoint, d.info.CAFile, reader.ClientID, reader.ClientSecret, "inventory")
+	token, err := src.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := inventoryv1.NewInventoryServiceClient(tlsConn(t, d.info.CAFile, d.info.Services["inventory"]))
+	if _, err := inv.GetItem(bearer(token.Value), &inventoryv1.GetItemRequest{Sku: "widget-1"}); err != nil {
+		t.Fatalf("before the disable: %v", err)
+	}
+	watch, err := inv.WatchStock(bearer(token.Value), &inventoryv1.WatchStockRequest{Skus: []string{"widget-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil {
+		t.Fatalf("the stream's first message: %v", err)
+	}
+	streamEnded := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := watch.Recv(); err != nil {
+				streamEnded <- err
+				return
+			}
+		}
+	}()
+
+	runTo(t, nil, "client", "disable", "--data-dir", d.dir, "--id", reader.ClientID)
+	returned := time.Now()
+	var refusedAt time.Time
+	for deadline := returned.Add(10 * time.Second); time.Now().Before(deadline); {
+		_, err := inv.GetItem(bearer(token.Value), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+		switch {
+		case err == nil && refusedAt.IsZero():
+			continue
+		case err == nil:
+			t.Fatal("a call after the first refusal was accepted")
+		case status.Code(err) != codes.Unauthenticated || !callcreds.TokenRevoked(err):
+			t.Fatalf("refused with %v, want Unauthenticated TOKEN_REVOKED", err)
+		case refusedAt.IsZero():
+			refusedAt = time.Now()
+			deadline = refusedAt.Add(500 * time.Millisecond) // and every call after it
+		}
+	}
+	if refusedAt.IsZero() {
+		t.Fatal("the disabled client's token was never refused")
+	}
+	t.Logf("first refusal %s after `client disable` returned", refusedAt.Sub(returned).Round(time.Millisecond))
+	if err := <-streamEnded; !callcreds.TokenRevoked(err) {
+		t.Errorf("the open WatchStock stream ended with %v, want TOKEN_REVOKED", err)
+	}
+}
