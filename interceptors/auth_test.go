@@ -85,6 +85,13 @@ func serveWired(t *testing.T, wire func(*Authenticator) []grpc.ServerOption, opt
 	if err := auth.Check(srv); err != nil {
 		t.Fatal(err)
 	}
+	conn, addr := listenAndDial(t, srv)
+	return &fixture{iss: iss, kid: kid, conn: conn, inv: inventoryv1.NewInventoryServiceClient(conn), addr: addr}
+}
+
+// listenAndDial serves srv on 127.0.0.1:0 and dials it, until the test ends.
+func listenAndDial(t *testing.T, srv *grpc.Server) (*grpc.ClientConn, string) {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +103,7 @@ func serveWired(t *testing.T, wire func(*Authenticator) []grpc.ServerOption, opt
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &fixture{iss: iss, kid: kid, conn: conn, inv: inventoryv1.NewInventoryServiceClient(conn), addr: lis.Addr().String()}
+	return conn, lis.Addr().String()
 }
 
 // streamTestService is a server-streaming service (scope "stream.read")

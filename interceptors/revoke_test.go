@@ -2,7 +2,6 @@ package interceptors
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/tollgate-rpc/tollgate/interceptors/verify"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
@@ -64,17 +62,7 @@ func TestStreamEndsWhenItsTokenIsRevoked(t *testing.T) {
 	auth := New(v, WithDescriptors(descriptorChain{files, protoregistry.GlobalFiles}))
 	srv := grpc.NewServer(auth.ServerOptions()...)
 	srv.RegisterService(&desc, struct{}{})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn, _ := listenAndDial(t, srv)
 
 	cs, err := conn.NewStream(callWith("Bearer x.y.z"), &grpc.StreamDesc{ServerStreams: true}, "/tollgate.streamtest.v1.TestService/Watch")
 	if err != nil {

@@ -35,7 +35,16 @@ var ErrStale = errors.New("clients and keys not confirmed current with the store
 func (s *Server) Watch(ctx context.Context, every time.Duration) {
 	s.loaded.maxAge.Store(int64(StaleAfter * every))
 	defer s.loaded.maxAge.Store(0)
-	go s.watchRevocations(ctx, RevocationPollInterval)
+	go everyTick(ctx, RevocationPollInterval, func() {
+		if err := s.pollRevocations(ctx); err != nil {
+			s.log.Error("cannot read revocations; the feed keeps the last set", slog.Any("error", err))
+		}
+	})
+	everyTick(ctx, every, func() { s.Refresh(ctx) })
+}
+
+// everyTick runs fn every interval until ctx ends.
+func everyTick(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -44,7 +53,7 @@ func (s *Server) Watch(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		s.Refresh(ctx)
+		fn()
 	}
 }
 

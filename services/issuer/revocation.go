@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -165,23 +164,6 @@ func (s *Server) pollRevocations(ctx context.Context) error {
 		s.Refresh(ctx)
 	}
 	return nil
-}
-
-// watchRevocations polls the store's revocations every interval until ctx
-// ends.
-func (s *Server) watchRevocations(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := s.pollRevocations(ctx); err != nil {
-			s.log.Error("cannot read revocations; the feed keeps the last set", slog.Any("error", err))
-		}
-	}
 }
 
 // Feed request bounds: how long a request may wait for a change, and the
