@@ -136,12 +136,13 @@ func clientAdd(f flags, id *string) clientRun {
 	claims := f.String("extra-claims", "", `JSON object of static claims added to every token, such as {"tenant":"a"}`)
 	secretFile := f.String("secret-file", "", "write the new secret to this file (mode 0600) instead of stdout")
 	ifMissing := f.Bool("if-missing", false, "succeed without change when the client exists")
+	introspect := f.Bool("introspect", false, "let the client ask /oauth/introspect about any token (RFC 7662), for a resource server that cannot verify JWTs")
 	return func(ctx context.Context, reg *issuer.Registry, stdout io.Writer) error {
 		if _, ok := reg.Lookup(*id); ok && *ifMissing {
 			return nil
 		}
 		c := &issuer.Client{ID: *id, Name: *name, AllowedScopes: strings.Fields(*scopes),
-			AllowedAudiences: strings.Fields(*auds), Created: time.Now().UTC()}
+			AllowedAudiences: strings.Fields(*auds), Introspect: *introspect, Created: time.Now().UTC()}
 		if c.Name == "" {
 			c.Name = c.ID
 		}

@@ -2,11 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
+	"github.com/tollgate-rpc/tollgate/internal/app/devsuite"
+	"github.com/tollgate-rpc/tollgate/internal/app/transport"
+	"github.com/tollgate-rpc/tollgate/internal/devtls"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -69,5 +77,70 @@ func TestDisabledClientIsRefusedEverywhere(t *testing.T) {
 	t.Logf("first refusal %s after `client disable` returned", refusedAt.Sub(returned).Round(time.Millisecond))
 	if err := <-streamEnded; !callcreds.TokenRevoked(err) {
 		t.Errorf("the open WatchStock stream ended with %v, want TOKEN_REVOKED", err)
+	}
+}
+
+// RFC 7009 against a running `tollgate dev`: the reader revokes its own
+// token at /oauth/revoke; inventory then refuses it TOKEN_REVOKED, the
+// admin's introspection calls it inactive, and the reader's next token
+// works.
+func TestTokenRevokedByItsClient(t *testing.T) {
+	d := startDevProcess(t)
+	reader, admin := mustClient(t, d.info, "reader"), mustClient(t, d.info, "admin")
+	pool, err := devtls.LoadPool(d.info.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpc := transport.Transport{RootCAs: pool}.HTTPClient()
+	post := func(path string, c devsuite.Client, token string) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, d.info.Issuer+path, strings.NewReader(url.Values{"token": {token}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(c.ClientID, c.ClientSecret)
+		resp, err := httpc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+	src, _ := callerConn(t, d.info.TokenEndpoint, d.info.CAFile, reader.ClientID, reader.ClientSecret, "inventory")
+	token, err := src.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := inventoryv1.NewInventoryServiceClient(tlsConn(t, d.info.CAFile, d.info.Services["inventory"]))
+	getItem := func(tok string) error {
+		_, err := inv.GetItem(bearer(tok), &inventoryv1.GetItemRequest{Sku: "widget-1"})
+		return err
+	}
+	if err := getItem(token.Value); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := post("/oauth/introspect", admin, token.Value); code != http.StatusOK || body["active"] != true {
+		t.Fatalf("introspecting a live token: %d %v", code, body)
+	}
+	if code, body := post("/oauth/revoke", reader, token.Value); code != http.StatusOK {
+		t.Fatalf("revoke: %d %v", code, body)
+	}
+	jwtest.Eventually(t, "inventory to refuse the revoked token", func() bool { return getItem(token.Value) != nil })
+	if err := getItem(token.Value); !callcreds.TokenRevoked(err) {
+		t.Errorf("the revoked token: %v, want TOKEN_REVOKED", err)
+	}
+	if code, body := post("/oauth/introspect", admin, token.Value); code != http.StatusOK || body["active"] != false {
+		t.Errorf("introspecting the revoked token: %d %v, want active false", code, body)
+	}
+	if code, _ := post("/oauth/introspect", reader, token.Value); code != http.StatusForbidden {
+		t.Errorf("the reader introspecting: %d, want 403 (only admin may)", code)
+	}
+	src.Invalidate(token)
+	fresh, err := src.Token(context.Background())
+	if err != nil || getItem(fresh.Value) != nil {
+		t.Errorf("the reader's next token: %v, %v", err, getItem(fresh.Value))
 	}
 }

@@ -25,6 +25,13 @@ func TestCommandsStoreRevocations(t *testing.T) {
 		return stdout
 	}
 	must("client", "add", "--id", "svc", "--audiences", "inventory", "--secret-file", filepath.Join(t.TempDir(), "s"))
+	must("client", "add", "--id", "rs", "--audiences", "inventory", "--secret-file", filepath.Join(t.TempDir(), "s"), "--introspect")
+	if out := must("client", "show", "--id", "rs"); !strings.Contains(out, `"introspect": true`) {
+		t.Errorf("client add --introspect: %s", out)
+	}
+	if out := must("client", "show", "--id", "svc"); strings.Contains(out, "introspect") {
+		t.Errorf("a client added without --introspect may introspect: %s", out)
+	}
 	read := func() []issuer.Revocation {
 		t.Helper()
 		store := issuer.OpenDir(dir)

@@ -41,7 +41,10 @@ type Client struct {
 	TokenLifetime         Duration        `json:"token_lifetime,omitzero"`
 	ExtraClaims           map[string]any  `json:"extra_claims,omitempty"`
 	Disabled              bool            `json:"disabled,omitempty"`
-	Created               time.Time       `json:"created"`
+	// Introspect lets the client ask the introspection endpoint (RFC 7662)
+	// about any token: for resource servers that cannot verify JWTs.
+	Introspect bool      `json:"introspect,omitempty"`
+	Created    time.Time `json:"created"`
 }
 
 // Duration is a time.Duration written as "15m0s" in JSON.

@@ -27,6 +27,7 @@ type tokenRequest struct {
 	scope         string
 	scopeGiven    bool
 	audiences     []string // audience (Auth0) and resource (RFC 8707) values
+	token         string   // the token asked about (RFC 7009, RFC 7662)
 }
 
 const assertionTypeJWT = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -41,6 +42,7 @@ type jsonTokenRequest struct {
 	Scope         *string         `json:"scope"`
 	AssertionType string          `json:"client_assertion_type"`
 	Assertion     string          `json:"client_assertion"`
+	Token         string          `json:"token"`
 }
 
 func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *oauthError) {
@@ -106,6 +108,7 @@ func parseForm(body []byte) (*tokenRequest, *oauthError) {
 		assertionType: v.Get("client_assertion_type"),
 		assertion:     v.Get("client_assertion"),
 		scope:         v.Get("scope"),
+		token:         v.Get("token"),
 	}
 	_, req.scopeGiven = v["scope"]
 	if a := v.Get("audience"); a != "" {
@@ -118,7 +121,7 @@ func parseForm(body []byte) (*tokenRequest, *oauthError) {
 // jsonNames are the parameter names a JSON token request may carry, spelt
 // exactly so.
 var jsonNames = []string{"grant_type", "client_id", "client_secret", "audience", "resource", "scope",
-	"client_assertion_type", "client_assertion"}
+	"client_assertion_type", "client_assertion", "token", "token_type_hint"}
 
 // checkJSONObject refuses what encoding/json would quietly accept: a body
 // that is not one JSON object, trailing data, a repeated name (where the last
@@ -171,6 +174,7 @@ func parseJSON(body []byte) (*tokenRequest, *oauthError) {
 		clientSecret:  j.ClientSecret,
 		assertionType: j.AssertionType,
 		assertion:     j.Assertion,
+		token:         j.Token,
 	}
 	if j.Scope != nil {
 		req.scope, req.scopeGiven = *j.Scope, true

@@ -83,10 +83,16 @@ type revocationSet struct {
 	cursor  int64 // the highest Seq read
 	changed chan struct{}
 	loaded  bool // read from the store at least once
-	// clients maps a client to the newest issued-before bound of its
-	// revocations, rebuilt at each change and read without a lock by
-	// every token request.
-	clients atomic.Pointer[map[string]int64]
+	// index is the set by client and by jti, rebuilt at each change and
+	// read without a lock by every token request.
+	index atomic.Pointer[revocationIndex]
+}
+
+// revocationIndex is a revocation set by client (the newest issued-before
+// bound) and by jti.
+type revocationIndex struct {
+	clients map[string]int64
+	jtis    map[string]struct{}
 }
 
 // add appends revocations read after the cursor, drops those expired at
@@ -104,13 +110,15 @@ func (rs *revocationSet) add(read []Revocation, now int64) {
 	}
 	rs.loaded = true
 	if len(read) > 0 || len(rs.list) != before {
-		clients := map[string]int64{}
+		ix := &revocationIndex{clients: map[string]int64{}, jtis: map[string]struct{}{}}
 		for _, r := range rs.list {
-			if r.JTI == "" {
-				clients[r.ClientID] = max(clients[r.ClientID], r.IssuedBefore)
+			if r.JTI != "" {
+				ix.jtis[r.JTI] = struct{}{}
+			} else {
+				ix.clients[r.ClientID] = max(ix.clients[r.ClientID], r.IssuedBefore)
 			}
 		}
-		rs.clients.Store(&clients)
+		rs.index.Store(ix)
 		close(rs.changed)
 		rs.changed = make(chan struct{})
 	}
@@ -138,10 +146,19 @@ func cmpInt(a, b int64) int {
 // clientRevokedBefore returns the newest issued-before bound of client's
 // revocations, 0 when it has none.
 func (rs *revocationSet) clientRevokedBefore(client string) int64 {
-	if m := rs.clients.Load(); m != nil {
-		return (*m)[client]
+	if ix := rs.index.Load(); ix != nil {
+		return ix.clients[client]
 	}
 	return 0
+}
+
+// tokenRevoked reports whether the token jti is revoked by itself.
+func (rs *revocationSet) tokenRevoked(jti string) bool {
+	if ix := rs.index.Load(); ix != nil {
+		_, ok := ix.jtis[jti]
+		return ok
+	}
+	return false
 }
 
 // pollRevocations reads what was revoked since the set's cursor.

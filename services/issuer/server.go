@@ -234,6 +234,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/oauth/token", s.handleToken)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	mux.HandleFunc("GET /oauth/revocations", s.handleRevocations)
+	mux.HandleFunc("/oauth/revoke", s.handleRevoke)
+	mux.HandleFunc("/oauth/introspect", s.handleIntrospect)
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -274,6 +276,10 @@ func (s *Server) handleJWKS(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(s.keys.JWKS())
 }
 
+// authMethods are the client authentication methods of every endpoint
+// that authenticates clients.
+var authMethods = []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
+
 func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	doc := map[string]any{
@@ -282,10 +288,14 @@ func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 		"jwks_uri":                              s.JWKSURI(),
 		"grant_types_supported":                 []string{"client_credentials"},
 		"response_types_supported":              []string{"token"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+		"token_endpoint_auth_methods_supported": authMethods,
 		"token_endpoint_auth_signing_alg_values_supported": []string{"ES256", "ES384", "RS256", "PS256", "EdDSA"},
 		"id_token_signing_alg_values_supported":            []string{string(s.cfg.Algorithm)},
 		"subject_types_supported":                          []string{"public"},
+		"revocation_endpoint":                              s.RevocationEndpoint(),
+		"revocation_endpoint_auth_methods_supported":       authMethods,
+		"introspection_endpoint":                           s.IntrospectionEndpoint(),
+		"introspection_endpoint_auth_methods_supported":    authMethods,
 		// A Tollgate extension: the feed verifiers subscribe to.
 		"tollgate_revocation_feed_endpoint": s.RevocationsEndpoint(),
 	}

@@ -30,13 +30,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		oerr = errStale
 	}
 	if oerr == nil {
-		budget := s.limiter.begin(addr, req.clientID, start)
-		client, oerr = s.authenticate(r.Context(), req)
-		if oerr != nil && oerr.Is(errInvalidClient) {
-			oerr = budget.failed(oerr)
-		} else {
-			budget.succeeded(s.now())
-		}
+		oerr = checkGrant(req)
+	}
+	if oerr == nil {
+		client, oerr = s.authenticateThrottled(r.Context(), addr, req, start)
 	}
 	var resp *tokenResponse
 	if oerr == nil {
@@ -69,14 +66,31 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// authenticate checks the grant type and the client's credentials.
-func (s *Server) authenticate(ctx context.Context, req *tokenRequest) (*Client, *oauthError) {
+// checkGrant checks a token request's grant type.
+func checkGrant(req *tokenRequest) *oauthError {
 	if req.grantType == "" {
-		return nil, errInvalidRequest.withDesc("missing grant_type")
+		return errInvalidRequest.withDesc("missing grant_type")
 	}
 	if req.grantType != "client_credentials" {
-		return nil, errUnsupportedGrantType.withDesc("only client_credentials is supported")
+		return errUnsupportedGrantType.withDesc("only client_credentials is supported")
 	}
+	return nil
+}
+
+// authenticateThrottled checks the client's credentials, spending the
+// failed-authentication budget of addr and the client on a failure.
+func (s *Server) authenticateThrottled(ctx context.Context, addr string, req *tokenRequest, start time.Time) (*Client, *oauthError) {
+	budget := s.limiter.begin(addr, req.clientID, start)
+	client, oerr := s.authenticate(ctx, req)
+	if oerr != nil && oerr.Is(errInvalidClient) {
+		return nil, budget.failed(oerr)
+	}
+	budget.succeeded(s.now())
+	return client, oerr
+}
+
+// authenticate checks the client's credentials: a secret or an assertion.
+func (s *Server) authenticate(ctx context.Context, req *tokenRequest) (*Client, *oauthError) {
 	if req.assertion != "" || req.assertionType != "" {
 		if req.clientSecret != "" {
 			return nil, errInvalidRequest.withDesc("more than one client authentication method")

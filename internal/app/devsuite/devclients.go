@@ -68,7 +68,8 @@ const (
 )
 
 // devClientSpecs are the clients `tollgate dev` registers: one with every
-// scope, one read-only, and the orders service's own narrow client.
+// scope (which may also introspect tokens), one read-only, and the orders
+// service's own narrow client.
 var devClientSpecs = []Client{
 	{Name: AdminClient, ClientID: "dev-admin",
 		Scopes:    []string{"inventory.read", "inventory.reserve", "inventory.write", "orders.fulfil", "orders.read", "orders.write"},
@@ -110,6 +111,7 @@ func ensureDevClients(ctx context.Context, reg *issuer.Registry, previous *Info,
 				SecretHashes:  []string{issuer.HashSecret(c.ClientSecret)},
 				AllowedScopes: c.Scopes, DefaultScopes: c.Scopes,
 				AllowedAudiences: c.Audiences, // no default: a token names its one service
+				Introspect:       c.Name == AdminClient,
 				Created:          created,
 			}
 			out = append(out, c)
