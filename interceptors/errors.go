@@ -33,7 +33,9 @@ func ErrorInfoReason(r verify.Reason) string {
 		return errorinfo.TokenExpired
 	case verify.ReasonRevoked:
 		return errorinfo.TokenRevoked
-	case verify.ReasonKeysUnavailable:
+	case verify.ReasonKeysUnavailable, verify.ReasonRevocationsUnavailable:
+		// Either way the service cannot tell whether the token is good:
+		// the caller retries later with the same token.
 		return errorinfo.KeysUnavailable
 	case ReasonInsufficientScope:
 		return errorinfo.InsufficientScope
@@ -81,6 +83,8 @@ func verifyError(err error, r verify.Reason) error {
 	switch r {
 	case verify.ReasonKeysUnavailable:
 		return authError(codes.Unavailable, "issuer keys unavailable; retry later with the same token", r, causeOf(r))
+	case verify.ReasonRevocationsUnavailable:
+		return authError(codes.Unavailable, "issuer revocations unavailable; retry later with the same token", r, causeOf(r))
 	case verify.ReasonExpired:
 		return authError(codes.Unauthenticated, "access token expired", r, causeOf(r))
 	case verify.ReasonRevoked:

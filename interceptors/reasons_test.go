@@ -41,6 +41,10 @@ func TestCustomVerifierRefusals(t *testing.T) {
 		{"expired", verify.NewError(verify.ReasonExpired, "token expired", nil), codes.Unauthenticated, verify.ReasonExpired, errorinfo.TokenExpired, ""},
 		{"keys unavailable", verify.NewError(verify.ReasonKeysUnavailable, "no keys", nil), codes.Unavailable,
 			verify.ReasonKeysUnavailable, errorinfo.KeysUnavailable, ""},
+		{"revoked", verify.NewError(verify.ReasonRevoked, "token revoked", nil), codes.Unauthenticated,
+			verify.ReasonRevoked, errorinfo.TokenRevoked, ""},
+		{"revocations unavailable", verify.NewError(verify.ReasonRevocationsUnavailable, "feed down", nil), codes.Unavailable,
+			verify.ReasonRevocationsUnavailable, errorinfo.KeysUnavailable, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var decisions []Decision

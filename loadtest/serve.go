@@ -255,7 +255,7 @@ func serveIssuer(ctx context.Context, dataDir, dbURL string, useTLS bool) error 
 		ClientID: "load", ClientSecret: secret, KeyedClientID: "load-keyed", KeyedClientKey: priv}}); err != nil {
 		return err
 	}
-	return serving.ServeHTTP(ctx, log, "issuer", lis, serving.NewHTTPServer(iss.Handler(), log))
+	return serving.ServeHTTP(ctx, log, "issuer", lis, serving.NewIssuerServer(iss, log))
 }
 
 // openStore opens the issuer's store: the data directory, or a fresh

@@ -109,12 +109,17 @@ func (f flags) verifierFlags() func() ([]verify.Option, error) {
 	maxRefresh := f.Duration("jwks-max-refresh", time.Hour, "longest JWKS refresh interval")
 	fetchTimeout := f.Duration("jwks-fetch-timeout", 10*time.Second, "give up on a discovery or JWKS fetch after this long")
 	cooldown := f.Duration("jwks-unknown-kid-cooldown", 30*time.Second, "a token with an unknown kid refetches the JWKS at most this often")
+	staleness := f.Duration("revocation-max-staleness", 0, fmt.Sprintf("refuse every token of an issuer whose revocation feed has not answered for this long (at least %s); 0, the default, keeps serving with the last revocations read (fail open)", verify.MinRevocationStaleness))
 	return func() ([]verify.Option, error) {
 		if *skew < 0 || *skew > verify.MaxClockSkew {
 			return nil, fmt.Errorf("%w: --clock-skew %s: between 0 and %s", errUsage, *skew, verify.MaxClockSkew)
 		}
+		if d := *staleness; d != 0 && d < verify.MinRevocationStaleness {
+			return nil, fmt.Errorf("%w: --revocation-max-staleness %s: 0 (off) or at least %s", errUsage, d, verify.MinRevocationStaleness)
+		}
 		return []verify.Option{verify.WithClockSkew(*skew), verify.WithRefreshBounds(*minRefresh, *maxRefresh),
-			verify.WithFetchTimeout(*fetchTimeout), verify.WithUnknownKidCooldown(*cooldown)}, nil
+			verify.WithFetchTimeout(*fetchTimeout), verify.WithUnknownKidCooldown(*cooldown),
+			verify.WithRevocationMaxStaleness(*staleness)}, nil
 	}
 }
 

@@ -74,6 +74,6 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		lis = tls.NewListener(lis, tr.ServerTLS)
 	}
 	return withAdmin(ctx, log, *adminAddr, m, iss.Ready, func(ctx context.Context) error {
-		return serving.ServeHTTP(ctx, log, "issuer", lis, serving.NewHTTPServer(iss.Handler(), log))
+		return serving.ServeHTTP(ctx, log, "issuer", lis, serving.NewIssuerServer(iss, log))
 	})
 }

@@ -28,6 +28,9 @@ const (
 	ReasonClaims          Reason = "bad_claims"       // a required claim is missing or mistyped
 	ReasonRejected        Reason = "rejected"         // a custom check refused the token
 	ReasonRevoked         Reason = "revoked"          // the issuer revoked it (its jti, or its client's tokens)
+	// ReasonRevocationsUnavailable: the issuer's revocation feed has not
+	// answered within WithRevocationMaxStaleness; the token is not at fault.
+	ReasonRevocationsUnavailable Reason = "revocations_unavailable"
 )
 
 // Error is returned for every refused token. Its message says what was wrong

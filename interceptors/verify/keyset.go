@@ -64,6 +64,7 @@ type keySet struct {
 
 func newKeySet(life context.Context, cfg Issuer, opts *options) *keySet {
 	s := &keySet{cfg: cfg, opts: opts, ready: make(chan struct{}), attempted: make(chan struct{}), life: life, revocations: &revocations{}, discovered: make(chan struct{})}
+	s.revocations.followed.Store(cfg.RevocationFeedURL != "")
 	if cfg.JWKSURL != "" {
 		u := cfg.JWKSURL
 		s.jwksURL.Store(&u)
@@ -358,8 +359,16 @@ func (s *keySet) jwksLocation(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("discovery of %s: jwks_uri %s is not on the issuer's origin; configure the JWKS URL explicitly to trust it", s.cfg.Issuer, m.JWKSURI)
 	}
 	s.jwksURL.Store(&m.JWKSURI)
-	if m.RevocationFeed != "" {
+	switch {
+	case m.RevocationFeed == "":
+	case discovery.SameOrigin(s.cfg.Issuer, m.RevocationFeed):
+		// Followed from now on, before any key is installed: with a
+		// staleness bound, no token passes before the feed has answered.
 		s.feedURL.Store(&m.RevocationFeed)
+		s.revocations.followed.Store(true)
+	default:
+		s.opts.logger.Error("revocation feed not on the issuer's origin; not followed (configure it by name to trust it)",
+			slog.String("issuer", s.cfg.Issuer), slog.String("feed", m.RevocationFeed))
 	}
 	s.discoverOnce.Do(func() { close(s.discovered) })
 	return m.JWKSURI, nil

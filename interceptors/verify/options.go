@@ -26,6 +26,7 @@ type options struct {
 	retryMin           time.Duration
 	unknownKidCooldown time.Duration
 	checks             []func(*Claims) error
+	revocationMaxStale time.Duration
 	now                func() time.Time
 	logger             *slog.Logger
 }
@@ -118,6 +119,21 @@ func WithUnknownKidCooldown(d time.Duration) Option {
 // built-in rules; an error refuses the token with ReasonRejected.
 func WithCheck(check func(*Claims) error) Option {
 	return func(o *options) { o.checks = append(o.checks, check) }
+}
+
+// MinRevocationStaleness is the smallest bound WithRevocationMaxStaleness
+// takes: a healthy feed answers at least every 25 seconds.
+const MinRevocationStaleness = time.Minute
+
+// WithRevocationMaxStaleness makes the verifier fail closed on a feed it
+// has not heard from: once an issuer's revocation feed has not answered for
+// d (or before it first answered), every token of that issuer is refused
+// (ReasonRevocationsUnavailable) and Ready fails, until the feed answers
+// again. The default, 0, fails open: a feed that is down leaves the last
+// revocations in force, and tokens revoked meanwhile stay valid until they
+// expire or the feed is back. Issuers without a feed are not affected.
+func WithRevocationMaxStaleness(d time.Duration) Option {
+	return func(o *options) { o.revocationMaxStale = d }
 }
 
 // WithLogger sets the logger for background key refreshes.

@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
-
-	"github.com/tollgate-rpc/tollgate/internal/discovery"
 )
 
 // revokedSet is one issuer's revocations as last read from its feed:
@@ -75,10 +73,17 @@ func (s *revokedSet) with(rs []feedRevocation, now int64) *revokedSet {
 // then each change as the issuer reads it (a long poll that the issuer
 // answers as soon as something is revoked).
 type revocations struct {
-	set     atomic.Pointer[revokedSet]
-	changed *atomic.Pointer[chan struct{}] // the verifier's: closed and replaced at each change
-	synced  atomic.Int64                   // Unix nanoseconds of the last answer from the feed
-	cursor  int64                          // the feed's cursor; the loop's own
+	set      atomic.Pointer[revokedSet]
+	changed  *atomic.Pointer[chan struct{}] // the verifier's: closed and replaced at each change
+	synced   atomic.Int64                   // Unix nanoseconds of the last answer from the feed
+	followed atomic.Bool                    // the issuer has a feed, and it is followed
+	cursor   int64                          // the feed's cursor; the loop's own
+}
+
+// stale reports whether a followed feed has not answered within bound at
+// now (or never has).
+func (r *revocations) stale(now time.Time, bound time.Duration) bool {
+	return r.followed.Load() && now.Sub(time.Unix(0, r.synced.Load())) > bound
 }
 
 // apply publishes the set with rs and wakes whoever waits for a change.
@@ -118,12 +123,7 @@ func (s *keySet) followRevocations(ctx context.Context) {
 		}
 		u := s.feedURL.Load()
 		if u == nil {
-			return // not a Tollgate issuer
-		}
-		if !discovery.SameOrigin(s.cfg.Issuer, *u) {
-			s.opts.logger.Error("revocation feed not on the issuer's origin; not followed (configure it by name to trust it)",
-				slog.String("issuer", s.cfg.Issuer), slog.String("feed", *u))
-			return
+			return // not a Tollgate issuer, or a feed not on its origin
 		}
 		feed = *u
 	}

@@ -20,18 +20,8 @@ import (
 func TestRevokedTokensAreRefused(t *testing.T) {
 	ti := jwtest.NewIssuer(t)
 	kid := ti.AddKey(jwa.ES256)
-	answers := make(chan string)
-	cursors := make(chan string, 8)
-	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cursors <- r.URL.Query().Get("after")
-		select {
-		case body := <-answers:
-			_, _ = w.Write([]byte(body))
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(feed.Close)
-	v, err := New([]Issuer{{Issuer: ti.ID(), JWKSURL: ti.URL + "/jwks", Audiences: []string{"inv"}, RevocationFeedURL: feed.URL}})
+	feed, answers, cursors := feedServer(t)
+	v, err := New([]Issuer{{Issuer: ti.ID(), JWKSURL: ti.URL + "/jwks", Audiences: []string{"inv"}, RevocationFeedURL: feed}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,5 +91,102 @@ func TestRevokedSet(t *testing.T) {
 	}
 	if s.with(nil, 201).covers(c) {
 		t.Error("a client revocation past its until still covers")
+	}
+}
+
+// feedServer is a revocation feed that answers each request with the next
+// body the test sends on answers, and reports each request's cursor.
+func feedServer(t *testing.T) (url string, answers chan<- string, cursors <-chan string) {
+	t.Helper()
+	bodies, afters := make(chan string), make(chan string, 64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		afters <- r.URL.Query().Get("after")
+		select {
+		case body := <-bodies:
+			_, _ = w.Write([]byte(body))
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, bodies, afters
+}
+
+// With a staleness bound a verifier fails closed: before its issuer's feed
+// first answers, and once it has not answered within the bound, every token
+// of that issuer is refused ReasonRevocationsUnavailable and Ready fails;
+// an answer restores both. Without a bound the same silence changes
+// nothing.
+func TestRevocationStalenessBound(t *testing.T) {
+	ti := jwtest.NewIssuer(t)
+	kid := ti.AddKey(jwa.ES256)
+	clock := jwtest.NewClock(time.Now())
+	open := func(opts ...Option) (*Verifier, chan<- string) {
+		feed, answers, _ := feedServer(t)
+		v, err := New([]Issuer{{Issuer: ti.ID(), JWKSURL: ti.URL + "/jwks", Audiences: []string{"inv"}, RevocationFeedURL: feed}},
+			append(opts, WithClock(clock.Now))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(v.Close)
+		return v, answers
+	}
+	token := ti.Sign(kid, nil, ti.Claims("inv", map[string]any{"exp": clock.Now().Add(time.Hour).Unix()}))
+	reason := func(v *Verifier) Reason {
+		t.Helper()
+		_, err := v.Verify(t.Context(), token)
+		var e *Error
+		if errors.As(err, &e) {
+			return e.Reason
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ""
+	}
+	// answer answers the feed's pending request with nothing new and
+	// waits until the verifier has read it (an empty answer changes no
+	// set, so it is seen in the stats).
+	answer := func(v *Verifier, answers chan<- string) {
+		t.Helper()
+		answers <- `{"cursor":0,"revocations":[]}`
+		jwtest.Eventually(t, "the feed's answer read", func() bool {
+			return !v.Stats().Issuers[ti.ID()].RevocationsSynced.Before(clock.Now())
+		})
+	}
+
+	bounded, answers := open(WithRevocationMaxStaleness(time.Minute))
+	if r := reason(bounded); r != ReasonRevocationsUnavailable {
+		t.Errorf("before the feed first answered: %q, want %q", r, ReasonRevocationsUnavailable)
+	}
+	answer(bounded, answers)
+	if r := reason(bounded); r != "" {
+		t.Errorf("just after an answer: %q", r)
+	}
+	if err := bounded.Ready(t.Context()); err != nil {
+		t.Errorf("Ready just after an answer: %v", err)
+	}
+	clock.Add(61 * time.Second)
+	if r := reason(bounded); r != ReasonRevocationsUnavailable {
+		t.Errorf("61 s without an answer, bound 1 min: %q", r)
+	}
+	if _, ok := bounded.Cached(token); ok {
+		t.Error("Cached returned claims while the revocations are stale")
+	}
+	if err := bounded.Ready(t.Context()); err == nil {
+		t.Error("Ready while the revocations are stale")
+	}
+	answer(bounded, answers)
+	if r := reason(bounded); r != "" {
+		t.Errorf("after the feed answered again: %q", r)
+	}
+
+	unbounded, answers := open()
+	answer(unbounded, answers)
+	clock.Add(30 * time.Minute)
+	if r := reason(unbounded); r != "" {
+		t.Errorf("no bound, a silent feed: %q, want accepted (fail open)", r)
+	}
+	if _, err := New([]Issuer{{Issuer: ti.ID(), Audiences: []string{"inv"}}}, WithRevocationMaxStaleness(time.Second)); err == nil {
+		t.Error("a staleness bound below the minimum was accepted")
 	}
 }

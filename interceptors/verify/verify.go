@@ -93,6 +93,9 @@ func New(issuers []Issuer, opts ...Option) (*Verifier, error) {
 	if o.skew < 0 || o.skew > MaxClockSkew {
 		return nil, fmt.Errorf("verify: clock skew %s: between 0 and %s", o.skew, MaxClockSkew)
 	}
+	if d := o.revocationMaxStale; d != 0 && d < MinRevocationStaleness {
+		return nil, fmt.Errorf("verify: revocation staleness bound %s: 0 (off) or at least %s", d, MinRevocationStaleness)
+	}
 	// Keys and metadata are followed through redirects only within https:
 	// a redirect to http would let anyone on the path substitute the keys.
 	o.httpClient = egress.Secure(o.httpClient)
@@ -161,13 +164,18 @@ func (v *Verifier) Close() {
 	v.running.Wait() // nothing fetches or logs once Close returns
 }
 
-// Ready waits until every issuer's keys have been fetched once, or ctx ends.
+// Ready waits until every issuer's keys have been fetched once, or ctx
+// ends; with WithRevocationMaxStaleness, it fails while an issuer's
+// revocation feed has not answered within the bound.
 func (v *Verifier) Ready(ctx context.Context) error {
 	for iss, ks := range v.issuers {
 		select {
 		case <-ks.ready:
 		case <-ctx.Done():
 			return fmt.Errorf("keys of issuer %s: %w", iss, ctx.Err())
+		}
+		if bound := v.opts.revocationMaxStale; bound > 0 && ks.revocations.stale(v.opts.now(), bound) {
+			return fmt.Errorf("revocations of issuer %s: not heard from within %s", iss, bound)
 		}
 	}
 	return nil
@@ -177,11 +185,12 @@ func (v *Verifier) Ready(ctx context.Context) error {
 // whose Reason says why.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(token) <= v.opts.maxTokenBytes {
-		if c, ok := v.cache.get(token, v.opts.now()); ok {
+		now := v.opts.now()
+		if c, ok := v.cache.get(token, now); ok {
 			// A revoked token stays cached, so that each of its refusals
 			// costs a lookup, not a signature check.
-			if v.Revoked(c) {
-				return nil, errRevoked
+			if err := v.revocationError(c, now); err != nil {
+				return nil, err
 			}
 			v.hits.Add(1)
 			return c, nil
@@ -190,13 +199,33 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	return v.verifyAndCache(ctx, token)
 }
 
-var errRevoked = NewError(ReasonRevoked, "token revoked", nil)
+var (
+	errRevoked          = NewError(ReasonRevoked, "token revoked", nil)
+	errRevocationsStale = NewError(ReasonRevocationsUnavailable, "the issuer's revocations are older than this service accepts", nil)
+)
 
 // Revoked reports whether c's issuer has revoked it, by its jti or its
 // client, as last read from the issuer's revocation feed.
 func (v *Verifier) Revoked(c *Claims) bool {
 	ks := v.issuers[c.Issuer]
 	return ks != nil && ks.revocations.set.Load().covers(c)
+}
+
+// revocationError is why c is refused on its issuer's revocations: it is
+// revoked, or (with a staleness bound) the issuer's feed has not answered
+// within it; nil otherwise.
+func (v *Verifier) revocationError(c *Claims, now time.Time) error {
+	ks := v.issuers[c.Issuer]
+	if ks == nil {
+		return nil
+	}
+	if ks.revocations.set.Load().covers(c) {
+		return errRevoked
+	}
+	if bound := v.opts.revocationMaxStale; bound > 0 && ks.revocations.stale(now, bound) {
+		return errRevocationsStale
+	}
+	return nil
 }
 
 // RevocationsChanged returns a channel closed at the next change of any
@@ -212,8 +241,9 @@ func (v *Verifier) Cached(token string) (c *Claims, ok bool) {
 	if len(token) > v.opts.maxTokenBytes {
 		return nil, false
 	}
-	if c, ok = v.cache.get(token, v.opts.now()); ok {
-		if v.Revoked(c) {
+	now := v.opts.now()
+	if c, ok = v.cache.get(token, now); ok {
+		if v.revocationError(c, now) != nil {
 			return nil, false // Verify refuses it
 		}
 		v.hits.Add(1)
@@ -232,8 +262,8 @@ func (v *Verifier) verifyAndCache(ctx context.Context, token string) (*Claims, e
 		return nil, err
 	}
 	v.cache.put(token, c, key, v.ValidUntil(c), now)
-	if v.Revoked(c) {
-		return nil, errRevoked
+	if err := v.revocationError(c, now); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -413,6 +443,13 @@ type IssuerStats struct {
 	// Fetched is when the key set was last fetched successfully (zero:
 	// never).
 	Fetched time.Time
+	// RevocationFeed reports whether the issuer has a revocation feed this
+	// verifier follows; RevocationsSynced is when it last answered (zero:
+	// never), and Revoked how many revocations (tokens and clients) are in
+	// force.
+	RevocationFeed    bool
+	RevocationsSynced time.Time
+	Revoked           int
 }
 
 // Stats returns current counters.
@@ -426,6 +463,13 @@ func (v *Verifier) Stats() Stats {
 		}
 		if t := ks.fetchedAt.Load(); t != 0 {
 			is.Fetched = time.Unix(0, t)
+		}
+		is.RevocationFeed = ks.revocations.followed.Load()
+		if t := ks.revocations.synced.Load(); t != 0 {
+			is.RevocationsSynced = time.Unix(0, t)
+		}
+		if set := ks.revocations.set.Load(); set != nil {
+			is.Revoked = len(set.jtis) + len(set.clients)
 		}
 		s.Issuers[iss] = is
 		s.JWKSFetches += is.JWKSFetches

@@ -232,12 +232,19 @@ func (s *Server) handleRevocations(w http.ResponseWriter, r *http.Request) {
 	}
 	list, cursor, changed := s.revoked.since(after)
 	if len(list) == 0 && wait > 0 {
+		// A long poll outlives the server's write timeout, which guards
+		// against slow readers: this response is due when the wait ends.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + 10*time.Second))
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		select {
 		case <-changed:
 			list, cursor, _ = s.revoked.since(after)
 		case <-timer.C:
+		case <-s.draining:
+			// Shutting down: answer now, so that the server's graceful
+			// stop does not wait out the poll; the follower asks again,
+			// of another replica or of this one restarted.
 		case <-r.Context().Done():
 			return
 		}
@@ -254,6 +261,12 @@ func (s *Server) revocationsLoaded() bool {
 	defer s.revoked.mu.Unlock()
 	return s.revoked.loaded
 }
+
+// Drain answers every waiting feed request at once and every later one
+// without waiting: call it when the server starts shutting down
+// (http.Server.RegisterOnShutdown), or a graceful stop waits out the long
+// polls.
+func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 
 // RevocationsEndpoint returns the URL of the revocation feed.
 func (s *Server) RevocationsEndpoint() string { return s.cfg.Issuer + "/oauth/revocations" }

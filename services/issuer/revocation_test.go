@@ -202,5 +202,19 @@ func TestRevocationFeedWaits(t *testing.T) {
 		if idle := decode(rec); len(idle.Revocations) != 0 || idle.Cursor != got.Cursor {
 			t.Errorf("a wait with nothing new: %+v, want no revocations and cursor %d", idle, got.Cursor)
 		}
+
+		// Shutting down answers a waiting request at once, so that a
+		// graceful stop does not wait out the poll.
+		rec, done = serve(fmt.Sprintf("after=%d&wait=50s", got.Cursor))
+		s.Drain()
+		synctest.Wait()
+		select {
+		case <-done:
+		default:
+			t.Fatal("a waiting feed request outlived Drain")
+		}
+		if drained := decode(rec); len(drained.Revocations) != 0 || drained.Cursor != got.Cursor {
+			t.Errorf("drained: %+v", drained)
+		}
 	})
 }

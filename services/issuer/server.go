@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -92,6 +93,8 @@ type Server struct {
 	clients    *Registry
 	loaded     revision // the store's revision as last loaded
 	revoked    revocationSet
+	draining   chan struct{} // closed by Drain
+	drainOnce  sync.Once
 	limiter    *failureLimiter
 	clientJWKS *clientKeyCache
 	log        *slog.Logger
@@ -123,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.RotationInterval = DefaultRotationInterval
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, limiter: newFailureLimiter()}
-	s.revoked.changed = make(chan struct{})
+	s.revoked.changed, s.draining = make(chan struct{}), make(chan struct{})
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

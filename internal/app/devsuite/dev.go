@@ -337,7 +337,7 @@ func (b *builder) run(ctx context.Context) *Dev {
 		issuerLis = tls.NewListener(issuerLis, b.tr.ServerTLS)
 	}
 	g.Go(func() error {
-		return serving.ServeHTTP(gctx, log, "issuer", issuerLis, serving.NewHTTPServer(b.iss.Handler(), log.With("service", "issuer")))
+		return serving.ServeHTTP(gctx, log, "issuer", issuerLis, serving.NewIssuerServer(b.iss, log.With("service", "issuer")))
 	})
 	g.Go(func() error {
 		return serving.ServeGRPC(gctx, log, "inventory", b.inventoryLis, b.invSrv, b.invSvc.Close)

@@ -134,6 +134,13 @@ func TestMetricsAfterScriptedCalls(t *testing.T) {
 	if age, ok := invM[fmt.Sprintf(`tollgate_jwks_age_seconds{issuer=%q}`, dev.Info.Issuer)]; !ok || age < 0 {
 		t.Errorf("jwks age = %v, %v", age, ok)
 	}
+	// The dev issuer has a revocation feed, which inventory follows.
+	if n, ok := invM[fmt.Sprintf(`tollgate_revocations{issuer=%q}`, dev.Info.Issuer)]; !ok || n != 0 {
+		t.Errorf("revocations in force = %v, %v; want 0, present", n, ok)
+	}
+	if _, ok := invM[fmt.Sprintf(`tollgate_revocations_age_seconds{issuer=%q}`, dev.Info.Issuer)]; !ok {
+		t.Error("no tollgate_revocations_age_seconds for the dev issuer")
+	}
 
 	issM := scrape(t, dev.Info.Metrics["issuer"])
 	for key, want := range map[string]float64{

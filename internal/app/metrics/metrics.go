@@ -201,12 +201,15 @@ var (
 	descFailures = prometheus.NewDesc("tollgate_jwks_fetch_failures_total", "Failed JWKS fetches by trusted issuer.", []string{"issuer"}, nil)
 	descAge      = prometheus.NewDesc("tollgate_jwks_age_seconds", "Seconds since the issuer's key set was last fetched successfully (-1: never).", []string{"issuer"}, nil)
 	descKeys     = prometheus.NewDesc("tollgate_jwks_keys", "Keys in the issuer's current key set.", []string{"issuer"}, nil)
+	descRevAge   = prometheus.NewDesc("tollgate_revocations_age_seconds",
+		"Seconds since the issuer's revocation feed last answered (-1: never); only issuers with a feed.", []string{"issuer"}, nil)
+	descRevoked = prometheus.NewDesc("tollgate_revocations", "Revocations (tokens and clients) in force from the issuer's feed.", []string{"issuer"}, nil)
 )
 
 type verifierCollector struct{ v *verify.Verifier }
 
 func (c verifierCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCached, descHits, descMisses, descFetches, descFailures, descAge, descKeys} {
+	for _, d := range []*prometheus.Desc{descCached, descHits, descMisses, descFetches, descFailures, descAge, descKeys, descRevAge, descRevoked} {
 		ch <- d
 	}
 }
@@ -225,6 +228,14 @@ func (c verifierCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descAge, prometheus.GaugeValue, age, iss)
 		ch <- prometheus.MustNewConstMetric(descKeys, prometheus.GaugeValue, float64(is.Keys), iss)
+		if is.RevocationFeed {
+			age := -1.0
+			if !is.RevocationsSynced.IsZero() {
+				age = time.Since(is.RevocationsSynced).Seconds()
+			}
+			ch <- prometheus.MustNewConstMetric(descRevAge, prometheus.GaugeValue, age, iss)
+			ch <- prometheus.MustNewConstMetric(descRevoked, prometheus.GaugeValue, float64(is.Revoked), iss)
+		}
 	}
 }
 

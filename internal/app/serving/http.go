@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/app/transport"
+	"github.com/tollgate-rpc/tollgate/services/issuer"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 )
@@ -26,6 +27,15 @@ func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// NewIssuerServer is the issuer's http.Server: NewHTTPServer's limits, and
+// the revocation feed's long polls answered at once when it shuts down
+// (issuer.Server.Drain), so that a graceful stop does not wait them out.
+func NewIssuerServer(iss *issuer.Server, log *slog.Logger) *http.Server {
+	srv := NewHTTPServer(iss.Handler(), log)
+	srv.RegisterOnShutdown(iss.Drain)
+	return srv
 }
 
 // ServeHTTP serves srv on lis until ctx ends, then shuts down gracefully,
