@@ -20,14 +20,18 @@ import (
 
 // Spec is one trusted issuer as configured. Nil fields are the profile's.
 type Spec struct {
-	Issuer         string   `yaml:"issuer"`
-	JWKSURL        string   `yaml:"jwks_url"`
-	Audiences      []string `yaml:"audiences"`
-	Profile        string   `yaml:"profile"`
-	AllowJWTType   *bool    `yaml:"allow_jwt_type"`
-	ScopeClaims    []string `yaml:"scope_claims"`
-	ClientIDClaims []string `yaml:"client_id_claims"`
-	RequiredClaims []string `yaml:"required_claims"`
+	Issuer  string `yaml:"issuer"`
+	JWKSURL string `yaml:"jwks_url"`
+	// RevocationFeedURL is a Tollgate issuer's revocation feed, for an
+	// issuer whose keys are configured by name (jwks_url); with discovery
+	// it is found there.
+	RevocationFeedURL string   `yaml:"revocation_feed_url"`
+	Audiences         []string `yaml:"audiences"`
+	Profile           string   `yaml:"profile"`
+	AllowJWTType      *bool    `yaml:"allow_jwt_type"`
+	ScopeClaims       []string `yaml:"scope_claims"`
+	ClientIDClaims    []string `yaml:"client_id_claims"`
+	RequiredClaims    []string `yaml:"required_claims"`
 	// ClientOptional accepts tokens that name no client; by default a
 	// token from which no client ID is found is refused.
 	ClientOptional bool `yaml:"client_optional"`
@@ -67,7 +71,10 @@ func (s Spec) Resolve() (verify.Issuer, error) {
 	if err := egress.CheckKeysURL(s.Issuer, s.JWKSURL); s.JWKSURL != "" && err != nil {
 		return verify.Issuer{}, fmt.Errorf("jwks_url: %w", err)
 	}
-	is := p.Apply(verify.Issuer{Issuer: s.Issuer, JWKSURL: s.JWKSURL, Audiences: slices.Clone(s.Audiences),
+	if err := egress.CheckKeysURL(s.Issuer, s.RevocationFeedURL); s.RevocationFeedURL != "" && err != nil {
+		return verify.Issuer{}, fmt.Errorf("revocation_feed_url: %w", err)
+	}
+	is := p.Apply(verify.Issuer{Issuer: s.Issuer, JWKSURL: s.JWKSURL, RevocationFeedURL: s.RevocationFeedURL, Audiences: slices.Clone(s.Audiences),
 		ScopeClaims: slices.Clone(s.ScopeClaims), ClientIDClaims: slices.Clone(s.ClientIDClaims), RequiredClaims: slices.Clone(s.RequiredClaims)})
 	if s.AllowJWTType != nil { // explicit, even false, beats the profile
 		is.AllowJWTType = *s.AllowJWTType

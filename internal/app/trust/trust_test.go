@@ -74,6 +74,8 @@ func TestBadTrustFiles(t *testing.T) {
 		{"not YAML", "issuers: [\n", "trust file"},
 		{"two documents", "issuers:\n  - issuer: https://a.example\n    audiences: [x]\n---\nissuers:\n  - issuer: https://evil.example\n    audiences: [x]\n", "more than one YAML document"},
 		{"http keys under https", "issuers:\n  - issuer: https://a.example\n    audiences: [x]\n    jwks_url: http://keys.example/jwks\n", "line 2: issuers[0]: jwks_url: JWKS URL http://keys.example/jwks is plain http off loopback"},
+		{"http feed under https", "issuers:\n  - issuer: https://a.example\n    audiences: [x]\n    jwks_url: https://a.example/jwks\n    revocation_feed_url: http://a.example/oauth/revocations\n",
+			"line 2: issuers[0]: revocation_feed_url: JWKS URL http://a.example/oauth/revocations is plain http off loopback"},
 		{"over 1 MiB", "issuers:\n  - issuer: https://a.example\n    audiences: [x]\n" + strings.Repeat("# padding\n", MaxFileBytes/10+1), "larger than 1048576 bytes"},
 	} {
 		_, err := Load(write(t, tc.body))
