@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/tollgate-rpc/tollgate/services/issuer"
 )
@@ -28,10 +29,10 @@ func runIssuerMigrate(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer dst.Close()
-	clients, keys, err := issuer.Copy(ctx, src, dst)
+	clients, keys, revoked, err := issuer.Copy(ctx, src, dst, time.Now())
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "copied %d clients and %d signing keys\n", clients, keys)
+	_, err = fmt.Fprintf(stdout, "copied %d clients, %d signing keys and %d revocations\n", clients, keys, revoked)
 	return err
 }

@@ -261,9 +261,10 @@ func TestCLIOnPostgreSQL(t *testing.T) {
 	runTo(t, nil, "client", "add", "--data-dir", old, "--id", "legacy", "--scopes", "inventory.read", "--audiences", "inventory",
 		"--default-audience", "inventory", "--secret-file", filepath.Join(dir, "legacy.secret"))
 	runTo(t, nil, "issuer", "keys", "rotate", "--data-dir", old)
+	runTo(t, nil, "token", "revoke", "--data-dir", old, "--jti", "leaked")
 	target := pgtest.Schema(t, url)
 	migrateEnv := []string{env[0], env[1], "TOLLGATE_DATABASE_SCHEMA=" + target, env[3]}
-	if out := runTo(t, migrateEnv, "issuer", "migrate", "--from-data-dir", old); !strings.Contains(out, "copied 1 clients and 2 signing keys") {
+	if out := runTo(t, migrateEnv, "issuer", "migrate", "--from-data-dir", old); !strings.Contains(out, "copied 1 clients, 2 signing keys and 1 revocations") {
 		t.Errorf("migrate: %s", out)
 	}
 	cmd := execTollgate(t, migrateEnv, "issuer", "migrate", "--from-data-dir", old)
@@ -280,6 +281,15 @@ func TestCLIOnPostgreSQL(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+	if feed, err := http.Get("http://" + addr + "/oauth/revocations?wait=0s"); err != nil {
+		t.Error(err)
+	} else {
+		body, _ := io.ReadAll(feed.Body)
+		feed.Body.Close()
+		if !strings.Contains(string(body), `"jti":"leaked"`) {
+			t.Errorf("the migrated issuer's revocation feed: %s; want the revocation of jti leaked", body)
+		}
+	}
 	secret, err := os.ReadFile(filepath.Join(dir, "legacy.secret"))
 	if err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func TestCommandsStoreRevocations(t *testing.T) {
 		t.Helper()
 		store := issuer.OpenDir(dir)
 		defer store.Close()
-		rs, err := store.Revocations(context.Background(), 0, time.Now())
+		_, rs, err := store.Revocations(context.Background(), 0, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -77,6 +77,7 @@ type revocations struct {
 	changed  *atomic.Pointer[chan struct{}] // the verifier's: closed and replaced at each change
 	synced   atomic.Int64                   // Unix nanoseconds of the last answer from the feed
 	followed atomic.Bool                    // the issuer has a feed, and it is followed
+	log      string                         // the feed's log, in which cursor counts; the loop's own
 	cursor   int64                          // the feed's cursor; the loop's own
 }
 
@@ -86,9 +87,14 @@ func (r *revocations) stale(now time.Time, bound time.Duration) bool {
 	return r.followed.Load() && now.Sub(time.Unix(0, r.synced.Load())) > bound
 }
 
-// apply publishes the set with rs and wakes whoever waits for a change.
-func (r *revocations) apply(rs []feedRevocation, now time.Time) {
-	r.set.Store(r.set.Load().with(rs, now.Unix()))
+// apply publishes the set with rs (rs alone when replace) and wakes
+// whoever waits for a change.
+func (r *revocations) apply(rs []feedRevocation, replace bool, now time.Time) {
+	base := r.set.Load()
+	if replace {
+		base = nil
+	}
+	r.set.Store(base.with(rs, now.Unix()))
 	if r.changed != nil {
 		next := make(chan struct{})
 		close(*r.changed.Swap(&next))
@@ -170,6 +176,9 @@ func (s *keySet) pollRevocations(ctx context.Context, feed string) error {
 	}
 	q := u.Query()
 	q.Set("after", strconv.FormatInt(r.cursor, 10))
+	if r.log != "" {
+		q.Set("log", r.log)
+	}
 	q.Set("wait", feedWait(s.opts.httpClient).String())
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -185,6 +194,7 @@ func (s *keySet) pollRevocations(ctx context.Context, feed string) error {
 		return fmt.Errorf("revocation feed %s: HTTP %d", feed, resp.StatusCode)
 	}
 	var answer struct {
+		Log         string           `json:"log"`
 		Cursor      int64            `json:"cursor"`
 		Revocations []feedRevocation `json:"revocations"`
 	}
@@ -193,8 +203,14 @@ func (s *keySet) pollRevocations(ctx context.Context, feed string) error {
 	}
 	now := s.opts.now()
 	r.synced.Store(now.UnixNano())
-	if len(answer.Revocations) > 0 || r.set.Load() == nil {
-		r.apply(answer.Revocations, now)
+	// Another log (the issuer's store was replaced) answers with all of
+	// its revocations, which replace the set; its cursor starts afresh.
+	newLog := answer.Log != r.log
+	if newLog || len(answer.Revocations) > 0 || r.set.Load() == nil {
+		r.apply(answer.Revocations, newLog, now)
+	}
+	if newLog {
+		r.log, r.cursor = answer.Log, answer.Cursor
 	}
 	r.cursor = max(r.cursor, answer.Cursor)
 	return nil

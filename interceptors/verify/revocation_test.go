@@ -72,6 +72,16 @@ func TestRevokedTokensAreRefused(t *testing.T) {
 	if !refused(b) || refused(later) {
 		t.Error("after revoking client other's tokens: want b (issued before) refused, c (issued at the bound) accepted")
 	}
+	// The issuer's store was replaced: its answer in another log replaces
+	// the set, and the next request counts in the new log.
+	<-cursors
+	answer(`{"log":"L2","cursor":1,"revocations":[{"seq":1,"jti":"c","until":` + fmt.Sprint(until) + `}]}`)
+	if refused(a) || refused(b) || !refused(later) {
+		t.Error("after an answer in a new log: want a and b accepted (their revocations were in the old log), c refused")
+	}
+	if got := <-cursors; got != "1@L2" {
+		t.Errorf("request after the new log's answer: %s, want after=1 in log L2", got)
+	}
 }
 
 // A set drops what expired, keeps the newest bound per client, and covers
@@ -95,12 +105,18 @@ func TestRevokedSet(t *testing.T) {
 }
 
 // feedServer is a revocation feed that answers each request with the next
-// body the test sends on answers, and reports each request's cursor.
+// body the test sends on answers, and reports each request's cursor (as
+// after@log when the request names a log).
 func feedServer(t *testing.T) (url string, answers chan<- string, cursors <-chan string) {
 	t.Helper()
 	bodies, afters := make(chan string), make(chan string, 64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		afters <- r.URL.Query().Get("after")
+		q := r.URL.Query()
+		if log := q.Get("log"); log != "" {
+			afters <- q.Get("after") + "@" + log
+		} else {
+			afters <- q.Get("after")
+		}
 		select {
 		case body := <-bodies:
 			_, _ = w.Write([]byte(body))

@@ -67,7 +67,7 @@ func TestRevokeAndIntrospect(t *testing.T) {
 			t.Errorf("introspecting an unknown token: %v, want only active false", got)
 		}
 	}
-	if got, _ := ts.store.Revocations(t.Context(), 0, time.Now()); len(got) != 0 {
+	if _, got, _ := ts.store.Revocations(t.Context(), 0, time.Now()); len(got) != 0 {
 		t.Fatalf("unknown tokens stored revocations: %+v", got)
 	}
 

@@ -79,6 +79,7 @@ const RevocationPollInterval = 200 * time.Millisecond
 // that every waiting feed request wakes.
 type revocationSet struct {
 	mu      sync.Mutex
+	log     string // the store's revocation log: Seqs compare only within it
 	list    []Revocation
 	cursor  int64 // the highest Seq read
 	changed chan struct{}
@@ -95,12 +96,16 @@ type revocationIndex struct {
 	jtis    map[string]struct{}
 }
 
-// add appends revocations read after the cursor, drops those expired at
-// now, and wakes the feed's waiters when anything changed.
-func (rs *revocationSet) add(read []Revocation, now int64) {
+// add appends revocations of log read after the cursor (from the start,
+// when log is not the set's: the set is then replaced), drops those
+// expired at now, and wakes the feed's waiters when anything changed.
+func (rs *revocationSet) add(log string, read []Revocation, now int64) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	before := len(rs.list)
+	if log != rs.log {
+		rs.log, rs.list, rs.cursor, before = log, nil, 0, -1
+	}
 	rs.list = slices.DeleteFunc(rs.list, func(r Revocation) bool { return r.Until < now })
 	for _, r := range read {
 		if r.Seq > rs.cursor {
@@ -124,13 +129,13 @@ func (rs *revocationSet) add(read []Revocation, now int64) {
 	}
 }
 
-// since returns the revocations after cursor, the set's cursor, and a
-// channel closed at the next change.
-func (rs *revocationSet) since(after int64) ([]Revocation, int64, <-chan struct{}) {
+// since returns the revocations after cursor, the set's log and cursor,
+// and a channel closed at the next change.
+func (rs *revocationSet) since(after int64) (list []Revocation, log string, cursor int64, changed <-chan struct{}) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	i, _ := slices.BinarySearchFunc(rs.list, after+1, func(r Revocation, seq int64) int { return cmpInt(r.Seq, seq) })
-	return slices.Clone(rs.list[i:]), rs.cursor, rs.changed
+	return slices.Clone(rs.list[i:]), rs.log, rs.cursor, rs.changed
 }
 
 func cmpInt(a, b int64) int {
@@ -164,16 +169,20 @@ func (rs *revocationSet) tokenRevoked(jti string) bool {
 // pollRevocations reads what was revoked since the set's cursor.
 func (s *Server) pollRevocations(ctx context.Context) error {
 	s.revoked.mu.Lock()
-	after := s.revoked.cursor
+	after, known := s.revoked.cursor, s.revoked.log
 	s.revoked.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
 	now := s.now()
-	read, err := s.store.Revocations(ctx, after, now)
+	log, read, err := s.store.Revocations(ctx, after, now)
+	if err == nil && log != known && after > 0 {
+		// Another log (the store was replaced): read it whole.
+		log, read, err = s.store.Revocations(ctx, 0, now)
+	}
 	if err != nil {
 		return err
 	}
-	s.revoked.add(read, now.Unix())
+	s.revoked.add(log, read, now.Unix())
 	if slices.ContainsFunc(read, func(r Revocation) bool { return r.JTI == "" }) {
 		// A client revocation is stored after the client's change (a
 		// disable, a rotated secret): load that now rather than at the
@@ -190,19 +199,22 @@ const (
 	defaultFeedWait = 30 * time.Second
 )
 
-// revocationFeed is the feed's answer: the revocations after the cursor
-// the request gave, and the cursor to give next.
+// revocationFeed is the feed's answer: the revocation log, the revocations
+// after the cursor the request gave (all of them when it named another
+// log), and the cursor to give next.
 type revocationFeed struct {
+	Log         string       `json:"log"`
 	Cursor      int64        `json:"cursor"`
 	Revocations []Revocation `json:"revocations"`
 }
 
 // handleRevocations serves the revocation feed by long polling:
-// GET /oauth/revocations?after=N&wait=30s answers at once with the
+// GET /oauth/revocations?after=N&log=L&wait=30s answers at once with the
 // revocations in force whose Seq is above N, or, when there are none,
 // waits for one up to wait and answers an empty list with the same
-// cursor. after=0 (or none) gets the whole set. Every replica answers the
-// same Seqs, so a verifier may reconnect to any.
+// cursor. after=0 (or none) gets the whole set, and so does a log L that
+// is not the store's (Seqs compare only within one log). Every replica
+// answers the same log and Seqs, so a verifier may reconnect to any.
 func (s *Server) handleRevocations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var after int64
@@ -230,8 +242,13 @@ func (s *Server) handleRevocations(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": "revocations not loaded yet"})
 		return
 	}
-	list, cursor, changed := s.revoked.since(after)
-	if len(list) == 0 && wait > 0 {
+	list, log, cursor, changed := s.revoked.since(after)
+	if known := q.Get("log"); known != "" && known != log {
+		// The follower's cursor counts in another log: it gets this one
+		// whole, at once.
+		after = 0
+		list, _, cursor, _ = s.revoked.since(0)
+	} else if len(list) == 0 && wait > 0 {
 		// A long poll outlives the server's write timeout, which guards
 		// against slow readers: this response is due when the wait ends.
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + 10*time.Second))
@@ -239,7 +256,7 @@ func (s *Server) handleRevocations(w http.ResponseWriter, r *http.Request) {
 		defer timer.Stop()
 		select {
 		case <-changed:
-			list, cursor, _ = s.revoked.since(after)
+			list, log, cursor, _ = s.revoked.since(after)
 		case <-timer.C:
 		case <-s.draining:
 			// Shutting down: answer now, so that the server's graceful
@@ -253,7 +270,7 @@ func (s *Server) handleRevocations(w http.ResponseWriter, r *http.Request) {
 		cursor = max(after, cursor)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, revocationFeed{Cursor: cursor, Revocations: list})
+	writeJSON(w, http.StatusOK, revocationFeed{Log: log, Cursor: cursor, Revocations: list})
 }
 
 func (s *Server) revocationsLoaded() bool {

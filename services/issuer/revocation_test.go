@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -21,14 +23,19 @@ func checkRevocationContract(t *testing.T, a, b Store) {
 	t.Helper()
 	ctx := t.Context()
 	now := time.Unix(2_000_000, 0)
-	if got, err := b.Revocations(ctx, 0, now); err != nil || len(got) != 0 {
-		t.Fatalf("revocations of an empty store: %v, %v", got, err)
+	log, got, err := b.Revocations(ctx, 0, now)
+	if err != nil || len(got) != 0 || len(log) < 16 {
+		t.Fatalf("revocations of an empty store: log %q, %v, %v", log, got, err)
 	}
 	first := []Revocation{ClientRevocation("svc", now), TokenRevocation("svc", "jti-1", now.Add(time.Minute))}
 	if err := a.Revoke(ctx, first, now); err != nil {
 		t.Fatal(err)
 	}
-	got, err := b.Revocations(ctx, 0, now)
+	logA, got, err := a.Revocations(ctx, 0, now)
+	if err != nil || logA != log {
+		t.Fatalf("two handles on one store see logs %q and %q (%v)", log, logA, err)
+	}
+	_, got, err = b.Revocations(ctx, 0, now)
 	if err != nil || len(got) != 2 || got[0].Seq >= got[1].Seq || got[0].ClientID != "svc" || got[0].IssuedBefore != now.Unix()+1 || got[1].JTI != "jti-1" {
 		t.Fatalf("read back: %+v, %v", got, err)
 	}
@@ -43,7 +50,7 @@ func checkRevocationContract(t *testing.T, a, b Store) {
 		})
 	}
 	wg.Wait()
-	later, err := a.Revocations(ctx, cursor, now)
+	_, later, err := a.Revocations(ctx, cursor, now)
 	if err != nil || len(later) != 20 {
 		t.Fatalf("after the cursor: %d revocations (%v), want the 20 written at once", len(later), err)
 	}
@@ -54,7 +61,7 @@ func checkRevocationContract(t *testing.T, a, b Store) {
 	}
 	// Past jti-1's time it is no longer read, and the next write drops it.
 	past := now.Add(2 * time.Minute)
-	if got, _ := b.Revocations(ctx, 0, past); len(got) != 21 {
+	if _, got, _ := b.Revocations(ctx, 0, past); len(got) != 21 {
 		t.Errorf("at %s: %d revocations in force, want 21 (jti-1 expired)", past, len(got))
 	}
 	for _, bad := range []Revocation{{Until: 1}, {ClientID: "svc", Until: 1}, {JTI: "j", IssuedBefore: 1, Until: 1}, {JTI: "j"},
@@ -97,8 +104,19 @@ func TestRevocationFeed(t *testing.T) {
 	if code != http.StatusOK || len(all.Revocations) != 1 || all.Revocations[0].ClientID != "svc" || all.Cursor != all.Revocations[0].Seq {
 		t.Fatalf("the whole set: %d %+v", code, all)
 	}
-	if none, _ := getFeed(t, ts.URL, all.Cursor, "0s"); len(none.Revocations) != 0 || none.Cursor != all.Cursor {
+	if none, _ := getFeed(t, ts.URL, all.Cursor, "0s"); len(none.Revocations) != 0 || none.Cursor != all.Cursor || none.Log != all.Log {
 		t.Fatalf("nothing new, not waiting: %+v", none)
+	}
+	// A cursor in another log counts for nothing: the whole set, at once.
+	resp, err := http.Get(ts.URL + "/oauth/revocations?" + url.Values{"after": {"99"}, "log": {"another"}, "wait": {"50s"}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var other revocationFeed
+	err = json.NewDecoder(resp.Body).Decode(&other)
+	resp.Body.Close()
+	if err != nil || other.Log != all.Log || len(other.Revocations) != 1 || other.Cursor != all.Cursor {
+		t.Fatalf("a cursor in another log: %+v, %v; want the whole set of log %s", other, err, all.Log)
 	}
 
 	for _, q := range []string{"after=-1", "after=x", "wait=forever"} {
@@ -112,7 +130,7 @@ func TestRevocationFeed(t *testing.T) {
 		}
 	}
 	var meta map[string]any
-	resp, err := http.Get(ts.URL + "/.well-known/openid-configuration")
+	resp, err = http.Get(ts.URL + "/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,4 +235,57 @@ func TestRevocationFeedWaits(t *testing.T) {
 			t.Errorf("drained: %+v", drained)
 		}
 	})
+}
+
+// replacedStore reports another revocation log, with other revocations,
+// once replaced is set: a store migrated or recreated under a running
+// issuer.
+type replacedStore struct {
+	Store
+	replaced atomic.Bool
+}
+
+func (s *replacedStore) Revocations(ctx context.Context, after int64, now time.Time) (string, []Revocation, error) {
+	if !s.replaced.Load() {
+		return s.Store.Revocations(ctx, after, now)
+	}
+	var rs []Revocation
+	if after < 1 {
+		rs = []Revocation{{Seq: 1, JTI: "in-the-new-log", Until: now.Add(time.Hour).Unix()}}
+	}
+	return "new-log", rs, nil
+}
+
+// An issuer whose store's revocation log changes reads the new log whole
+// and serves it alone: what the old log held is gone, Seqs start afresh.
+func TestIssuerFollowsANewRevocationLog(t *testing.T) {
+	store := &replacedStore{Store: OpenDir(t.TempDir())}
+	s, err := New(Config{Issuer: "https://issuer.test", Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	now := time.Now()
+	for i := range 3 {
+		if err := store.Revoke(t.Context(), []Revocation{TokenRevocation("", fmt.Sprint("old-", i), now.Add(time.Hour))}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.pollRevocations(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if list, _, cursor, _ := s.revoked.since(0); len(list) != 3 || cursor != 3 {
+		t.Fatalf("the first log: %d revocations, cursor %d", len(list), cursor)
+	}
+	store.replaced.Store(true)
+	if err := s.pollRevocations(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	list, log, cursor, _ := s.revoked.since(0)
+	if log != "new-log" || len(list) != 1 || list[0].JTI != "in-the-new-log" || cursor != 1 {
+		t.Errorf("after the log changed: log %q, cursor %d, %+v", log, cursor, list)
+	}
+	if s.revoked.tokenRevoked("old-0") || !s.revoked.tokenRevoked("in-the-new-log") {
+		t.Error("the index still holds the old log")
+	}
 }

@@ -14,7 +14,10 @@ import (
 // The revocations in each store. Both assign Seq one writer at a time
 // (SQLite's write transactions exclude each other; PostgreSQL's under an
 // advisory lock), so Seq order is commit order and a reader after Seq n
-// never misses one below it.
+// never misses one below it. Each store's revocations also have a log ID,
+// made with the table: Seqs are comparable only within one log, so a
+// reader that finds another log (a migrated or recreated store) starts
+// again from the beginning.
 
 const revocationsSchema = `
 CREATE TABLE IF NOT EXISTS revocations (
@@ -24,7 +27,9 @@ CREATE TABLE IF NOT EXISTS revocations (
 	issued_before INTEGER NOT NULL DEFAULT 0,
 	until         INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS revocations_until ON revocations (until);`
+CREATE INDEX IF NOT EXISTS revocations_until ON revocations (until);
+CREATE TABLE IF NOT EXISTS revocation_log (id TEXT NOT NULL);
+INSERT INTO revocation_log (id) SELECT lower(hex(randomblob(16))) WHERE NOT EXISTS (SELECT 1 FROM revocation_log);`
 
 // revocationsDB opens revocations.db on first use.
 func (d *DirStore) revocationsDB(ctx context.Context) (*sql.DB, error) {
@@ -70,18 +75,23 @@ func (d *DirStore) Revoke(ctx context.Context, rs []Revocation, now time.Time) e
 }
 
 // Revocations implements [Store].
-func (d *DirStore) Revocations(ctx context.Context, after int64, now time.Time) ([]Revocation, error) {
+func (d *DirStore) Revocations(ctx context.Context, after int64, now time.Time) (string, []Revocation, error) {
 	db, err := d.revocationsDB(ctx)
 	if err != nil {
-		return nil, err
+		return "", nil, err
+	}
+	var log string
+	if err := db.QueryRowContext(ctx, `SELECT id FROM revocation_log`).Scan(&log); err != nil {
+		return "", nil, fmt.Errorf("read the revocation log's ID: %w", err)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT seq, client_id, jti, issued_before, until FROM revocations
 		WHERE seq > ? AND until >= ? ORDER BY seq`, after, now.Unix())
 	if err != nil {
-		return nil, fmt.Errorf("read revocations: %w", err)
+		return "", nil, fmt.Errorf("read revocations: %w", err)
 	}
 	defer rows.Close()
-	return scanRevocations(rows.Next, rows.Scan, rows.Err)
+	rs, err := scanRevocations(rows.Next, rows.Scan, rows.Err)
+	return log, rs, err
 }
 
 // Revoke implements [Store].
@@ -113,16 +123,21 @@ func (s *PGStore) Revoke(ctx context.Context, rs []Revocation, now time.Time) er
 }
 
 // Revocations implements [Store].
-func (s *PGStore) Revocations(ctx context.Context, after int64, now time.Time) ([]Revocation, error) {
+func (s *PGStore) Revocations(ctx context.Context, after int64, now time.Time) (string, []Revocation, error) {
 	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
+	var log string
+	if err := s.pool.QueryRow(ctx, `SELECT id FROM revocation_log`).Scan(&log); err != nil {
+		return "", nil, fmt.Errorf("read the revocation log's ID: %w", err)
+	}
 	rows, err := s.pool.Query(ctx, `SELECT seq, client_id, jti, issued_before, until FROM revocations
 		WHERE seq > $1 AND until >= $2 ORDER BY seq`, after, now.Unix())
 	if err != nil {
-		return nil, fmt.Errorf("read revocations: %w", err)
+		return "", nil, fmt.Errorf("read revocations: %w", err)
 	}
 	defer rows.Close()
-	return scanRevocations(rows.Next, func(dest ...any) error { return rows.Scan(dest...) }, rows.Err)
+	rs, err := scanRevocations(rows.Next, func(dest ...any) error { return rows.Scan(dest...) }, rows.Err)
+	return log, rs, err
 }
 
 func checkRevocations(rs []Revocation) error {

@@ -41,9 +41,10 @@ type Store interface {
 	// Revoke stores revocations, each with the next Seq, and drops those
 	// no longer in force at now.
 	Revoke(ctx context.Context, rs []Revocation, now time.Time) error
-	// Revocations returns the revocations in force at now whose Seq is
-	// above after, in Seq order.
-	Revocations(ctx context.Context, after int64, now time.Time) ([]Revocation, error)
+	// Revocations returns the ID of the store's revocation log and the
+	// revocations in force at now whose Seq is above after, in Seq order.
+	// Seqs compare only within one log.
+	Revocations(ctx context.Context, after int64, now time.Time) (log string, rs []Revocation, err error)
 	// Revision returns stamps that change whenever the clients or the keys
 	// change, so that a process can reload what another one wrote.
 	Revision(ctx context.Context) (clients, keys string, err error)
@@ -53,22 +54,28 @@ type Store interface {
 	Close() error
 }
 
-// Copy fills dst, which must hold no clients and no keys, with the clients
-// and signing keys of src (tollgate issuer migrate), and says how many.
-func Copy(ctx context.Context, src, dst Store) (clients, keys int, err error) {
+// Copy fills dst, which must hold no clients and no keys, with the clients,
+// signing keys and revocations in force of src (tollgate issuer migrate),
+// and says how many. The revocations get dst's own log and Seqs:
+// verifiers that followed src read them whole from dst's feed.
+func Copy(ctx context.Context, src, dst Store, now time.Time) (clients, keys, revocations int, err error) {
 	srcClients, err := src.Clients(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	srcKeys, err := src.Keys(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
+	}
+	_, srcRevoked, err := src.Revocations(ctx, 0, now)
+	if err != nil {
+		return 0, 0, 0, err
 	}
 	if len(srcKeys) == 0 {
-		return 0, 0, fmt.Errorf("the source holds no signing keys: %w", errNoKeys)
+		return 0, 0, 0, fmt.Errorf("the source holds no signing keys: %w", errNoKeys)
 	}
 	if have, err := dst.Clients(ctx); err != nil || len(have) > 0 {
-		return 0, 0, errors.Join(err, fmt.Errorf("the destination already holds %d clients; migrate into an empty store", len(have)))
+		return 0, 0, 0, errors.Join(err, fmt.Errorf("the destination already holds %d clients; migrate into an empty store", len(have)))
 	}
 	_, err = dst.UpdateKeys(ctx, func(have []*SigningKey) ([]*SigningKey, bool, error) {
 		if len(have) > 0 {
@@ -77,13 +84,21 @@ func Copy(ctx context.Context, src, dst Store) (clients, keys int, err error) {
 		return srcKeys, true, nil
 	})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	_, err = dst.UpdateClients(ctx, func(m map[string]*Client) error {
 		maps.Copy(m, srcClients)
 		return nil
 	})
-	return len(srcClients), len(srcKeys), err
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if len(srcRevoked) > 0 {
+		if err := dst.Revoke(ctx, srcRevoked, now); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	return len(srcClients), len(srcKeys), len(srcRevoked), nil
 }
 
 // checkClients validates stored clients and indexes them by ID. where names

@@ -10,3 +10,7 @@ CREATE TABLE revocations (
 	until         bigint NOT NULL            -- Unix seconds: dropped after this
 );
 CREATE INDEX revocations_until ON revocations (until);
+-- The log's ID: seqs compare only within one log, so a reader that finds
+-- another (a store migrated or recreated) reads it again from the start.
+CREATE TABLE revocation_log (id text NOT NULL);
+INSERT INTO revocation_log (id) VALUES (md5(random()::text || clock_timestamp()::text));
