@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
 
@@ -204,5 +205,51 @@ func TestRevocationStalenessBound(t *testing.T) {
 	}
 	if _, err := New([]Issuer{{Issuer: ti.ID(), Audiences: []string{"inv"}}}, WithRevocationMaxStaleness(time.Second)); err == nil {
 		t.Error("a staleness bound below the minimum was accepted")
+	}
+}
+
+// revocations100k is a feed answer revoking 100,000 tokens by jti, as the
+// suite's issuer names them (22 characters).
+func revocations100k() []feedRevocation {
+	rs := make([]feedRevocation, 100_000)
+	for i := range rs {
+		rs[i] = feedRevocation{Seq: int64(i + 1), ClientID: "svc", JTI: fmt.Sprintf("%022d", i), Until: 1 << 40}
+	}
+	return rs
+}
+
+// heapDelta is how much more heap build leaves reachable.
+func heapDelta(build func() any) (uint64, any) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	kept := build()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return after.HeapAlloc - min(after.HeapAlloc, before.HeapAlloc), kept
+}
+
+// #28's bound: a verifier holding 100,000 revoked jtis uses under 20 MB for
+// them.
+func TestRevokedSetMemory(t *testing.T) {
+	// Built inside: the set keeps the jti strings the feed's answer
+	// decoded, and nothing else of it.
+	bytes, kept := heapDelta(func() any { return (*revokedSet)(nil).with(revocations100k(), 0) })
+	t.Logf("100,000 revoked jtis: %.1f MB", float64(bytes)/1e6)
+	if bytes > 20<<20 {
+		t.Errorf("100,000 revoked jtis hold %d bytes, want under 20 MiB", bytes)
+	}
+	runtime.KeepAlive(kept)
+}
+
+// The warm path's added cost: one lookup in a set of 100,000.
+func BenchmarkRevokedLookup100k(b *testing.B) {
+	set := (*revokedSet)(nil).with(revocations100k(), 0)
+	c := &Claims{TokenID: "not-revoked-jti-000000", ClientID: "svc", IssuedAt: time.Unix(1_000, 0)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if set.covers(c) {
+			b.Fatal("covered")
+		}
 	}
 }
