@@ -41,17 +41,17 @@ func (c *tokenCache) shard(token string) *cacheShard {
 	return &c.shards[maphash.String(c.seed, token)%cacheShards]
 }
 
-// get returns the cached claims of token while it is valid and its key
-// is still published.
-func (c *tokenCache) get(token string, now time.Time) (*Claims, bool) {
+// get returns the cached claims of token, and the key that verified it,
+// while it is valid and its key is still published.
+func (c *tokenCache) get(token string, now time.Time) (*Claims, *publicKey, bool) {
 	sh := c.shard(token)
 	sh.mu.RLock()
 	e, ok := sh.m[token]
 	sh.mu.RUnlock()
 	if !ok || !now.Before(e.until) || e.key.revoked.Load() {
-		return nil, false
+		return nil, nil, false
 	}
-	return e.claims, true
+	return e.claims, e.key, true
 }
 
 func (c *tokenCache) put(token string, claims *Claims, key *publicKey, until, now time.Time) {

@@ -28,6 +28,9 @@ type publicKey struct {
 	raw     any                    // *ecdsa.PublicKey, *rsa.PublicKey or ed25519.PublicKey
 	thumb   string
 	revoked atomic.Bool
+	// revocations are its issuer's, so that a cached token's revocation
+	// check needs no lookup of its issuer.
+	revocations *revocations
 }
 
 // keySet holds the current keys of one issuer and keeps them fresh.
@@ -316,7 +319,7 @@ func (s *keySet) buildKeys(set jwk.Set) (map[string]*publicKey, error) {
 		if a := k.Algorithm(); a != nil && a.String() != "" {
 			alg = jwa.SignatureAlgorithm(a.String())
 		}
-		next[k.KeyID()] = &publicKey{kid: k.KeyID(), alg: alg, raw: raw, thumb: string(thumb)}
+		next[k.KeyID()] = &publicKey{kid: k.KeyID(), alg: alg, raw: raw, thumb: string(thumb), revocations: s.revocations}
 	}
 	if len(next) == 0 {
 		return nil, errors.New("no usable signing keys")

@@ -25,7 +25,7 @@ import (
 // calls (--access-log refused), "baseline" through the same service with no
 // Tollgate at all. The differences are what Tollgate adds per call:
 //
-//	go test -run '^$' -bench BenchmarkGetItem -cpu 2 -count 6 ./internal/serving | benchstat -
+//	go test -run '^$' -bench BenchmarkGetItem -cpu 2 -count 6 ./internal/app/serving | benchstat -
 func BenchmarkGetItem(b *testing.B) {
 	iss := jwtest.NewIssuer(b)
 	kid := iss.AddKey(jwa.ES256)
