@@ -144,3 +144,19 @@ func TestScenarioFilesWithTheGhzCLI(t *testing.T) {
 		t.Errorf("ghz with the scenario file and a token: %v, want 50 OK", rep.Codes)
 	}
 }
+
+// TestSmokeRevocation revokes a few tokens under load: each is refused,
+// no call with the live token fails, and the report gives the quantiles.
+func TestSmokeRevocation(t *testing.T) {
+	out := t.TempDir()
+	if err := measureRevocation(context.Background(), []string{"--rounds", "5", "--load", "2", "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	report, err := os.ReadFile(filepath.Join(out, "revocation.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(report), "| 5 |") || !strings.Contains(string(report), "| p99 |") || !strings.HasSuffix(strings.TrimSpace(string(report)), "| 0 |") {
+		t.Errorf("report:\n%s", report)
+	}
+}

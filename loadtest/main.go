@@ -2,6 +2,7 @@
 //
 //	go run -C loadtest . run      # the whole A/B comparison, writes runs/latest/ (--out results: the committed report)
 //	go run -C loadtest . stores --database-url postgres://…   # the issuer on PostgreSQL vs the data directory, writes runs/latest/stores.md
+//	go run -C loadtest . revocation [--rounds 50 --load 8]   # revoke → refused latency under load, writes runs/latest/revocation.md
 //	go run -C loadtest . serve --mode auth|baseline|issuer [--tls] [--database-url …]
 //
 // "serve" starts one server process and prints its addresses (and, for auth
@@ -23,7 +24,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadtest run [flags] | loadtest stores --database-url URL [flags] | loadtest serve --mode auth|baseline|issuer [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadtest run [flags] | loadtest stores --database-url URL [flags] | loadtest revocation [flags] | loadtest serve --mode auth|baseline|issuer [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -32,6 +33,8 @@ func main() {
 		err = runComparison(ctx, os.Args[2:])
 	case "stores":
 		err = compareStores(ctx, os.Args[2:])
+	case "revocation":
+		err = measureRevocation(ctx, os.Args[2:])
 	case "serve":
 		err = serve(ctx, os.Args[2:])
 	default:
