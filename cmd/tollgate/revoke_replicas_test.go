@@ -50,8 +50,9 @@ func formPost(t *testing.T, u, id, secret string, form url.Values) (int, map[str
 // callers keep calling with a live token (none of whose calls may fail);
 // the time from the revoke's answer to the first refusal is logged as a
 // distribution.
-// Then the proxy cuts inventory off the feed, tokens are revoked meanwhile,
-// and once the path is restored they are refused too: nothing is lost.
+// Then the proxy cuts inventory off the feed for 10 s (its revocations'
+// age says so), tokens are revoked meanwhile, and once the path is
+// restored they are refused too: nothing is lost.
 func TestRevocationAcrossReplicas(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	env := []string{"TOLLGATE_KEY_ENCRYPTION_KEY=" + testKEK, "TOLLGATE_DATABASE_URL=" + dbURL,
@@ -78,7 +79,8 @@ func TestRevocationAcrossReplicas(t *testing.T) {
 		first, toSecond.Addr(), toSecond.Addr())), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	invAddr := start(t, "inventory", env, "inventory", "--addr", "127.0.0.1:0", "--trust-file", trust, "--access-log", "refused").listening(t, "inventory")
+	invProc := start(t, "inventory", env, "inventory", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--trust-file", trust, "--access-log", "refused")
+	invAddr, invAdmin := invProc.listening(t, "inventory"), invProc.listening(t, "admin")
 	conn, err := grpc.NewClient(invAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +153,9 @@ func TestRevocationAcrossReplicas(t *testing.T) {
 		t.Errorf("%d of %d calls with a token never revoked failed", failed.Load(), calls.Load())
 	}
 
-	// The feed cut off: revocations made meanwhile arrive once it is back.
+	// The feed cut off for 10 s: revocations made meanwhile arrive once it
+	// is back. Cut closes the feed's waiting request, so what is revoked
+	// since can only arrive through a new one.
 	cut := []string{token("svc"), token("svc")}
 	toSecond.Cut()
 	for _, tok := range cut {
@@ -159,8 +163,12 @@ func TestRevocationAcrossReplicas(t *testing.T) {
 			t.Fatalf("revoke while inventory is cut off the feed: %d %v", code, body)
 		}
 	}
-	// Cut closed the feed's waiting request: what was revoked since can
-	// only arrive through a new one, once the path is restored.
+	jwtest.EventuallyWithin(t, "inventory's revocations 10 s old", time.Minute, func() bool {
+		return scrapeValue(t, invAdmin, "tollgate_revocations_age_seconds") >= 10
+	})
+	if err := call(cut[0]); err != nil {
+		t.Errorf("a token revoked while the feed was down was refused before it came back: %v", err)
+	}
 	toSecond.Restore()
 	restored := time.Now()
 	for _, tok := range cut {

@@ -140,7 +140,7 @@ func (s *keySet) followRevocations(ctx context.Context) {
 			backoff = 0
 			continue
 		}
-		backoff = nextBackoff(backoff, s.opts.retryMin, 30*time.Second)
+		backoff = nextBackoff(backoff, s.opts.retryMin, maxFeedBackoff)
 		if ctx.Err() == nil {
 			s.opts.logger.Warn("revocation feed failed; keeping the last set", slog.String("issuer", s.cfg.Issuer),
 				slog.Any("error", err), slog.Duration("retry_in", backoff))
@@ -150,6 +150,10 @@ func (s *keySet) followRevocations(ctx context.Context) {
 		}
 	}
 }
+
+// maxFeedBackoff caps the wait between attempts to reach a feed that is
+// down: once it is back, revocations made meanwhile arrive within it.
+const maxFeedBackoff = 5 * time.Second
 
 // sleep waits d (±10 %) or until ctx ends, and reports whether ctx is live.
 func sleep(ctx context.Context, d time.Duration) bool {

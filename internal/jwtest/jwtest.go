@@ -262,7 +262,14 @@ func B64JSON(v any) string {
 // token refresh); it never asserts how long that took.
 func Eventually(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	EventuallyWithin(tb, what, 10*time.Second, cond)
+}
+
+// EventuallyWithin is Eventually for background work that takes longer by
+// design (an outage the test makes last), failing after d.
+func EventuallyWithin(tb testing.TB, what string, d time.Duration, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			tb.Fatalf("timed out waiting for %s", what)
