@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -59,15 +60,14 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(s.issuers) != 1 {
 			return fmt.Errorf("%w: %d issuers are trusted: --token-url says which one orders gets its own tokens from", errUsage, len(s.issuers))
 		}
-		if cfg.TokenURL, err = callcreds.Discover(ctx, s.tr.HTTPClient(), s.issuers[0].Issuer); err != nil {
-			return fmt.Errorf("find the token endpoint (or give --token-url): %w", err)
-		}
-		if err := s.tr.CheckURL("the discovered token endpoint", cfg.TokenURL); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
+		// Found by discovery at the first token request, not here: orders
+		// starts, not ready, while its issuer is down, as inventory does.
+		cfg.Issuer = s.issuers[0].Issuer
+		s.log.Info("the token endpoint is found by discovery under the trusted issuer when first needed (--token-url names it instead)",
+			slog.String("issuer", cfg.Issuer))
 	}
 	dialOpts := append(s.tracing.DialOptions(), grpc.WithDefaultServiceConfig(orders.InventoryServiceConfig))
-	conn, err := serving.Dial(cfg, *inventoryAddr, s.tr, s.metrics, dialOpts...)
+	conn, src, err := serving.Dial(cfg, *inventoryAddr, s.tr, s.metrics, dialOpts...)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func runOrders(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	go svc.RunReconciler(ctx, *reconcile, func(r orders.ReconcileResult) {
 		s.metrics.ReconcilePass(r.Confirmed, r.Restored, r.Failed, r.Abandoned, r.Pending, r.Backlog)
 	})
-	return s.serve(ctx, svc.Register, nil, store.Ready, serving.ConnReady(conn, *inventoryAddr))
+	return s.serve(ctx, svc.Register, nil, store.Ready, serving.TokenReady(src), serving.ConnReady(conn, *inventoryAddr))
 }
 
 // clientSecret reads a client secret from file, or else from the

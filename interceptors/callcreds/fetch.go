@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -23,6 +24,12 @@ import (
 type Config struct {
 	// TokenURL is the issuer's token endpoint.
 	TokenURL string
+	// Issuer, when TokenURL is empty, is the issuer whose token endpoint
+	// discovery finds (OpenID Connect, then RFC 8414) at the first token
+	// request, and again at the next one after a failed discovery: a
+	// caller starts before its issuer answers, and waits for it as for a
+	// token.
+	Issuer string
 	// ClientID identifies the caller.
 	ClientID string
 	// ClientSecret authenticates the caller; leave empty when PrivateKey is set.
@@ -92,9 +99,12 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (string, 
 type fetcher func(ctx context.Context) (*oauth2.Token, error)
 
 func (c Config) fetcher() (fetcher, error) {
+	if c.TokenURL == "" && c.Issuer != "" {
+		return c.discoveringFetcher()
+	}
 	switch {
 	case c.TokenURL == "":
-		return nil, errors.New("callcreds: no token URL")
+		return nil, errors.New("callcreds: no token URL (or issuer to discover it from)")
 	case c.ClientID == "":
 		return nil, errors.New("callcreds: no client ID")
 	case c.ClientSecret != "" && c.PrivateKey != nil:
@@ -153,6 +163,43 @@ func (c Config) fetcher() (fetcher, error) {
 	}, nil
 }
 
+// discoveringFetcher finds the token endpoint under c.Issuer at the first
+// fetch (again after a failed discovery) and then fetches as a Config with
+// that TokenURL would, with the same rules for the URL.
+func (c Config) discoveringFetcher() (fetcher, error) {
+	probe := c
+	probe.TokenURL = c.Issuer // every other field is checked now, not at the first fetch
+	if _, err := probe.fetcher(); err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, CheckRedirect: egress.HTTPSOnly}
+	if c.HTTPClient != nil {
+		hc = egress.Secure(c.HTTPClient)
+	}
+	var mu sync.Mutex
+	var found fetcher
+	return func(ctx context.Context) (*oauth2.Token, error) {
+		mu.Lock()
+		f := found
+		mu.Unlock()
+		if f == nil {
+			endpoint, err := Discover(ctx, hc, c.Issuer)
+			if err != nil {
+				return nil, fmt.Errorf("find the token endpoint of %s: %w", c.Issuer, err)
+			}
+			with := c
+			with.TokenURL = endpoint
+			if f, err = with.fetcher(); err != nil {
+				return nil, fmt.Errorf("the token endpoint discovery found: %w", err)
+			}
+			mu.Lock()
+			found = f
+			mu.Unlock()
+		}
+		return f(ctx)
+	}, nil
+}
+
 // assertion signs an RFC 7523 client assertion: iss and sub are the client,
 // aud the token endpoint, valid for one minute, with a unique jti.
 func (c Config) assertion() (string, error) {
@@ -192,7 +239,7 @@ func cloneValues(v url.Values) url.Values {
 // describe turns a token endpoint failure into an error naming the endpoint
 // and the OAuth error code and description, never the raw response body
 // (which a broken server might fill with anything).
-func describe(tokenURL string, err error) error {
+func describe(endpoint string, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		code := re.ErrorCode
@@ -206,7 +253,7 @@ func describe(tokenURL string, err error) error {
 		if re.ErrorDescription != "" {
 			code += " (" + re.ErrorDescription + ")"
 		}
-		return fmt.Errorf("token endpoint %s refused: %s%s", tokenURL, status, code)
+		return fmt.Errorf("%s refused: %s%s", endpoint, status, code)
 	}
-	return fmt.Errorf("token endpoint %s: %w", tokenURL, err)
+	return fmt.Errorf("%s: %w", endpoint, err)
 }

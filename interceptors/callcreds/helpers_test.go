@@ -52,6 +52,10 @@ type tokenServer struct {
 	mode     atomic.Int32
 	requests atomic.Int64
 	stop     chan struct{}
+
+	Issuer        string      // the server's URL: its discovery document is under it
+	discoveries   atomic.Int64
+	discoveryDown atomic.Bool
 }
 
 func newTokenServer(t testing.TB, lifetime time.Duration) *tokenServer {
@@ -62,11 +66,24 @@ func newTokenServer(t testing.TB, lifetime time.Duration) *tokenServer {
 	ts.lifetime.Store(int64(lifetime))
 	srv := httptest.NewServer(http.HandlerFunc(ts.serve))
 	t.Cleanup(func() { close(ts.stop); srv.Close() })
-	ts.URL = srv.URL + "/oauth/token"
+	ts.URL, ts.Issuer = srv.URL+"/oauth/token", srv.URL
 	return ts
 }
 
 func (ts *tokenServer) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/.well-known/openid-configuration" {
+		ts.discoveries.Add(1)
+		if ts.discoveryDown.Load() {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": ts.Issuer, "token_endpoint": ts.URL, "jwks_uri": ts.Issuer + "/jwks"})
+		return
+	}
+	if r.URL.Path != "/oauth/token" {
+		http.NotFound(w, r)
+		return
+	}
 	ts.requests.Add(1)
 	switch ts.mode.Load() {
 	case modeDown:

@@ -35,7 +35,7 @@ type FetchEvent struct {
 // audience and set of scopes. It is safe for concurrent use.
 type Source struct {
 	fetch    fetcher
-	tokenURL string
+	endpoint string // "token endpoint URL", for errors
 	opts     options
 
 	cur    atomic.Pointer[Token]
@@ -65,7 +65,11 @@ func NewSource(cfg Config, opts ...Option) (*Source, error) {
 	if o.refreshShare <= 0 || o.refreshShare >= 1 {
 		return nil, fmt.Errorf("callcreds: refresh share %v not between 0 and 1", o.refreshShare)
 	}
-	return &Source{fetch: f, tokenURL: cfg.TokenURL, opts: o}, nil
+	endpoint := "token endpoint " + cfg.TokenURL
+	if cfg.TokenURL == "" {
+		endpoint = "the token endpoint of " + cfg.Issuer
+	}
+	return &Source{fetch: f, endpoint: endpoint, opts: o}, nil
 }
 
 // Token returns a valid token. It returns at once while the cached token is
@@ -119,7 +123,7 @@ func (s *Source) wait(ctx context.Context, now time.Time) (*Token, error) {
 		}
 		return res.Val.(*Token), nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for access token from %s: %w", s.tokenURL, ctx.Err())
+		return nil, fmt.Errorf("waiting for access token from %s: %w", s.endpoint, ctx.Err())
 	}
 }
 
@@ -136,7 +140,7 @@ func (s *Source) refresh() (any, error) {
 	}
 	end := s.opts.now()
 	if err != nil {
-		err = describe(s.tokenURL, err)
+		err = describe(s.endpoint, err)
 		s.failures.Add(1)
 		s.mu.Lock()
 		s.streak++

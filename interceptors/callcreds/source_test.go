@@ -12,6 +12,7 @@ import (
 	"time"
 
 	inventoryv1 "github.com/tollgate-rpc/tollgate/gen/go/tollgate/inventory/v1"
+	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -225,5 +226,45 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := NewSource(Config{TokenURL: "http://127.0.0.1:1/t", ClientID: "a", ClientSecret: "b"}, WithRefreshShare(1.5)); err == nil {
 		t.Error("NewSource with refresh share 1.5 succeeded")
+	}
+}
+
+// With Issuer instead of TokenURL the token endpoint is found by discovery
+// at the first token request, not before: while the issuer is down a
+// request fails naming the issuer, and once it answers the next request
+// discovers the endpoint and gets a token; later requests do not discover
+// again.
+func TestTokenEndpointDiscoveredWhenNeeded(t *testing.T) {
+	ts := newTokenServer(t, time.Minute)
+	ts.discoveryDown.Store(true)
+	src, err := NewSource(Config{Issuer: ts.Issuer, ClientID: testClientID, ClientSecret: testSecret, Audience: "inventory"},
+		WithBackoff(time.Millisecond, 5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ts.discoveries.Load(); n != 0 {
+		t.Errorf("NewSource made %d discovery requests, want none", n)
+	}
+	_, err = src.Token(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "the token endpoint of "+ts.Issuer) || !strings.Contains(err.Error(), "find the token endpoint") {
+		t.Fatalf("with the issuer down: %v", err)
+	}
+	ts.discoveryDown.Store(false)
+	var tok *Token
+	jwtest.Eventually(t, "a token once the issuer answers", func() bool {
+		tok, err = src.Token(t.Context())
+		return err == nil
+	})
+	src.Invalidate(tok)
+	if _, err := src.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if d, r := ts.discoveries.Load(), ts.requests.Load(); r != 2 || d < 2 {
+		t.Errorf("%d discovery and %d token requests; want the failed discoveries, one that worked, and two token requests", d, r)
+	}
+	// The same rules as for a TokenURL: an http issuer off loopback is
+	// refused at once.
+	if _, err := NewSource(Config{Issuer: "http://issuer.example", ClientID: testClientID, ClientSecret: testSecret}); err == nil {
+		t.Error("an http issuer off loopback was accepted")
 	}
 }

@@ -291,7 +291,7 @@ func (b *builder) services(ctx context.Context) error {
 		return err
 	}
 	own, _ := b.info.Client(OrdersServiceClient)
-	invConn, err := serving.Dial(callcreds.Config{TokenURL: b.info.TokenEndpoint, ClientID: own.ClientID, ClientSecret: own.ClientSecret,
+	invConn, _, err := serving.Dial(callcreds.Config{TokenURL: b.info.TokenEndpoint, ClientID: own.ClientID, ClientSecret: own.ClientSecret,
 		Audience: inventory.Audience, Scopes: orders.InventoryScopes}, b.info.Services["inventory"], b.tr, b.met["orders"],
 		append(trc["orders"].DialOptions(), grpc.WithDefaultServiceConfig(orders.InventoryServiceConfig))...)
 	if err != nil {

@@ -1,6 +1,8 @@
 package serving
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/interceptors/callcreds"
@@ -12,12 +14,12 @@ import (
 
 // Dial returns a connection to a Tollgate service that authenticates with
 // cfg's client-credentials tokens (fetched over tr's HTTP client), with the
-// fetches in m when it is set. Tokens go over plaintext only when tr says so
+// fetches in m when it is set, and the token source (for readiness). Tokens go over plaintext only when tr says so
 // explicitly, and off loopback (to addr, or the token endpoint, which
 // callcreds checks) only when it also allows remote plaintext.
-func Dial(cfg callcreds.Config, addr string, tr transport.Transport, m *metrics.Metrics, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
+func Dial(cfg callcreds.Config, addr string, tr transport.Transport, m *metrics.Metrics, extra ...grpc.DialOption) (*grpc.ClientConn, *callcreds.Source, error) {
 	if err := tr.CheckDial("address", addr); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg.AllowPlaintext = tr.RemotePlaintext
 	clientID := cfg.ClientID
@@ -28,7 +30,7 @@ func Dial(cfg callcreds.Config, addr string, tr transport.Transport, m *metrics.
 	cfg.HTTPClient = tr.HTTPClient()
 	src, err := callcreds.NewSource(cfg, srcOpts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m != nil {
 		m.WatchSource(clientID, src)
@@ -41,5 +43,20 @@ func Dial(cfg callcreds.Config, addr string, tr transport.Transport, m *metrics.
 	// minutes, which kept orders failing seconds after inventory was back.
 	connect := grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond,
 		Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second}, MinConnectTimeout: 5 * time.Second})
-	return callcreds.New(src, opts...).NewClient(addr, append([]grpc.DialOption{connect, grpc.WithTransportCredentials(tr.DialCredentials())}, extra...)...)
+	conn, err := callcreds.New(src, opts...).NewClient(addr, append([]grpc.DialOption{connect, grpc.WithTransportCredentials(tr.DialCredentials())}, extra...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, src, nil
+}
+
+// TokenReady is ready once src holds a valid token (getting one if it has
+// none): the caller's issuer answers and takes its credentials.
+func TokenReady(src *callcreds.Source) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if _, err := src.Token(ctx); err != nil {
+			return fmt.Errorf("no access token for calls out: %w", err)
+		}
+		return nil
+	}
 }
