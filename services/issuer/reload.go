@@ -35,12 +35,39 @@ var ErrStale = errors.New("clients and keys not confirmed current with the store
 func (s *Server) Watch(ctx context.Context, every time.Duration) {
 	s.loaded.maxAge.Store(int64(StaleAfter * every))
 	defer s.loaded.maxAge.Store(0)
-	go everyTick(ctx, RevocationPollInterval, func() {
+	go s.watchRevocations(ctx)
+	everyTick(ctx, every, func() { s.Refresh(ctx) })
+}
+
+// revocationWatcher is a store that reports writes to its revocations as
+// they happen (the embedded store, through inotify).
+type revocationWatcher interface {
+	WatchRevocations(ctx context.Context) (<-chan struct{}, error)
+}
+
+// watchRevocations reads new revocations every RevocationPollInterval, and
+// at once when the store reports a write, until ctx ends.
+func (s *Server) watchRevocations(ctx context.Context) {
+	var writes <-chan struct{}
+	if w, ok := s.store.(revocationWatcher); ok {
+		var err error
+		if writes, err = w.WatchRevocations(ctx); err != nil {
+			s.log.Warn("cannot watch the store's revocations; reading them every poll interval", slog.Any("error", err))
+		}
+	}
+	t := time.NewTicker(RevocationPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-writes:
+		}
 		if err := s.pollRevocations(ctx); err != nil {
 			s.log.Error("cannot read revocations; the feed keeps the last set", slog.Any("error", err))
 		}
-	})
-	everyTick(ctx, every, func() { s.Refresh(ctx) })
+	}
 }
 
 // everyTick runs fn every interval until ctx ends.

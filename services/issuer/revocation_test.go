@@ -289,3 +289,29 @@ func TestIssuerFollowsANewRevocationLog(t *testing.T) {
 		t.Error("the index still holds the old log")
 	}
 }
+
+// The embedded store reports another process's revocation as it is
+// written, so a running issuer reads it without waiting for a poll.
+func TestDirStoreReportsRevocationWrites(t *testing.T) {
+	dir := t.TempDir()
+	watching, writer := OpenDir(dir), OpenDir(dir)
+	t.Cleanup(func() { watching.Close(); writer.Close() })
+	writes, err := watching.WatchRevocations(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := writer.Revoke(t.Context(), []Revocation{TokenRevocation("svc", "j", now.Add(time.Hour))}, now); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case <-writes:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no write reported within 10 s of another handle's revocation")
+		}
+		if _, got, err := watching.Revocations(t.Context(), 0, now); err == nil && len(got) == 1 {
+			return
+		}
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/jackc/pgx/v5"
 	"github.com/tollgate-rpc/tollgate/services/internal/sqlitedb"
 )
@@ -163,5 +165,49 @@ func scanRevocations(next func() bool, scan func(...any) error, rowsErr func() e
 	if err := rowsErr(); err != nil {
 		return nil, fmt.Errorf("read revocations: %w", err)
 	}
+	return out, nil
+}
+
+// WatchRevocations reports writes to revocations.db, another process's
+// too (`tollgate client disable`, `tollgate token revoke`), until ctx ends:
+// a running issuer reads them at once instead of at its next poll. A
+// write may come before its transaction commits; the poll after the last
+// write of a commit, or the next periodic one, reads it.
+func (d *DirStore) WatchRevocations(ctx context.Context) (<-chan struct{}, error) {
+	if _, err := d.revocationsDB(ctx); err != nil { // the files exist, the directory is trusted
+		return nil, err
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Add(d.dir); err != nil {
+		w.Close()
+		return nil, err
+	}
+	out := make(chan struct{}, 1)
+	go func() {
+		defer w.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if strings.HasPrefix(filepath.Base(ev.Name), "revocations.db") && ev.Has(fsnotify.Write|fsnotify.Create) {
+					select {
+					case out <- struct{}{}:
+					default: // one pending wake-up covers every write before it
+					}
+				}
+			case _, ok := <-w.Errors:
+				if !ok {
+					return
+				}
+			}
+		}
+	}()
 	return out, nil
 }
