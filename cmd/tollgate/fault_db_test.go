@@ -97,14 +97,7 @@ func TestFaultOrdersDatabaseOutage(t *testing.T) {
 		"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--token-url", issuerURL+"/oauth/token",
 		"--inventory-addr", invAddr, "--data-dir", filepath.Join(dir, "orders"), "--access-log", "refused", "--database-timeout", "2s")
 	ordAddr, ordAdmin := ordProc.listening(t, "orders"), ordProc.listening(t, "admin")
-	ready := func() int {
-		resp, err := http.Get("http://" + ordAdmin + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	ready := func() int { return readyz(t, ordAdmin) }
 
 	ord := buyerClients(t, issuerURL, secretOf, invAddr, ordAddr)
 

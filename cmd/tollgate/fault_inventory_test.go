@@ -47,15 +47,7 @@ func startOrderRig(t *testing.T, ordersArgs ...string) *orderRig {
 }
 
 // ready is the status of orders' /readyz.
-func (r *orderRig) ready(t *testing.T) int {
-	t.Helper()
-	resp, err := http.Get("http://" + r.ordAdmin + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
+func (r *orderRig) ready(t *testing.T) int { t.Helper(); return readyz(t, r.ordAdmin) }
 
 // Orders' path to inventory is cut under load (every connection closed,
 // new ones refused) for longer than a caller's deadline, then restored.

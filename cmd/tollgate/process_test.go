@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -213,6 +214,17 @@ func fixedPort(t *testing.T) string {
 	}
 	t.Fatal("no free port below the ephemeral range")
 	return ""
+}
+
+// readyz is the status of the /readyz of the admin listener at addr.
+func readyz(t *testing.T, addr string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func bearer(token string) context.Context {

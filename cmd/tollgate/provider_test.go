@@ -159,13 +159,8 @@ func TestTrustMisconfiguration(t *testing.T) {
 	jwtest.Eventually(t, "orders to say why it cannot verify or call", func() bool {
 		return strings.Contains(ord.out.String(), "no discovery document")
 	})
-	resp, err := http.Get("http://" + admin + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("orders trusting an issuer without discovery: /readyz %d, want 503", resp.StatusCode)
+	if code := readyz(t, admin); code != http.StatusServiceUnavailable {
+		t.Errorf("orders trusting an issuer without discovery: /readyz %d, want 503", code)
 	}
 }
 

@@ -32,14 +32,7 @@ func TestOrdersStartsBeforeItsIssuer(t *testing.T) {
 		"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--issuer-url", issuerURL, "--inventory-addr", invAddr,
 		"--data-dir", filepath.Join(dir, "orders"), "--access-log", "refused")
 	ordAddr, ordAdmin := ord.listening(t, "orders"), ord.listening(t, "admin")
-	ready := func() int {
-		resp, err := http.Get("http://" + ordAdmin + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	ready := func() int { return readyz(t, ordAdmin) }
 	if code := ready(); code != http.StatusServiceUnavailable {
 		t.Errorf("orders' /readyz with its issuer down: %d, want 503", code)
 	}
