@@ -139,7 +139,7 @@ func (s *service) serve(ctx context.Context, register func(grpc.ServiceRegistrar
 	readiness := serving.AllReady(append([]func(context.Context) error{s.verifier.Ready}, ready...)...)
 	return withAdmin(ctx, s.log, *s.adminAddr, s.metrics, readiness, func(ctx context.Context) error {
 		return serving.ServeGRPC(ctx, s.log, s.name, s.lis, srv, beforeStop)
-	})
+	}, s.verifier.RevocationStaleness)
 }
 
 func reflectionOpts(public bool) []interceptors.Option {
@@ -151,7 +151,8 @@ func reflectionOpts(public bool) []interceptors.Option {
 
 // withAdmin runs serve, plus the admin listener for m's /metrics when addr
 // is set; both stop together.
-func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Metrics, ready func(context.Context) error, serve func(context.Context) error) error {
+func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Metrics, ready func(context.Context) error, serve func(context.Context) error,
+	details ...func() []string) error {
 	lis, err := serving.ListenAdmin(addr, log)
 	if err != nil {
 		return err
@@ -161,7 +162,7 @@ func withAdmin(ctx context.Context, log *slog.Logger, addr string, m *metrics.Me
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return serving.ServeHTTP(gctx, log, "admin", lis, serving.NewHTTPServer(serving.AdminHandler(m.Handler(), ready), log))
+		return serving.ServeHTTP(gctx, log, "admin", lis, serving.NewHTTPServer(serving.AdminHandler(m.Handler(), ready, details...), log))
 	})
 	g.Go(func() error { return serve(gctx) })
 	return g.Wait()

@@ -53,7 +53,7 @@ type tokenServer struct {
 	requests atomic.Int64
 	stop     chan struct{}
 
-	Issuer        string      // the server's URL: its discovery document is under it
+	Issuer        string // the server's URL: its discovery document is under it
 	discoveries   atomic.Int64
 	discoveryDown atomic.Bool
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,10 +199,19 @@ func TestRevocationStalenessBound(t *testing.T) {
 	}
 
 	unbounded, answers := open()
+	if got := unbounded.RevocationStaleness(); len(got) != 1 || !strings.Contains(got[0], "has not answered yet") {
+		t.Errorf("staleness before the feed answered: %q", got)
+	}
 	answer(unbounded, answers)
+	if got := unbounded.RevocationStaleness(); len(got) != 0 {
+		t.Errorf("staleness just after an answer: %q", got)
+	}
 	clock.Add(30 * time.Minute)
 	if r := reason(unbounded); r != "" {
 		t.Errorf("no bound, a silent feed: %q, want accepted (fail open)", r)
+	}
+	if got := unbounded.RevocationStaleness(); len(got) != 1 || !strings.Contains(got[0], "last answered 30m0s ago") {
+		t.Errorf("staleness after 30 min of silence: %q", got)
 	}
 	if _, err := New([]Issuer{{Issuer: ti.ID(), Audiences: []string{"inv"}}}, WithRevocationMaxStaleness(time.Second)); err == nil {
 		t.Error("a staleness bound below the minimum was accepted")

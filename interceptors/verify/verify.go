@@ -210,6 +210,27 @@ var (
 	errRevocationsStale = NewError(ReasonRevocationsUnavailable, "the issuer's revocations are older than this service accepts", nil)
 )
 
+// RevocationStaleness describes each followed revocation feed that has not
+// answered for longer than a healthy one takes (two long polls), saying
+// for how long: detail for a readiness probe, which stays ready unless
+// WithRevocationMaxStaleness is set. Empty while every feed is current.
+func (v *Verifier) RevocationStaleness() []string {
+	now := v.opts.now()
+	healthy := 2*feedWait(v.opts.httpClient) + 5*time.Second
+	var out []string
+	for iss, ks := range v.issuers {
+		if r := ks.revocations; r.stale(now, healthy) {
+			if t := r.synced.Load(); t != 0 {
+				out = append(out, fmt.Sprintf("revocations of issuer %s: the feed last answered %s ago", iss, now.Sub(time.Unix(0, t)).Round(time.Second)))
+			} else {
+				out = append(out, fmt.Sprintf("revocations of issuer %s: the feed has not answered yet", iss))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Revoked reports whether c's issuer has revoked it, by its jti or its
 // client, as last read from the issuer's revocation feed.
 func (v *Verifier) Revoked(c *Claims) bool {

@@ -315,9 +315,12 @@ func (b *builder) run(ctx context.Context) *Dev {
 	ready := map[string]func(context.Context) error{"issuer": b.iss.Ready,
 		"inventory": serving.AllReady(b.invVerifier.Ready, stores),
 		"orders":    serving.AllReady(b.ordVerifier.Ready, stores, serving.ConnReady(b.invConn, b.info.Services["inventory"]))}
+	details := map[string]func() []string{"issuer": func() []string { return nil },
+		"inventory": b.invVerifier.RevocationStaleness, "orders": b.ordVerifier.RevocationStaleness}
 	for name, l := range b.admin {
 		g.Go(func() error {
-			return serving.ServeHTTP(gctx, log, name+" admin", l, serving.NewHTTPServer(serving.AdminHandler(b.met[name].Handler(), ready[name]), log.With("service", name)))
+			h := serving.AdminHandler(b.met[name].Handler(), ready[name], details[name])
+			return serving.ServeHTTP(gctx, log, name+" admin", l, serving.NewHTTPServer(h, log.With("service", name)))
 		})
 	}
 	g.Go(func() error { b.iss.Watch(gctx, issuer.WatchInterval); return nil })

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tollgate-rpc/tollgate/internal/app/transport"
@@ -113,19 +114,31 @@ func ConnReady(conn *grpc.ClientConn, target string) func(context.Context) error
 // AdminHandler serves an admin listener: metrics at /metrics, liveness at
 // /healthz (the process answers) and readiness at /readyz (ready reports
 // no error within 2 s: the issuer's store answers, a service holds its
-// issuers' keys), for Kubernetes probes and load balancers.
-func AdminHandler(metrics http.Handler, ready func(context.Context) error) http.Handler {
+// issuers' keys), for Kubernetes probes and load balancers. Each of details
+// adds lines after the verdict, such as how stale a revocation feed is.
+func AdminHandler(metrics http.Handler, ready func(context.Context) error, details ...func() []string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
+		var body strings.Builder
+		status := http.StatusOK
 		if err := ready(ctx); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
+			status = http.StatusServiceUnavailable
+			fmt.Fprintf(&body, "not ready: %v\n", err)
+		} else {
+			body.WriteString("ok\n")
 		}
-		_, _ = w.Write([]byte("ok\n"))
+		for _, d := range details {
+			for _, line := range d() {
+				body.WriteString(line + "\n")
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body.String()))
 	})
 	return mux
 }

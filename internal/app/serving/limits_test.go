@@ -77,21 +77,37 @@ func TestHTTPServerWarningsNameTheService(t *testing.T) {
 // only while ready says so.
 func TestAdminProbes(t *testing.T) {
 	var notReady atomic.Bool
+	var detail atomic.Pointer[string]
 	h := AdminHandler(http.NotFoundHandler(), func(context.Context) error {
 		if notReady.Load() {
 			return errors.New("issuer keys not fetched yet")
 		}
 		return nil
+	}, func() []string {
+		if d := detail.Load(); d != nil {
+			return []string{*d}
+		}
+		return nil
 	})
-	code := func(path string) int {
+	get := func(path string) (int, string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		return rec.Code
+		return rec.Code, rec.Body.String()
 	}
+	code := func(path string) int { c, _ := get(path); return c }
 	if code("/healthz") != 200 || code("/readyz") != 200 {
 		t.Errorf("probes of a ready process: %d %d", code("/healthz"), code("/readyz"))
 	}
+	// Details (a stale revocation feed, failing open) follow the verdict.
+	stale := "revocations of issuer https://i: the feed last answered 2m0s ago"
+	detail.Store(&stale)
+	if c, body := get("/readyz"); c != 200 || body != "ok\n"+stale+"\n" {
+		t.Errorf("ready with a detail: %d %q", c, body)
+	}
 	notReady.Store(true)
+	if c, body := get("/readyz"); c != http.StatusServiceUnavailable || !strings.HasPrefix(body, "not ready: issuer keys not fetched yet\n") || !strings.Contains(body, stale) {
+		t.Errorf("not ready with a detail: %d %q", c, body)
+	}
 	if code("/healthz") != 200 || code("/readyz") != http.StatusServiceUnavailable {
 		t.Errorf("probes of a live process that is not ready: %d %d", code("/healthz"), code("/readyz"))
 	}
