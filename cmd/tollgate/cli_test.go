@@ -48,6 +48,13 @@ func TestHelpAndUsageConventions(t *testing.T) {
 			t.Errorf("tollgate %s: exit %d, stdout %q, stderr %q; want the usage on stdout and exit 0",
 				strings.Join(args, " "), code, firstLine(stdout), firstLine(stderr))
 		}
+		// A flag's argument name is one word: Go's flag package takes
+		// text in backquotes in a usage string as the name.
+		for line := range strings.Lines(stdout) {
+			if f := strings.Fields(line); strings.HasPrefix(line, "  -") && len(f) > 2 {
+				t.Errorf("tollgate %s: flag line %q names its argument in more than one word", strings.Join(args, " "), strings.TrimSpace(line))
+			}
+		}
 	}
 	for _, args := range [][]string{
 		{}, {"nonsense"}, {"dev", "--no-such-flag"}, {"client"}, {"client", "frobnicate"}, {"health"},

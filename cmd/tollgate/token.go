@@ -20,7 +20,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	f := newFlags("token", stdout, stderr)
 	client := f.String("client", "", "dev client name from <data-dir>/dev.json (admin, reader, orders-service)")
-	dataDir := f.String("data-dir", defaultDataDir, "data directory of a running `tollgate dev`")
+	dataDir := f.String("data-dir", defaultDataDir, "data directory of a running tollgate dev")
 	tokenURL := f.String("token-url", "", "token endpoint (instead of --client; default: found by discovery from --issuer-url)")
 	issuerURL := f.String("issuer-url", "", "issuer whose token endpoint discovery finds (instead of --token-url)")
 	asCaller := f.callerFlags()

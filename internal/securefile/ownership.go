@@ -72,7 +72,7 @@ func (id identity) checkFile(path string, fi fs.FileInfo) error {
 	}
 	// Owned by root, as orchestrators mount secrets.
 	if perm&0o027 != 0 || (perm&0o040 != 0 && !slices.Contains(id.groups, gid)) {
-		return fmt.Errorf("read %s: root owns it with permissions %#o and group %d; a secret mounted by root may be readable by one of this process's groups (%v) and by nobody else", path, perm, gid, id.groups)
+		return fmt.Errorf("read %s: root owns it with permissions %#o and group %d; a secret mounted by root may be readable by one of this process's groups (%v) and by nobody else: chmod 600 it, or chgrp it to one of those groups and chmod 640", path, perm, gid, id.groups)
 	}
 	return nil
 }

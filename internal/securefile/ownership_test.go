@@ -33,7 +33,7 @@ func TestTrustRules(t *testing.T) {
 		{"Kubernetes Secret: root 0440, group fsGroup", false, 0o440, 0, 2000, ""},
 		{"root 0440, a group not ours", false, 0o440, 0, 3000, "readable by one of this process's groups"},
 		{"root 0460: group can write", false, 0o460, 0, 2000, "nobody else"},
-		{"root 0444: everyone can read", false, 0o444, 0, 2000, "nobody else"},
+		{"root 0444: everyone can read", false, 0o444, 0, 2000, "nobody else: chmod 600 it, or chgrp it to one of those groups and chmod 640"},
 		{"root 0400", false, 0o400, 0, 0, ""},
 		{"own directory 0700", true, 0o700, 1000, 1000, ""},
 		{"own directory 0777", true, 0o777, 1000, 1000, "every user write"},
