@@ -82,7 +82,7 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: unknown client command %q", errUsage, sub)
 	}
 	f := newFlags("client "+sub, stdout, stderr)
-	openStore := f.storeFlags("issuer data directory")
+	openStore := f.storeFlags("issuer data directory", false)
 	id := f.String("id", "", "client ID")
 	run := command(f, id)
 	if err := f.parse(args[1:]); err != nil {

@@ -27,7 +27,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	f := newFlags("issuer", stdout, stderr)
 	addr := f.String("addr", "127.0.0.1:8400", "listen address")
 	issuerURL := f.String("issuer-url", "", "issuer URL put in tokens and discovery (default http(s)://<addr>)")
-	openStore := f.storeFlags("directory for keys.json, clients.json and assertions.db")
+	openStore := f.storeFlags("directory for keys.json, clients.json and assertions.db", true)
 	alg := f.String("algorithm", "ES256", "signing algorithm for new keys: ES256, RS256 or EdDSA")
 	maxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "JWKS Cache-Control max-age; new keys are published twice this long before use")
 	rotation := f.Duration("key-rotation", issuer.DefaultRotationInterval, "signing key rotation interval (negative: never)")

@@ -22,7 +22,7 @@ func runIssuerKeys(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("%w: %s", errUsage, keysUsage)
 	}
 	f := newFlags("issuer keys rotate", stdout, stderr)
-	openStore := f.storeFlags("issuer data directory")
+	openStore := f.storeFlags("issuer data directory", true)
 	alg := f.String("algorithm", "ES256", "algorithm of the new key")
 	maxAge := f.Duration("jwks-max-age", issuer.DefaultJWKSMaxAge, "the issuer's JWKS max-age; the key signs after twice this")
 	if err := f.parse(args[1:]); err != nil {

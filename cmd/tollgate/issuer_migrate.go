@@ -15,7 +15,7 @@ import (
 func runIssuerMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("issuer migrate", stdout, stderr)
 	from := f.String("from-data-dir", "", "data directory to copy from (required)")
-	open := f.storeFlags("unused: the destination is --database-url")
+	open := f.storeFlags("unused: the destination is --database-url", true)
 	if err := f.parse(args); err != nil {
 		return err
 	}

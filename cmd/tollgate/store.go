@@ -46,8 +46,10 @@ func (d databaseFlags) URL() (string, error) {
 
 // storeFlags adds the flags that choose the issuer's store: the data
 // directory (default), or PostgreSQL with --database-url; the returned
-// function opens it.
-func (f flags) storeFlags(dataDirUsage string) func(ctx context.Context) (issuer.Store, error) {
+// function opens it. A command that uses signing keys requires the
+// key-encryption key with --database-url; one that manages clients or
+// revocations only (keys false) takes it when given and runs without.
+func (f flags) storeFlags(dataDirUsage string, keys bool) func(ctx context.Context) (issuer.Store, error) {
 	dataDir := f.String("data-dir", defaultDataDir, dataDirUsage)
 	db := f.databaseFlags("the issuer's clients and keys")
 	kekFile := f.String("key-encryption-key-file", "", "file of the secrets that encrypt signing keys in the database, first one used, one per line (or TOLLGATE_KEY_ENCRYPTION_KEY)")
@@ -62,9 +64,11 @@ func (f flags) storeFlags(dataDirUsage string) func(ctx context.Context) (issuer
 			}
 			return issuer.OpenDir(*dataDir), nil
 		}
-		kek, err := keyEncryptionKeys(*kekFile)
-		if err != nil {
-			return nil, err
+		var kek issuer.KeyEncryptionKeys
+		if keys || *kekFile != "" || os.Getenv("TOLLGATE_KEY_ENCRYPTION_KEY") != "" {
+			if kek, err = keyEncryptionKeys(*kekFile); err != nil {
+				return nil, err
+			}
 		}
 		return issuer.OpenPG(ctx, dbURL, *db.schema, kek)
 	}

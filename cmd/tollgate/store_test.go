@@ -226,6 +226,16 @@ func TestCLIOnPostgreSQL(t *testing.T) {
 		}
 	}
 	list := runTo(t, env, "client", "list")
+	// Client and revocation commands touch no signing key: they run
+	// without the key-encryption key; a key command says it needs one.
+	noKEK := env[1:]
+	if got := runTo(t, noKEK, "client", "list"); got != list {
+		t.Errorf("client list without the key-encryption key:\n%s\nwant:\n%s", got, list)
+	}
+	runTo(t, noKEK, "token", "revoke", "--client", "svc-0")
+	if out, err := execTollgate(t, noKEK, "issuer", "keys", "rotate").CombinedOutput(); err == nil || !strings.Contains(string(out), "--key-encryption-key-file") {
+		t.Errorf("issuer keys rotate without the key-encryption key: %v %s; want it refused, naming the flag", err, out)
+	}
 	for i := range n {
 		if id := fmt.Sprint("svc-", i); !regexp.MustCompile(`(?m)^` + id + `\s`).MatchString(list) {
 			t.Errorf("client %s lost; client list:\n%s", id, list)

@@ -20,7 +20,7 @@ dropped once every token it covers has expired.`
 func runTokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("token revoke", stdout, stderr)
 	f.Usage = func() { fmt.Fprintln(f.Output(), tokenRevokeUsage); f.PrintDefaults() }
-	openStore := f.storeFlags("issuer data directory")
+	openStore := f.storeFlags("issuer data directory", false)
 	jti := f.String("jti", "", "the jti of the token to revoke")
 	client := f.String("client", "", "the client whose tokens to revoke (with --jti: the token's client, recorded for the audit)")
 	var before time.Time

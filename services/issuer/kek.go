@@ -109,6 +109,9 @@ func decodeBase64(s string) ([]byte, error) {
 }
 
 func (k KeyEncryptionKeys) seal(plain []byte, kid string) ([]byte, error) {
+	if len(k) == 0 {
+		return nil, errNoKEK
+	}
 	nonce := make([]byte, k[0].NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
@@ -116,7 +119,15 @@ func (k KeyEncryptionKeys) seal(plain []byte, kid string) ([]byte, error) {
 	return k[0].Seal(nonce, nonce, plain, []byte(kid)), nil
 }
 
+// errNoKEK is the error of a store opened without key-encryption keys (by
+// commands that manage clients or revocations only) when something reads
+// or writes a signing key.
+var errNoKEK = errors.New("no key-encryption key: signing keys are encrypted in the database; give --key-encryption-key-file (or TOLLGATE_KEY_ENCRYPTION_KEY)")
+
 func (k KeyEncryptionKeys) open(sealed []byte, kid string) ([]byte, error) {
+	if len(k) == 0 {
+		return nil, errNoKEK
+	}
 	for _, aead := range k {
 		n := aead.NonceSize()
 		if len(sealed) < n {

@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -40,7 +39,10 @@ type PGStore struct {
 var validSchema = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // OpenPG connects to the database at dbURL, makes schema and applies the
-// migrations it lacks. Errors never show the URL's password.
+// migrations it lacks. Errors never show the URL's password. Without kek
+// (commands that manage clients or revocations only) every signing-key
+// read or write fails, saying the key is needed: private keys are never
+// stored in the clear.
 func OpenPG(ctx context.Context, dbURL, schema string, kek KeyEncryptionKeys) (*PGStore, error) {
 	return openPG(ctx, dbURL, schema, kek, -1)
 }
@@ -50,9 +52,6 @@ func OpenPG(ctx context.Context, dbURL, schema string, kek KeyEncryptionKeys) (*
 func openPG(ctx context.Context, dbURL, schema string, kek KeyEncryptionKeys, upTo int) (*PGStore, error) {
 	if !validSchema.MatchString(schema) {
 		return nil, fmt.Errorf("database schema %q: use 1-63 of [a-z0-9_], not starting with a digit", schema)
-	}
-	if len(kek) == 0 {
-		return nil, errors.New("no key-encryption key: private signing keys are never stored in the clear")
 	}
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -451,4 +452,29 @@ func TestAssertionBatcherGroupsWaitingRequests(t *testing.T) {
 			t.Errorf("use after close: %v, want errStoreClosed", err)
 		}
 	})
+}
+
+// Without key-encryption keys a store serves clients and revocations, and
+// refuses every signing-key read or write, saying what it needs.
+func TestPGWithoutKEK(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	withKEK := openTestPG(t, url, schema)
+	if _, err := OpenKeyStore(t.Context(), withKEK, "ES256", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenPG(t.Context(), url, schema, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Clients(t.Context()); err != nil {
+		t.Errorf("clients without a key-encryption key: %v", err)
+	}
+	if err := s.Revoke(t.Context(), []Revocation{TokenRevocation("", "j", time.Now().Add(time.Hour))}, time.Now()); err != nil {
+		t.Errorf("a revocation without a key-encryption key: %v", err)
+	}
+	if _, err := s.Keys(t.Context()); !errors.Is(err, errNoKEK) {
+		t.Errorf("signing keys without a key-encryption key: %v, want %v", err, errNoKEK)
+	}
 }
