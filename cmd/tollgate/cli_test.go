@@ -6,6 +6,9 @@ import (
 	"errors"
 	"flag"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -123,5 +126,25 @@ func TestHealthNamesATLSMismatch(t *testing.T) {
 	_, stderr, code := runIn(t, "health", l.Addr().String(), "--timeout", "2s")
 	if code != 1 || !strings.Contains(stderr, "--ca-file") {
 		t.Errorf("plaintext health check of a TLS server: exit %d, %q; want exit 1 suggesting --ca-file", code, stderr)
+	}
+	// Flags go before the target too, and a CA file that is missing is
+	// named (not "usage: usage: …").
+	_, stderr, code = runIn(t, "health", "--timeout", "2s", "--ca-file", filepath.Join(t.TempDir(), "missing.pem"), l.Addr().String())
+	if code != 1 || !strings.Contains(stderr, "--ca-file") || strings.Contains(stderr, "usage") {
+		t.Errorf("health with flags first and a missing CA: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := runIn(t, "health", "a:1", "b:2"); code != 2 || strings.Count(stderr, "usage") != 1 {
+		t.Errorf("health with two targets: exit %d, %q; want one usage error", code, stderr)
+	}
+}
+
+// A gRPC health check of an HTTP listener (an admin port) says what it
+// reached and what to check instead.
+func TestHealthNamesAnHTTPListener(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	_, stderr, code := runIn(t, "health", "--timeout", "2s", strings.TrimPrefix(srv.URL, "http://"))
+	if code != 1 || !strings.Contains(stderr, "an HTTP/1 server answered") || !strings.Contains(stderr, "/readyz") {
+		t.Errorf("gRPC health check of an HTTP listener: exit %d, %q", code, stderr)
 	}
 }

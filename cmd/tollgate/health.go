@@ -22,21 +22,23 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	f := newFlags("health", stdout, stderr)
 	timeout := f.Duration("timeout", 3*time.Second, "give up after this long")
 	caFile := f.String("ca-file", "", "check over TLS, trusting this CA bundle (gRPC); for https URLs, trust it instead of the system roots")
-	const healthUsage = "usage: tollgate health <http(s)-url | host:port> [--timeout d] [--ca-file ca.pem]"
+	const healthUsage = "tollgate health [--timeout d] [--ca-file ca.pem] <http(s)-url | host:port>"
 	f.Usage = func() {
-		fmt.Fprintln(f.Output(), healthUsage)
+		fmt.Fprintln(f.Output(), "usage: "+healthUsage)
 		f.PrintDefaults()
 	}
-	if helpAsked(args) {
-		return f.parse(args)
-	}
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("%w: %s", errUsage, healthUsage)
-	}
-	target := args[0]
-	if err := f.parse(args[1:]); err != nil {
+	// Flags before the target, as Go's flag users expect; after it too, as
+	// earlier releases took them.
+	operands, err := f.parseOperands(args)
+	switch {
+	case err != nil:
 		return err
+	case len(operands) == 0:
+		return fmt.Errorf("%w: no URL or host:port to check (%s)", errUsage, healthUsage)
+	case len(operands) > 1:
+		return fmt.Errorf("%w: one URL or host:port to check, got %q (%s)", errUsage, operands, healthUsage)
 	}
+	target := operands[0]
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	tr := transport.Transport{Plaintext: *caFile == ""}
@@ -87,6 +89,8 @@ func transportHint(err error, tls bool) string {
 	}
 	msg := err.Error()
 	switch {
+	case strings.Contains(msg, "http2: frame too large"):
+		return " (an HTTP/1 server answered, such as an admin listener: check http://<host:port>/readyz instead)"
 	case !tls && (strings.Contains(msg, "error reading server preface") || strings.Contains(msg, "connection reset")):
 		return " (the server may serve TLS: give --ca-file)"
 	case tls && (strings.Contains(msg, "first record does not look like a TLS handshake") || strings.Contains(msg, "tls:")):

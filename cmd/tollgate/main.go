@@ -117,20 +117,40 @@ func envName(flagName string) string {
 // parse reads args, then fills every flag not given on the command line from
 // its environment variable. Errors name the bad flag or variable.
 func (f flags) parse(args []string) error {
+	operands, err := f.parseOperands(args)
+	if err == nil && len(operands) > 0 {
+		err = fmt.Errorf("%w: unexpected argument %q", errUsage, operands[0])
+	}
+	return err
+}
+
+// parseOperands is parse for a command that takes operands (health's
+// target): flags may come before and after them; it returns the operands.
+func (f flags) parseOperands(args []string) ([]string, error) {
 	if helpAsked(args) { // asked for: usage on stdout, exit 0
 		f.SetOutput(f.stdout)
 		f.Usage()
-		return flag.ErrHelp
+		return nil, flag.ErrHelp
 	}
-	if err := f.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var operands []string
+	for {
+		if err := f.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		if f.NArg() == 0 {
+			break
+		}
+		operands, args = append(operands, f.Arg(0)), f.Args()[1:]
 	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.Arg(0))
-	}
+	return operands, f.fromEnvironment()
+}
+
+// fromEnvironment fills every flag not given on the command line from its
+// environment variable.
+func (f flags) fromEnvironment() error {
 	set := map[string]bool{}
 	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	var err error
