@@ -20,10 +20,17 @@ func runIssuerMigrate(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	if *from == "" || !(f.given("database-url") || f.given("database-url-file")) {
-		return fmt.Errorf("%w: tollgate issuer migrate --from-data-dir DIR --database-url postgres://… [--key-encryption-key-file F]", errUsage)
+		return fmt.Errorf("%w: tollgate issuer migrate --from-data-dir DIR --database-url postgres://… --key-encryption-key-file F (or TOLLGATE_KEY_ENCRYPTION_KEY)", errUsage)
 	}
 	src := issuer.OpenDir(*from)
 	defer src.Close()
+	// The source first: nothing is created in the database for a
+	// directory that holds no issuer.
+	if keys, err := src.Keys(ctx); err != nil {
+		return fmt.Errorf("--from-data-dir %s: %w", *from, err)
+	} else if len(keys) == 0 {
+		return fmt.Errorf("--from-data-dir %s holds no signing keys (keys.json): not an issuer's data directory, nothing migrated", *from)
+	}
 	dst, err := open(ctx)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/tollgate-rpc/tollgate/internal/jwtest"
 	"github.com/tollgate-rpc/tollgate/internal/pgtest"
 )
@@ -276,6 +277,22 @@ func TestCLIOnPostgreSQL(t *testing.T) {
 	migrateEnv := []string{env[0], env[1], "TOLLGATE_DATABASE_SCHEMA=" + target, env[3]}
 	if out := runTo(t, migrateEnv, "issuer", "migrate", "--from-data-dir", old); !strings.Contains(out, "copied 1 clients, 2 signing keys and 1 revocations") {
 		t.Errorf("migrate: %s", out)
+	}
+	// A source that holds no issuer is refused before the database is
+	// touched: no schema is made for it.
+	empty := pgtest.Schema(t, url)
+	emptyEnv := []string{env[0], env[1], "TOLLGATE_DATABASE_SCHEMA=" + empty, env[3]}
+	if out, err := execTollgate(t, emptyEnv, "issuer", "migrate", "--from-data-dir", t.TempDir()).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "holds no signing keys") {
+		t.Errorf("migrate from an empty directory: %v %s", err, out)
+	}
+	if conn, err := pgx.Connect(t.Context(), url); err == nil {
+		var n int
+		_ = conn.QueryRow(t.Context(), "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", empty).Scan(&n)
+		conn.Close(t.Context())
+		if n != 0 {
+			t.Errorf("a refused migration made %d tables in schema %s", n, empty)
+		}
 	}
 	cmd := execTollgate(t, migrateEnv, "issuer", "migrate", "--from-data-dir", old)
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "already holds") {
