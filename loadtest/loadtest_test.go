@@ -20,6 +20,11 @@ import (
 // TestMain lets the test binary play the serve processes that the harness
 // starts (it re-executes itself with "serve").
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "main" { // the command itself, for TestHelp
+		os.Args = os.Args[1:]
+		main()
+		os.Exit(0)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "serve" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -158,5 +163,22 @@ func TestSmokeRevocation(t *testing.T) {
 	}
 	if !strings.Contains(string(report), "| 5 |") || !strings.Contains(string(report), "| p99 |") || !strings.HasSuffix(strings.TrimSpace(string(report)), "| 0 |") {
 		t.Errorf("report:\n%s", report)
+	}
+}
+
+// --help prints the usage and exits 0; an unknown command says so and
+// shows the usage.
+func TestHelp(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(exe, "main", "--help").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "usage: loadtest run") {
+		t.Errorf("loadtest --help: %v %s", err, out)
+	}
+	out, err = exec.Command(exe, "main", "frob").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `unknown command "frob"`) || !strings.Contains(string(out), "usage: loadtest") {
+		t.Errorf("loadtest frob: %v %s", err, out)
 	}
 }

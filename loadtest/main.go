@@ -23,9 +23,15 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	const usage = "usage: loadtest run [flags] | loadtest stores --database-url URL [flags] | loadtest revocation [flags] | loadtest serve --mode auth|baseline|issuer [flags]\n(loadtest <command> -h lists a command's flags)"
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadtest run [flags] | loadtest stores --database-url URL [flags] | loadtest revocation [flags] | loadtest serve --mode auth|baseline|issuer [flags]")
+		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "-h", "-help", "--help", "help":
+		fmt.Println(usage)
+		return
 	}
 	var err error
 	switch os.Args[1] {
@@ -38,7 +44,7 @@ func main() {
 	case "serve":
 		err = serve(ctx, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q", os.Args[1])
+		err = fmt.Errorf("unknown command %q\n%s", os.Args[1], usage)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
