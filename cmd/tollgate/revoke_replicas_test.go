@@ -141,9 +141,36 @@ func TestRevocationAcrossReplicas(t *testing.T) {
 	if err := call(live); err != nil {
 		t.Errorf("a token never revoked: %v", err)
 	}
+	// A client disabled in the database while it holds a WatchStock
+	// stream open and calls in a loop: the stream ends TOKEN_REVOKED, and
+	// every call after the first refusal is refused.
 	leaky := token("leaky")
+	watch, err := inv.WatchStock(bearer(leaky), &inventoryv1.WatchStockRequest{Skus: []string{"widget-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil {
+		t.Fatalf("the leaky client's stream before the disable: %v", err)
+	}
+	streamEnded := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := watch.Recv(); err != nil {
+				streamEnded <- err
+				return
+			}
+		}
+	}()
 	runTo(t, env, "client", "disable", "--id", "leaky")
 	took = append(took, refusedAfter(leaky, time.Now()))
+	for range 20 {
+		if err := call(leaky); !callcreds.TokenRevoked(err) {
+			t.Fatalf("a call after the first refusal: %v, want TOKEN_REVOKED", err)
+		}
+	}
+	if err := <-streamEnded; !callcreds.TokenRevoked(err) {
+		t.Errorf("the disabled client's open stream ended with %v, want TOKEN_REVOKED", err)
+	}
 	close(stop)
 	wg.Wait()
 	slices.Sort(took)
