@@ -37,22 +37,7 @@ func TestDisabledClientIsRefusedEverywhere(t *testing.T) {
 	if _, err := inv.GetItem(bearer(token.Value), &inventoryv1.GetItemRequest{Sku: "widget-1"}); err != nil {
 		t.Fatalf("before the disable: %v", err)
 	}
-	watch, err := inv.WatchStock(bearer(token.Value), &inventoryv1.WatchStockRequest{Skus: []string{"widget-1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := watch.Recv(); err != nil {
-		t.Fatalf("the stream's first message: %v", err)
-	}
-	streamEnded := make(chan error, 1)
-	go func() {
-		for {
-			if _, err := watch.Recv(); err != nil {
-				streamEnded <- err
-				return
-			}
-		}
-	}()
+	streamEnded := watchStock(t, inv, token.Value)
 
 	runTo(t, nil, "client", "disable", "--data-dir", d.dir, "--id", reader.ClientID)
 	returned := time.Now()
@@ -78,6 +63,29 @@ func TestDisabledClientIsRefusedEverywhere(t *testing.T) {
 	if err := <-streamEnded; !callcreds.TokenRevoked(err) {
 		t.Errorf("the open WatchStock stream ended with %v, want TOKEN_REVOKED", err)
 	}
+}
+
+// watchStock opens a WatchStock stream with token, waits for its first
+// message, and returns a channel that receives the error that ends it.
+func watchStock(t *testing.T, inv inventoryv1.InventoryServiceClient, token string) <-chan error {
+	t.Helper()
+	watch, err := inv.WatchStock(bearer(token), &inventoryv1.WatchStockRequest{Skus: []string{"widget-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil {
+		t.Fatalf("the stream's first message: %v", err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := watch.Recv(); err != nil {
+				ended <- err
+				return
+			}
+		}
+	}()
+	return ended
 }
 
 // RFC 7009 against a running `tollgate dev`: the reader revokes its own

@@ -145,22 +145,7 @@ func TestRevocationAcrossReplicas(t *testing.T) {
 	// stream open and calls in a loop: the stream ends TOKEN_REVOKED, and
 	// every call after the first refusal is refused.
 	leaky := token("leaky")
-	watch, err := inv.WatchStock(bearer(leaky), &inventoryv1.WatchStockRequest{Skus: []string{"widget-1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := watch.Recv(); err != nil {
-		t.Fatalf("the leaky client's stream before the disable: %v", err)
-	}
-	streamEnded := make(chan error, 1)
-	go func() {
-		for {
-			if _, err := watch.Recv(); err != nil {
-				streamEnded <- err
-				return
-			}
-		}
-	}()
+	streamEnded := watchStock(t, inv, leaky)
 	runTo(t, env, "client", "disable", "--id", "leaky")
 	took = append(took, refusedAfter(leaky, time.Now()))
 	for range 20 {

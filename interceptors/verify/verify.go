@@ -190,19 +190,30 @@ func (v *Verifier) Ready(ctx context.Context) error {
 // Verify checks token and returns its claims. Every refusal is an *Error
 // whose Reason says why.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	if len(token) <= v.opts.maxTokenBytes {
-		now := v.opts.now()
-		if c, key, ok := v.cache.get(token, now); ok {
-			// A revoked token stays cached, so that each of its refusals
-			// costs a lookup, not a signature check.
-			if err := v.revocationError(key.revocations, c, now); err != nil {
-				return nil, err
-			}
-			v.hits.Add(1)
-			return c, nil
-		}
+	if c, found, err := v.cached(token); found {
+		return c, err
 	}
 	return v.verifyAndCache(ctx, token)
+}
+
+// cached looks token up in the verified-token cache: found is false for a
+// token it does not hold; otherwise the claims, or the refusal the
+// issuer's revocations give them. A revoked token stays cached, so that
+// each of its refusals costs a lookup, not a signature check.
+func (v *Verifier) cached(token string) (c *Claims, found bool, err error) {
+	if len(token) > v.opts.maxTokenBytes {
+		return nil, false, nil
+	}
+	now := v.opts.now()
+	c, key, found := v.cache.get(token, now)
+	if !found {
+		return nil, false, nil
+	}
+	if err := v.revocationError(key.revocations, c, now); err != nil {
+		return nil, true, err
+	}
+	v.hits.Add(1)
+	return c, true, nil
 }
 
 var (
@@ -261,18 +272,11 @@ func (v *Verifier) RevocationsChanged() <-chan struct{} { return *v.revocationsC
 // is false for any other token, which Verify must then check. It lets a
 // caller skip its own syntax checks for a token it has already seen.
 func (v *Verifier) Cached(token string) (c *Claims, ok bool) {
-	if len(token) > v.opts.maxTokenBytes {
-		return nil, false
+	c, found, err := v.cached(token)
+	if err != nil {
+		return nil, false // Verify refuses it
 	}
-	now := v.opts.now()
-	c, key, ok := v.cache.get(token, now)
-	if ok {
-		if v.revocationError(key.revocations, c, now) != nil {
-			return nil, false // Verify refuses it
-		}
-		v.hits.Add(1)
-	}
-	return c, ok
+	return c, found
 }
 
 func (v *Verifier) verifyAndCache(ctx context.Context, token string) (*Claims, error) {
